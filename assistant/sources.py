@@ -1,0 +1,148 @@
+"""Read the articles in a sources folder into cleaned text with metadata."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .cleaning import clean_article_text, first_date_in_text, headline, markdown_to_text, shorten
+from .language import detect_language
+
+log = logging.getLogger(__name__)
+
+ARTICLE_SUFFIXES = (".txt", ".md", ".html", ".htm")
+MAX_ARTICLE_BYTES = 20 * 1024 * 1024
+
+
+class SourceError(Exception):
+    """An article file that cannot be used; the message names the file and why."""
+
+
+@dataclass(frozen=True)
+class Article:
+    file: str  # name relative to the sources folder: the article's identity
+    title: str
+    date: str | None  # ISO date ("2024-01-16" or "2020-12") when known
+    language: str  # "de" or "en"
+    text: str  # the kept, cleaned text that quote offsets point into
+    content_hash: str  # sha256 of the file's bytes
+
+    def metadata(self) -> dict:
+        meta = asdict(self)
+        del meta["text"]
+        return meta
+
+
+@dataclass(frozen=True)
+class Skipped:
+    file: str
+    reason: str
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def decode_text(data: bytes) -> str:
+    """UTF-8 (with or without BOM), UTF-16 with BOM, else the most plausible legacy encoding."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    if b"\x00" in data[:8192]:
+        raise SourceError("looks like a binary file")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None:
+        raise SourceError("text encoding could not be recognised")
+    return str(best)
+
+
+def _html_to_text(html: str) -> tuple[str, str | None, str | None]:
+    """Main text, title and date of a news web page (trafilatura)."""
+    import trafilatura
+
+    doc = trafilatura.bare_extraction(
+        html, with_metadata=True, include_comments=False, include_tables=False, favor_recall=True
+    )
+    if doc is None or not (doc.text or "").strip():
+        raise SourceError("no article text found in the HTML")
+    return doc.text, doc.title or None, doc.date or None
+
+
+def parse_article(file: str, data: bytes) -> Article:
+    """Clean one article's bytes; raises SourceError when nothing usable is inside."""
+    if not data.strip():
+        raise SourceError("file is empty")
+    raw = decode_text(data)
+    title = date = None
+    suffix = Path(file).suffix.lower()
+    if suffix in (".html", ".htm"):
+        raw, title, date = _html_to_text(raw)
+    elif suffix == ".md":
+        raw, title = markdown_to_text(raw)
+    cleaned = clean_article_text(raw)
+    text = cleaned.text
+    if len(text.split()) < 3:
+        raise SourceError("no article text after cleaning")
+    title = title or headline(text) or shorten(text.split("\n", 1)[0])
+    date = cleaned.date or date or first_date_in_text(text[:2000])
+    return Article(
+        file=file,
+        title=title,
+        date=date,
+        language=detect_language(text),
+        text=text,
+        content_hash=content_hash(data),
+    )
+
+
+def article_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        raise SourceError(f"sources folder {folder} does not exist")
+    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in ARTICLE_SUFFIXES
+                  and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+
+
+def read_file_bytes(path: Path) -> bytes:
+    if path.stat().st_size > MAX_ARTICLE_BYTES:
+        raise SourceError(f"larger than {MAX_ARTICLE_BYTES // (1024 * 1024)} MiB")
+    return path.read_bytes()
+
+
+def scan_sources(folder: Path) -> dict[str, tuple[Path, str]]:
+    """File name -> (path, hash) for every article file; cheap enough to run before every answer."""
+    found = {}
+    for path in article_files(folder):
+        try:
+            found[path.relative_to(folder).as_posix()] = (path, content_hash(read_file_bytes(path)))
+        except (OSError, SourceError):
+            continue  # reported when the file is loaded
+    return found
+
+
+def load_article(folder: Path, file: str) -> Article:
+    path = folder / file
+    try:
+        data = read_file_bytes(path)
+    except OSError as exc:
+        raise SourceError(f"cannot be read ({exc.strerror or exc})") from exc
+    return parse_article(file, data)
+
+
+def load_articles(folder: Path, files: list[str] | None = None) -> tuple[list[Article], list[Skipped]]:
+    """Articles that could be read, and the files skipped with the reason (also logged)."""
+    names = files if files is not None else [p.relative_to(folder).as_posix() for p in article_files(folder)]
+    articles, skipped = [], []
+    for name in names:
+        try:
+            articles.append(load_article(folder, name))
+        except SourceError as exc:
+            log.warning("skipping %s: %s", name, exc)
+            skipped.append(Skipped(name, str(exc)))
+    return articles, skipped
