@@ -35,10 +35,11 @@ class Article:
         return meta
 
 
-@dataclass(frozen=True)
+@dataclass
 class Skipped:
     file: str
     reason: str
+    content_hash: str | None = None  # recorded so an unchanged bad file is not re-read every run
 
 
 def content_hash(data: bytes) -> str:

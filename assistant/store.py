@@ -1,0 +1,247 @@
+"""The index on disk: plain named files in generation folders, swapped in atomically.
+
+Layout of `index/`:
+    CURRENT                 name of the live generation (replaced atomically)
+    .lock                   held by the one writer at a time
+    gen-<time>-<id>/        one complete, immutable build:
+        manifest.json       format version, model, dimension, settings, articles and hashes
+        articles.jsonl      one article a line: metadata and the kept text
+        passages.npy        int64 rows (article, start, end)
+        sentences.npy       int64 rows (passage, article, start, end)
+        passage_vectors.npy float32, one normalised embedding a passage
+        sentence_vectors.npy
+        passages.faiss      FAISS index over passage_vectors (row i = passage i)
+        bm25/               bm25s files over the passages' stemmed tokens
+
+A build writes a new generation beside the live one and then replaces CURRENT, so a crash at
+any moment leaves the previous index intact; readers never see a half-written index.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import os
+import shutil
+import time
+import uuid
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+FORMAT_VERSION = 1
+CURRENT = "CURRENT"
+LOCK = ".lock"
+BUILDING_PREFIX = ".building-"
+GENERATION_PREFIX = "gen-"
+ARRAY_FILES = ("passages.npy", "sentences.npy", "passage_vectors.npy", "sentence_vectors.npy")
+
+
+class IndexProblem(Exception):
+    """The index is missing, corrupt or unusable; the message says how to recover."""
+
+
+class IndexMissing(IndexProblem):
+    pass
+
+
+class IndexCorrupt(IndexProblem):
+    pass
+
+
+class IndexBusy(IndexProblem):
+    pass
+
+
+def rebuild_hint(index_dir: Path) -> str:
+    return f"rebuild it with: assistant index --rebuild --index {index_dir}"
+
+
+@dataclass
+class IndexData:
+    """Everything a build writes; also what a loaded generation holds."""
+
+    manifest: dict
+    articles: list[dict]  # metadata plus "text"
+    passages: np.ndarray  # (n, 3) int64: article, start, end
+    sentences: np.ndarray  # (m, 4) int64: passage, article, start, end
+    passage_vectors: np.ndarray
+    sentence_vectors: np.ndarray
+    faiss_index: object = None
+    lexical: object = None
+    path: Path | None = field(default=None)
+
+
+def current_generation(index_dir: Path) -> Path | None:
+    pointer = index_dir / CURRENT
+    if not pointer.exists():
+        return None
+    name = pointer.read_text(encoding="utf-8").strip()
+    if not name.startswith(GENERATION_PREFIX) or "/" in name:
+        raise IndexCorrupt(f"{pointer} does not name an index generation; {rebuild_hint(index_dir)}")
+    return index_dir / name
+
+
+def read_manifest(index_dir: Path) -> dict | None:
+    """The live manifest, or None when no index was built yet."""
+    generation = current_generation(index_dir)
+    if generation is None:
+        return None
+    try:
+        manifest = json.loads((generation / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexCorrupt(f"the index manifest in {generation} is unreadable ({exc}); {rebuild_hint(index_dir)}")
+    if not isinstance(manifest, dict) or manifest.get("format_version") != FORMAT_VERSION:
+        raise IndexCorrupt(f"the index in {index_dir} has an unknown format; {rebuild_hint(index_dir)}")
+    return manifest
+
+
+@contextmanager
+def write_lock(index_dir: Path, wait_seconds: float = 60.0):
+    """One writer at a time; a second one waits, then fails with a clear message."""
+    index_dir.mkdir(parents=True, exist_ok=True)
+    with open(index_dir / LOCK, "a+") as handle:
+        deadline = time.monotonic() + wait_seconds
+        while True:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if time.monotonic() > deadline:
+                    raise IndexBusy(f"another process is updating the index in {index_dir}; try again when it is done")
+                time.sleep(0.2)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _fsync_dir(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def _write_json(path: Path, value) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(value, handle, ensure_ascii=False, indent=1)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _save_array(path: Path, array: np.ndarray) -> None:
+    with open(path, "wb") as handle:
+        np.save(handle, array, allow_pickle=False)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def write_generation(index_dir: Path, data: IndexData) -> Path:
+    """Write a complete generation and make it live. Call under `write_lock`."""
+    import faiss
+
+    name = f"{GENERATION_PREFIX}{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+    staging = index_dir / (BUILDING_PREFIX + name)
+    staging.mkdir(parents=True)
+    with open(staging / "articles.jsonl", "w", encoding="utf-8") as handle:
+        for article in data.articles:
+            handle.write(json.dumps(article, ensure_ascii=False) + "\n")
+        handle.flush()
+        os.fsync(handle.fileno())
+    _save_array(staging / "passages.npy", data.passages.astype(np.int64))
+    _save_array(staging / "sentences.npy", data.sentences.astype(np.int64))
+    _save_array(staging / "passage_vectors.npy", data.passage_vectors.astype(np.float32))
+    _save_array(staging / "sentence_vectors.npy", data.sentence_vectors.astype(np.float32))
+    faiss.write_index(data.faiss_index, str(staging / "passages.faiss"))
+    data.lexical.save(staging / "bm25")
+    _write_json(staging / "manifest.json", data.manifest)  # last: its presence marks a full build
+    _fsync_dir(staging)
+    final = index_dir / name
+    os.replace(staging, final)
+    pointer_tmp = index_dir / (CURRENT + ".tmp")
+    pointer_tmp.write_text(name + "\n", encoding="utf-8")
+    with open(pointer_tmp, "rb+") as handle:
+        os.fsync(handle.fileno())
+    os.replace(pointer_tmp, index_dir / CURRENT)
+    _fsync_dir(index_dir)
+    return final
+
+
+def remove_stale(index_dir: Path, keep: int = 2) -> None:
+    """Delete leftovers of killed builds and all but the newest `keep` generations. Under the lock."""
+    for path in index_dir.glob(BUILDING_PREFIX + "*"):
+        shutil.rmtree(path, ignore_errors=True)
+    (index_dir / (CURRENT + ".tmp")).unlink(missing_ok=True)
+    try:
+        live = current_generation(index_dir)
+    except IndexProblem:
+        return  # keep everything until a rebuild replaces the pointer
+    if live is None:
+        return
+    generations = sorted(index_dir.glob(GENERATION_PREFIX + "*"), key=lambda p: p.name, reverse=True)
+    kept = [g for g in generations if g == live][:1]
+    for generation in generations:
+        if generation in kept:
+            continue
+        if len(kept) < keep and generation.name < live.name:
+            kept.append(generation)  # the previous build: a reader may still be opening it
+            continue
+        shutil.rmtree(generation, ignore_errors=True)
+
+
+def load_generation(index_dir: Path) -> IndexData:
+    """Open the live generation, checking it is whole; raises IndexMissing / IndexCorrupt."""
+    import faiss
+
+    from .lexical import LexicalIndex
+
+    manifest = read_manifest(index_dir)
+    if manifest is None:
+        raise IndexMissing(f"no index in {index_dir}; build it with: assistant index --index {index_dir}")
+    generation = current_generation(index_dir)
+    try:
+        with open(generation / "articles.jsonl", encoding="utf-8") as handle:
+            articles = [json.loads(line) for line in handle if line.strip()]
+        arrays = {name: np.load(generation / name, mmap_mode="r", allow_pickle=False) for name in ARRAY_FILES}
+        faiss_index = faiss.read_index(str(generation / "passages.faiss"))
+        lexical = LexicalIndex.load(generation / "bm25")
+    except Exception as exc:  # any unreadable part means the same thing to the user
+        raise IndexCorrupt(f"the index in {index_dir} is damaged ({type(exc).__name__}: {exc}); {rebuild_hint(index_dir)}")
+    data = IndexData(
+        manifest=manifest,
+        articles=articles,
+        passages=arrays["passages.npy"],
+        sentences=arrays["sentences.npy"],
+        passage_vectors=arrays["passage_vectors.npy"],
+        sentence_vectors=arrays["sentence_vectors.npy"],
+        faiss_index=faiss_index,
+        lexical=lexical,
+        path=generation,
+    )
+    check_consistent(data, index_dir)
+    return data
+
+
+def check_consistent(data: IndexData, index_dir: Path) -> None:
+    m = data.manifest
+    n_passages, n_sentences, dim = m.get("passages"), m.get("sentences"), m.get("dimension")
+    problems = []
+    if len(data.articles) != len(m.get("articles", {})):
+        problems.append("article count differs from the manifest")
+    if data.passages.shape != (n_passages, 3) or data.passage_vectors.shape != (n_passages, dim):
+        problems.append("passage files do not match the manifest")
+    if data.sentences.shape != (n_sentences, 4) or data.sentence_vectors.shape != (n_sentences, dim):
+        problems.append("sentence files do not match the manifest")
+    if data.faiss_index.ntotal != n_passages or data.faiss_index.d != dim:
+        problems.append("the FAISS index does not match the manifest")
+    for article in data.articles:
+        entry = m.get("articles", {}).get(article.get("file"))
+        if entry is None or entry.get("content_hash") != article.get("content_hash"):
+            problems.append(f"article {article.get('file')} differs from the manifest")
+            break
+    if problems:
+        raise IndexCorrupt(f"the index in {index_dir} is inconsistent: {'; '.join(problems)}; {rebuild_hint(index_dir)}")

@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# Create .venv and install the assistant with its test extras. torch is pinned to the CPU
+# wheel (torch==2.13.0 in pyproject.toml); a plain "torch" would pull a multi-GB CUDA build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+pip_install() {
+  local log
+  log=$(mktemp)
+  if ! .venv/bin/python -m pip install -q "$@" >"$log" 2>&1; then
+    grep -v "is ignored" "$log" >&2 || true
+    echo "setup: pip install $* failed" >&2
+    exit 1
+  fi
+  rm -f "$log"
+}
+
+[ -x .venv/bin/python ] || python3 -m venv .venv
+pip_install --upgrade pip
+pip_install -e '.[test]'
+.venv/bin/python -c "import assistant, torch; assert torch.__version__.startswith('2.13.0'), torch.__version__"
