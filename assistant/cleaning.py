@@ -6,6 +6,7 @@ viewer shows it, so leftovers removed here can never come back as an answer.
 
 from __future__ import annotations
 
+import datetime
 import re
 import unicodedata
 from dataclasses import dataclass
@@ -17,8 +18,10 @@ _BOILERPLATE_LINES = [
     r"zum hauptinhalt( zur navigation)?",
     r"zur navigation",
     r"skip to (main )?content",
-    r"kommentare( news folgen)?.*",
-    r"news folgen.*",
+    # Golem's "Kommentare News folgen" (optionally with a comment count); not a sentence that
+    # merely starts with "Kommentare".
+    r"kommentare(\s*\(?\d+\)?)?( news folgen)?",
+    r"news folgen",
     r"relevante themen",
     r"(related|more) (topics|articles|stories)",
     r"(artikel )?teilen",
@@ -34,7 +37,7 @@ _INLINE_MARKERS = re.compile(r"\s*\((?:öffnet im neuen Fenster|opens in a new (
 # A photo caption ends with its credit: "... (Bild: Microsoft)" or "... Foto: dpa".
 _CAPTION = re.compile(r"[.)]\s*\(?(?:Bild|Foto|Image|Photo|Credit)\s*:\s*[^()]{1,60}\)?$", re.IGNORECASE)
 # A byline on its own line: "/ Achim Sawall", "By Jane Doe", "Von Max Mustermann".
-_BYLINE = re.compile(r"^(?:/|by|von)\s+([A-ZÄÖÜ][\w.'-]+(?:\s+[A-ZÄÖÜ][\w.'-]+){0,3})$")
+_BYLINE = re.compile(r"^(?:/|(?i:by|von))\s+([A-ZÄÖÜ][\w.'-]+(?:\s+[A-ZÄÖÜ][\w.'-]+){0,3})$")
 _SPACE_BEFORE_PUNCT = re.compile(r"[ \t]+([.,;:!?])(?=\s|$)")
 
 
@@ -93,11 +96,15 @@ _DATE_IN_TEXT = re.compile(
 
 
 def first_date_in_text(text: str) -> str | None:
-    """ISO date of the first full date written in the text: the usual news dateline."""
-    m = _DATE_IN_TEXT.search(text)
-    if not m:
-        return None
-    g = m.groups()
+    """ISO date of the first full, valid date written in the text: the usual news dateline."""
+    for m in _DATE_IN_TEXT.finditer(text):
+        date = _iso_date(m.groups())
+        if date:
+            return date
+    return None
+
+
+def _iso_date(g: tuple) -> str | None:
     if g[0]:
         year, month, day = int(g[0]), int(g[1]), int(g[2])
     elif g[3]:
@@ -106,9 +113,10 @@ def first_date_in_text(text: str) -> str | None:
         month, day, year = _MONTHS[g[6].lower()], int(g[7]), int(g[8])
     else:
         day, month, year = int(g[9]), _MONTHS[g[10].lower()], int(g[11])
-    if not (1 <= month <= 12 and 1 <= day <= 31):
+    try:
+        return datetime.date(year, month, day).isoformat()
+    except ValueError:  # "31. Februar", "2024-13-45"
         return None
-    return f"{year:04d}-{month:02d}-{day:02d}"
 
 
 def headline(text: str, max_chars: int = 160) -> str | None:
@@ -130,7 +138,8 @@ def shorten(text: str, max_chars: int = 90) -> str:
 
 _MD_LINK = re.compile(r"!?\[([^\]]*)\]\([^)]*\)")
 _MD_HEADING = re.compile(r"^\s{0,3}#{1,6}\s+", re.MULTILINE)
-_MD_EMPHASIS = re.compile(r"(\*\*|__|\*|_|`)(?=\S)(.+?)(?<=\S)\1")
+# Underscores inside a word ("snake_case") are not emphasis (as in CommonMark).
+_MD_EMPHASIS = re.compile(r"(\*\*|\*|`)(?=\S)(.+?)(?<=\S)\1|(?<!\w)(__|_)(?=\S)(.+?)(?<=\S)\3(?!\w)")
 
 
 def markdown_to_text(markdown: str) -> tuple[str, str | None]:
@@ -138,6 +147,6 @@ def markdown_to_text(markdown: str) -> tuple[str, str | None]:
     title_match = re.search(r"^\s{0,3}#\s+(.+)$", markdown, re.MULTILINE)
     text = _MD_LINK.sub(r"\1", markdown)
     text = _MD_HEADING.sub("", text)
-    text = _MD_EMPHASIS.sub(r"\2", text)
-    title = _MD_EMPHASIS.sub(r"\2", _MD_LINK.sub(r"\1", title_match.group(1))).strip() if title_match else None
+    text = _MD_EMPHASIS.sub(r"\2\4", text)
+    title = _MD_EMPHASIS.sub(r"\2\4", _MD_LINK.sub(r"\1", title_match.group(1))).strip() if title_match else None
     return text, title

@@ -32,10 +32,14 @@ def _stopwords(language: str) -> frozenset[str]:
     return frozenset(STOPWORDS_GERMAN if language == "de" else STOPWORDS_EN_PLUS)
 
 
-def normalise_number(token: str) -> str:
-    """'1,5' / '1.5' -> '1.5'; '132,6' -> '132.6'; thousands groups like '1.000' -> '1000'."""
+def normalise_number(token: str, language: str = "de") -> str:
+    """'1,5' / '1.5' -> '1.5'; '132,6' -> '132.6'; thousands groups like '1.000' -> '1000'.
+
+    A single group of three digits after the separator the language uses for thousands is a
+    thousands group: German '1.500' and English '1,500' are both '1500'."""
     parts = re.split(r"[.,]", token)
-    if len(parts) > 2 or (len(parts) == 2 and len(parts[1]) == 3 and len(parts[0]) <= 3 and "." in token):
+    thousands_mark = "," if language == "en" else "."
+    if len(parts) > 2 or (len(parts) == 2 and len(parts[1]) == 3 and len(parts[0]) <= 3 and thousands_mark in token):
         return "".join(parts) if all(len(p) == 3 for p in parts[1:]) else ".".join(parts)
     return ".".join(parts)
 
@@ -45,7 +49,7 @@ def tokenize(text: str, language: str) -> list[str]:
     words, stop = [], _stopwords(language)
     for raw in _TOKEN.findall(text.lower()):
         if raw[0].isdigit():
-            words.append(normalise_number(raw))
+            words.append(normalise_number(raw, language))
         elif raw not in stop and len(raw) > 1:
             words.append(raw)
     numbers = {w for w in words if w[0].isdigit()}

@@ -56,12 +56,32 @@ def decode_text(data: bytes) -> str:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
         pass
+    # German and English articles that are not UTF-8 are nearly always Windows-1252 / Latin-1,
+    # but on short texts charset_normalizer often guesses another code page ("Straße" came back
+    # as "Straþe", "Öl" as a CJK character). So read them as such when that gives clean text.
+    try:
+        western = data.decode("cp1252")
+    except UnicodeDecodeError:  # one of the five bytes cp1252 leaves undefined
+        western = data.decode("latin-1")
+    if _western_text_share(western) >= 0.98:
+        return western
     from charset_normalizer import from_bytes
 
     best = from_bytes(data).best()
     if best is None:
         raise SourceError("text encoding could not be recognised")
     return str(best)
+
+
+_WESTERN_CHARS = set("äöüÄÖÜßàáâçèéêëìíîïñòóôøùúûÀÁÂÇÈÉÊÑÒÓÔØÙÚÛœŒ€£„“”‚‘’«»‹›–—…•·°§©®™×½¼¾²³")
+
+
+def _western_text_share(text: str) -> float:
+    """Share of characters that are usual in German and English text."""
+    if not text:
+        return 0.0
+    usual = sum(1 for ch in text if (ch.isascii() and (ch.isprintable() or ch in "\t\n\r")) or ch in _WESTERN_CHARS)
+    return usual / len(text)
 
 
 def _html_to_text(html: str) -> tuple[str, str | None, str | None]:
@@ -106,7 +126,9 @@ def parse_article(file: str, data: bytes) -> Article:
 def article_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         raise SourceError(f"sources folder {folder} does not exist")
-    return sorted(p for p in folder.rglob("*") if p.is_file() and p.suffix.lower() in ARTICLE_SUFFIXES
+    # A dangling link is listed too (is_file() is False for it), so it is reported, not ignored.
+    return sorted(p for p in folder.rglob("*") if (p.is_file() or p.is_symlink() and not p.is_dir())
+                  and p.suffix.lower() in ARTICLE_SUFFIXES
                   and not any(part.startswith(".") for part in p.relative_to(folder).parts))
 
 
@@ -122,8 +144,11 @@ def scan_sources(folder: Path) -> dict[str, tuple[Path, str]]:
     for path in article_files(folder):
         try:
             found[path.relative_to(folder).as_posix()] = (path, content_hash(read_file_bytes(path)))
-        except (OSError, SourceError):
-            continue  # reported when the file is loaded
+        except (OSError, SourceError) as exc:
+            # Listed all the same, so that loading it reports it by name; the marker stands in
+            # for the hash (stable while the problem lasts, so it is not re-read every run).
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            found[path.relative_to(folder).as_posix()] = (path, f"unreadable: {reason}")
     return found
 
 
