@@ -87,7 +87,7 @@ _MONTHS = {
         "january february march april may june july august september october november december".split(), 1)},
 }
 _DATE_IN_TEXT = re.compile(
-    r"\b(\d{4})-(\d{2})-(\d{2})\b"
+    r"\b(\d{4})-(\d{2})-(\d{2})(?!\d)"  # also "2022-11-30T10:00"
     r"|\b(\d{1,2})\.\s*(" + "|".join(_MONTHS) + r")\s+(\d{4})\b"
     r"|\b(" + "|".join(_MONTHS) + r")\s+(\d{1,2}),?\s+(\d{4})\b"
     r"|\b(\d{1,2})\s+(" + "|".join(_MONTHS) + r")\s+(\d{4})\b",

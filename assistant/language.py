@@ -15,8 +15,9 @@ _FUNCTION_WORDS = {
         "für auf aus bei nach über im am ich sie es wir ihr kann können soll sollen gibt".split()
     ),
     ENGLISH: set(
-        "the a an of is are was were who what how where when why which whom whose many much has have "
-        "does do did will would and or not with from to for on at by in it its this that can could "
+        # Not "an" and "in": German uses them as much ("Teams an Schulen", "in Berlin").
+        "the a of is are was were who what how where when why which whom whose many much has have "
+        "does do did will would and or not with from to for on at by it its this that can could "
         "should there".split()
     ),
 }

@@ -1,0 +1,186 @@
+"""Loading articles: formats, encodings, bad files skipped by name, metadata."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from assistant.sources import (
+    MAX_ARTICLE_BYTES,
+    SourceError,
+    decode_text,
+    load_article,
+    load_articles,
+    parse_article,
+    scan_sources,
+)
+from conftest import SHIPPED_SOURCES, TINY_ARTICLES, make_corpus
+
+GERMAN = "Die Straße in München ist schön – sagte er „heute“ für 5 € über die Brücke. Öl wird teurer."
+HTML = """<!DOCTYPE html>
+<html lang="de"><head><title>Hafen meldet Rekord | Beispielzeitung</title>
+<meta property="article:published_time" content="2023-06-01"></head>
+<body>
+<nav><a href="/">Startseite</a> <a href="/politik">Politik</a> Zum Hauptinhalt</nav>
+<article>
+<h1>Hafen meldet Rekord</h1>
+<p>Der Hamburger Hafen hat im vergangenen Jahr 8,7 Millionen Container umgeschlagen, teilte der Betreiber am Montag mit.</p>
+<p>Für das kommende Jahr erwartet Hafenchef Jens Meier ein Wachstum von 3,5 Prozent. Eine neue Bahnstrecke soll 2026 eröffnet werden.</p>
+</article>
+<footer>Impressum Datenschutz Cookie-Einstellungen</footer>
+</body></html>"""
+
+
+def test_txt_md_html_load(tmp_path):
+    folder = make_corpus(tmp_path / "src", {**TINY_ARTICLES, "hafen.html": HTML})
+    articles, skipped = load_articles(folder)
+    assert skipped == []
+    by_file = {a.file: a for a in articles}
+    assert sorted(by_file) == ["hafen.html", "harbour.md", "wetter.txt"]
+
+    wetter = by_file["wetter.txt"]
+    assert wetter.date == "2023-05-04" and wetter.language == "de"
+    assert wetter.text.startswith("Der Deutsche Wetterdienst meldet")
+    assert wetter.title.startswith("Der Deutsche Wetterdienst meldet")
+
+    harbour = by_file["harbour.md"]
+    assert harbour.title == "Port of Hamburg handles record cargo"
+    assert harbour.language == "en" and "#" not in harbour.text
+
+    html = by_file["hafen.html"]
+    assert html.title.startswith("Hafen meldet Rekord")
+    assert html.language == "de"
+    assert "8,7 Millionen Container" in html.text and "3,5 Prozent" in html.text
+    for furniture in ("Startseite", "Impressum", "Cookie", "<p>", "Zum Hauptinhalt"):
+        assert furniture not in html.text
+    assert html.date == "2023-06-01"
+
+
+def test_html_without_article_text_is_skipped(tmp_path):
+    folder = make_corpus(tmp_path / "src", {"leer.html": "<html><body><nav>Menü</nav></body></html>",
+                                            "wetter.txt": TINY_ARTICLES["wetter.txt"]})
+    articles, skipped = load_articles(folder)
+    assert [a.file for a in articles] == ["wetter.txt"]
+    assert [s.file for s in skipped] == ["leer.html"]
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "cp1252", "utf-8-sig", "utf-16"])
+def test_legacy_and_bom_encodings_are_decoded(encoding):
+    text = GERMAN if encoding != "latin-1" else GERMAN.replace("–", "-").replace("„", '"').replace("“", '"').replace("€", "EUR")
+    assert decode_text(text.encode(encoding)) == text
+
+
+@pytest.mark.parametrize("word", ["Öl", "Grüße", "Maß", "Café"])
+def test_short_latin1_words_are_decoded(word):
+    assert decode_text(word.encode("latin-1")) == word
+
+
+def test_other_legacy_encodings_still_work():
+    russian = "Привет, как дела? Сегодня в Москве хорошая погода, сказал синоптик."
+    assert decode_text(russian.encode("cp1251")) == russian
+
+
+def test_cp1252_article_loads_with_umlauts(tmp_path):
+    folder = make_corpus(tmp_path / "src", {"alt.txt": GERMAN.encode("cp1252")})
+    [article], skipped = load_articles(folder)
+    assert not skipped
+    assert article.text == GERMAN and article.language == "de"
+
+
+def test_bad_files_are_skipped_by_name_and_the_rest_loads(tmp_path):
+    png = b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(range(256)) * 4
+    folder = make_corpus(tmp_path / "src", {
+        **TINY_ARTICLES,
+        "leer.txt": b"",
+        "blank.md": b"   \n\n\t ",
+        "bild.txt": png,
+        "kurz.txt": "Hallo.",
+    })
+    (folder / "kaputt.txt").symlink_to(folder / "does-not-exist.txt")  # unreadable: dangling link
+    with open(folder / "riesig.txt", "wb") as handle:  # sparse: costs no disk
+        handle.truncate(MAX_ARTICLE_BYTES + 1)
+    (folder / "notes.pdf").write_bytes(b"%PDF-1.4")  # not an article suffix: ignored, not skipped
+    (folder / ".hidden.txt").write_text("Versteckte Datei mit genug Text darin.")
+
+    articles, skipped = load_articles(folder)
+    assert sorted(a.file for a in articles) == ["harbour.md", "wetter.txt"]
+    reasons = {s.file: s.reason for s in skipped}
+    assert sorted(reasons) == ["bild.txt", "blank.md", "kaputt.txt", "kurz.txt", "leer.txt", "riesig.txt"]
+    assert "empty" in reasons["leer.txt"] and "empty" in reasons["blank.md"]
+    assert "binary" in reasons["bild.txt"]
+    assert "cannot be read" in reasons["kaputt.txt"]
+    assert "larger than" in reasons["riesig.txt"]
+    assert "no article text" in reasons["kurz.txt"]
+
+    # The cheap scan that decides what to (re)load lists the unreadable files too, so that
+    # indexing reports them instead of silently leaving them out.
+    found = scan_sources(folder)
+    assert {"kaputt.txt", "riesig.txt", "leer.txt", "wetter.txt"} <= set(found)
+    assert "notes.pdf" not in found and ".hidden.txt" not in found
+    assert found["wetter.txt"][1] == load_article(folder, "wetter.txt").content_hash
+
+
+def test_skipped_file_is_logged_by_name(tmp_path, caplog):
+    folder = make_corpus(tmp_path / "src", {"leer.txt": b"", "wetter.txt": TINY_ARTICLES["wetter.txt"]})
+    with caplog.at_level("WARNING"):
+        load_articles(folder)
+    assert any("leer.txt" in r.getMessage() and "empty" in r.getMessage() for r in caplog.records)
+
+
+def test_missing_folder_is_a_clear_error(tmp_path):
+    with pytest.raises(SourceError, match="does-not-exist"):
+        scan_sources(tmp_path / "does-not-exist")
+
+
+def test_parse_article_rejects_empty_and_binary():
+    with pytest.raises(SourceError, match="empty"):
+        parse_article("a.txt", b"")
+    with pytest.raises(SourceError, match="binary"):
+        parse_article("a.txt", b"abc\x00def" * 10)
+
+
+def test_content_hash_is_of_the_bytes(tmp_path):
+    import hashlib
+
+    data = TINY_ARTICLES["wetter.txt"].encode()
+    assert parse_article("w.txt", data).content_hash == hashlib.sha256(data).hexdigest()
+
+
+def test_shipped_articles_metadata():
+    articles, skipped = load_articles(SHIPPED_SOURCES)
+    assert skipped == []
+    meta = {a.file: a for a in articles}
+    assert [(m.file, m.date, m.language) for m in meta.values()] == [
+        ("000_ce0777626153ace7.txt", "2024-01-16", "de"),  # from "am 16. Januar 2024" in the text
+        ("001_1885b208a7ea917e.txt", "2024-01-16", "en"),
+        ("002_3699eb8ecc81ec22.txt", "2020-12", "de"),
+    ]
+    assert meta["000_ce0777626153ace7.txt"].title == \
+        "KI, Cloud und IoT: Vodafone schließt 1,5-Milliarden-Vertrag mit Microsoft"
+    assert meta["001_1885b208a7ea917e.txt"].title.startswith("Vodafone and Microsoft have announced")
+    assert meta["002_3699eb8ecc81ec22.txt"].title.startswith("Die Deutsche Telekom und Microsoft")
+    for article in articles:
+        assert len(article.title) <= 160 and "\n" not in article.title
+        assert not article.text.startswith(" date")
+        assert len(article.content_hash) == 64
+        assert set(article.metadata()) == {"file", "title", "date", "language", "content_hash"}
+
+
+def test_subfolders_are_read_with_relative_names(tmp_path):
+    folder = make_corpus(tmp_path / "src", {"wetter.txt": TINY_ARTICLES["wetter.txt"]})
+    make_corpus(folder / "en", {"harbour.md": TINY_ARTICLES["harbour.md"]})
+    articles, _ = load_articles(folder)
+    assert sorted(a.file for a in articles) == ["en/harbour.md", "wetter.txt"]
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can read any file")
+def test_unreadable_file_is_skipped(tmp_path):
+    folder = make_corpus(tmp_path / "src", {"wetter.txt": TINY_ARTICLES["wetter.txt"], "zu.txt": "Geheimer Text hier drin."})
+    (folder / "zu.txt").chmod(0)
+    try:
+        articles, skipped = load_articles(folder)
+    finally:
+        (folder / "zu.txt").chmod(0o644)
+    assert [a.file for a in articles] == ["wetter.txt"]
+    assert [s.file for s in skipped] == ["zu.txt"] and "cannot be read" in skipped[0].reason
