@@ -1,0 +1,154 @@
+"""Incremental indexing: only new and changed articles are embedded; bad files are reported."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from assistant import store
+from assistant.indexer import index_is_current, update_index
+from assistant.passages import build_passages
+from assistant.sources import SourceError, load_article
+
+EXTRA = (
+    "Die Stadt Leipzig eröffnet im Herbst eine neue Straßenbahnlinie. Sie verbindet den Hauptbahnhof "
+    "mit dem Flughafen.\n\nDie Kosten liegen bei 120 Millionen Euro, teilte die Stadt mit."
+)
+
+
+def counts(settings, file: str) -> tuple[int, int]:
+    """Passages and sentences the indexer has to embed for one article."""
+    article = load_article(settings.sources_dir, file)
+    passages = build_passages(article.text, article.language, settings.passage_max_chars)
+    return len(passages), sum(len(p.sentences) for p in passages)
+
+
+def vectors_by_article(settings) -> dict[str, np.ndarray]:
+    data = store.load_generation(settings.index_dir)
+    return {a["file"]: np.array(data.passage_vectors[data.passages[:, 0] == i]) for i, a in enumerate(data.articles)}
+
+
+def check_spans(settings) -> None:
+    data = store.load_generation(settings.index_dir)
+    for article_id, start, end in data.passages:
+        text = data.articles[article_id]["text"]
+        assert 0 <= start < end <= len(text) and text[start:end].strip() == text[start:end]
+    for passage_id, article_id, start, end in data.sentences:
+        assert data.passages[passage_id][0] == article_id
+        assert data.passages[passage_id][1] <= start < end <= data.passages[passage_id][2]
+
+
+def test_incremental_updates(tiny_settings, embedder):
+    s = tiny_settings
+    first = update_index(s, embedder, progress=False)
+    assert first.wrote and sorted(first.added) == ["harbour.md", "wetter.txt"]
+    assert (first.embedded_passages, first.embedded_sentences) == tuple(
+        map(sum, zip(counts(s, "harbour.md"), counts(s, "wetter.txt"))))
+    assert index_is_current(s)
+    manifest = store.read_manifest(s.index_dir)
+    assert manifest["model"] == embedder.identity and manifest["dimension"] == 384
+    assert set(manifest["articles"]) == {"harbour.md", "wetter.txt"}
+    check_spans(s)
+    before = vectors_by_article(s)
+
+    # Second run: nothing to embed, and it says so.
+    second = update_index(s, embedder, progress=False)
+    assert not second.wrote and second.embedded_passages == second.embedded_sentences == 0
+    assert second.added == second.changed == second.removed == []
+    assert "nothing to embed" in second.summary()
+
+    # Adding an article embeds only that one; the others keep their vectors.
+    (s.sources_dir / "leipzig.txt").write_text(EXTRA, encoding="utf-8")
+    assert not index_is_current(s)
+    added = update_index(s, embedder, progress=False)
+    assert added.added == ["leipzig.txt"] and added.changed == [] and added.removed == []
+    assert (added.embedded_passages, added.embedded_sentences) == counts(s, "leipzig.txt")
+    assert "1 added" in added.summary()
+    after = vectors_by_article(s)
+    for name in before:
+        np.testing.assert_array_equal(after[name], before[name])
+    check_spans(s)
+
+    # Changing an article re-embeds only that one.
+    (s.sources_dir / "wetter.txt").write_text(
+        "Der Deutsche Wetterdienst meldet für München am Samstag 31 Grad und Sonne.", encoding="utf-8")
+    changed = update_index(s, embedder, progress=False)
+    assert changed.changed == ["wetter.txt"] and changed.added == [] and changed.removed == []
+    assert (changed.embedded_passages, changed.embedded_sentences) == counts(s, "wetter.txt")
+    data = store.load_generation(s.index_dir)
+    assert "München" in next(a["text"] for a in data.articles if a["file"] == "wetter.txt")
+    np.testing.assert_array_equal(vectors_by_article(s)["harbour.md"], before["harbour.md"])
+
+    # Removing an article embeds nothing and drops it.
+    (s.sources_dir / "harbour.md").unlink()
+    removed = update_index(s, embedder, progress=False)
+    assert removed.wrote and removed.removed == ["harbour.md"] and removed.embedded_passages == 0
+    assert set(store.read_manifest(s.index_dir)["articles"]) == {"leipzig.txt", "wetter.txt"}
+    check_spans(s)
+    assert not update_index(s, embedder, progress=False).wrote
+
+
+def test_bad_files_are_reported_and_not_retried(tiny_settings, embedder):
+    s = tiny_settings
+    (s.sources_dir / "leer.txt").write_bytes(b"")
+    (s.sources_dir / "bild.txt").write_bytes(b"\x89PNG\r\n\x1a\n\x00\x00" * 20)
+    (s.sources_dir / "kaputt.md").symlink_to(s.sources_dir / "missing.md")
+    report = update_index(s, embedder, progress=False)
+    reasons = {k.file: k.reason for k in report.skipped}
+    assert set(reasons) == {"leer.txt", "bild.txt", "kaputt.md"}
+    assert "empty" in reasons["leer.txt"] and "binary" in reasons["bild.txt"]
+    assert "cannot be read" in reasons["kaputt.md"]
+    assert set(store.read_manifest(s.index_dir)["articles"]) == {"harbour.md", "wetter.txt"}
+    assert index_is_current(s)
+
+    again = update_index(s, embedder, progress=False)
+    assert not again.wrote and "nothing to embed" in again.summary()
+    assert {k.file for k in again.skipped} == {"leer.txt", "bild.txt", "kaputt.md"}  # still reported
+
+    # A skipped file that is fixed gets indexed.
+    (s.sources_dir / "leer.txt").write_text(EXTRA, encoding="utf-8")
+    fixed = update_index(s, embedder, progress=False)
+    assert fixed.added == ["leer.txt"]
+    assert (fixed.embedded_passages, fixed.embedded_sentences) == counts(s, "leer.txt")
+
+
+def test_model_mismatch_in_manifest_triggers_a_rebuild(tiny_settings, embedder):
+    s = tiny_settings
+    update_index(s, embedder, progress=False)
+    generation = store.current_generation(s.index_dir)
+    manifest = json.loads((generation / "manifest.json").read_text(encoding="utf-8"))
+    manifest["model"] = "some-other-model"
+    (generation / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    assert not index_is_current(s)
+
+    report = update_index(s, embedder, progress=False)
+    assert report.wrote and report.rebuilt_reason and "another model" in report.rebuilt_reason
+    assert "some-other-model" in report.rebuilt_reason and "rebuild" in report.summary()
+    assert sorted(report.added) == ["harbour.md", "wetter.txt"]  # everything embedded again
+    assert store.read_manifest(s.index_dir)["model"] == embedder.identity
+    assert index_is_current(s)
+
+
+def test_rebuild_on_request_embeds_everything(tiny_settings, embedder):
+    s = tiny_settings
+    first = update_index(s, embedder, progress=False)
+    rebuilt = update_index(s, embedder, rebuild=True, progress=False)
+    assert rebuilt.wrote and rebuilt.rebuilt_reason
+    assert rebuilt.embedded_passages == first.embedded_passages
+
+
+def test_missing_and_empty_sources_folders(tmp_path, embedder):
+    from assistant.config import Settings
+
+    with pytest.raises(SourceError, match="does not exist"):
+        update_index(Settings().with_paths(tmp_path / "nope", tmp_path / "index"), embedder, progress=False)
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SourceError, match="no articles"):
+        update_index(Settings().with_paths(tmp_path / "empty", tmp_path / "index"), embedder, progress=False)
+    only_bad = tmp_path / "bad"
+    only_bad.mkdir()
+    (only_bad / "leer.txt").write_bytes(b"")
+    with pytest.raises(SourceError, match="could be read"):
+        update_index(Settings().with_paths(only_bad, tmp_path / "index"), embedder, progress=False)
