@@ -89,6 +89,15 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
+def exposure_warning(host: str, auth: tuple[str, str] | None) -> str | None:
+    """The warning printed when the chat is reachable from other machines without a password."""
+    if _is_loopback(host) or auth is not None:
+        return None
+    return (f"WARNING: the chat listens on {host}, reachable from other machines, WITHOUT a password: "
+            "anyone who can reach it can read the articles and add new ones. "
+            "Use --auth USER:PASSWORD (or ASSISTANT_AUTH), or --host 127.0.0.1.")
+
+
 def parse_auth(value: str | None) -> tuple[str, str] | None:
     """USER:PASSWORD -> (user, password); None when not given. Raises ValueError when malformed."""
     if not value:
@@ -256,10 +265,9 @@ def run_chat(args: argparse.Namespace, settings: Settings) -> int:
     """Open (and if needed build) the index with progress in the terminal, then serve the chat."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
     auth = parse_auth(args.auth or os.environ.get("ASSISTANT_AUTH"))
-    if not _is_loopback(args.host) and auth is None:
-        print(f"WARNING: the chat listens on {args.host}, reachable from other machines, WITHOUT a password: "
-              "anyone who can reach it can read the articles and add new ones. "
-              "Use --auth USER:PASSWORD (or ASSISTANT_AUTH) or --host 127.0.0.1.", file=sys.stderr)
+    warning = exposure_warning(args.host, auth)
+    if warning:
+        print(warning, file=sys.stderr, flush=True)
     from .engine import Engine
 
     started = time.monotonic()

@@ -5,10 +5,12 @@ No language model is available, so this is a small rule set, deliberately conser
 1. A question that names something itself (a capitalised word after the first one, in English)
    and does not start like a follow-up stands alone and is left unchanged.
 2. A question with a pronoun (it, its, they, their, es, sie, dessen, ...) gets the previous
-   question's topic put in the pronoun's place (English) or added in brackets (German,
-   where every noun is capitalised and a topic cannot be told apart from a plain noun). The
-   topic is the first capitalised word after the first word of the previous question:
-   "What share of Vodacom does Vodafone own?" -> "Vodacom".
+   question's topic. English: the topic, the first capitalised word after the first word of the
+   previous question, takes the pronoun's place ("What share of Vodacom does Vodafone own?",
+   "And how many customers does it have?" -> "How many customers does Vodacom have?"). German:
+   every noun is capitalised, so a name cannot be told apart from a plain noun; all capitalised
+   words of the previous question are added in brackets ("Wie viele Kunden hat es? (Prozent
+   Vodacom Vodafone)").
 3. A short question starting "And ...", "What about ...", "Und ...", "Was ist mit ..." without
    a pronoun gets the previous question added in brackets.
 
@@ -43,6 +45,14 @@ def topic(question: str) -> str | None:
     return None
 
 
+def _capitalised(question: str) -> list[str]:
+    seen: list[str] = []
+    for word in _words(question)[1:]:
+        if word[:1].isupper() and word.lower() not in _QUESTION_WORDS and word not in seen:
+            seen.append(word)
+    return seen
+
+
 def resolve(question: str, previous: str | None, language: str = "en") -> str:
     """`question` (in `language`, "de" or "en") rewritten to stand alone, using the previous
     resolved question (see module doc)."""
@@ -56,8 +66,9 @@ def resolve(question: str, previous: str | None, language: str = "en") -> str:
     own_topic = None if german else topic(question)
     subject = topic(previous)
     if german:
-        if subject and any(w in _DE_PRONOUNS for w in lowered[1:]):
-            return f"{question} ({subject})"
+        names = _capitalised(previous)
+        if names and any(w in _DE_PRONOUNS for w in lowered[1:]):
+            return f"{question} ({' '.join(names)})"
         if opener and len(words) <= _SHORT:
             return f"{question} ({previous})"
         return question

@@ -1,0 +1,74 @@
+"""Start the real `assistant chat` in a subprocess on a free loopback port (used by chat tests
+and benchmarks/chat_*.py)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+ASSISTANT = REPO / ".venv" / "bin" / "assistant"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                  "--no-first-run", "--disable-quic"]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+@dataclass
+class ChatServer:
+    process: subprocess.Popen
+    url: str
+    log: Path
+    sources: Path
+    index: Path
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+    def log_text(self) -> str:
+        return self.log.read_text(errors="replace") if self.log.exists() else ""
+
+
+def start_chat(sources: Path, index: Path, log: Path, extra_env: dict | None = None,
+               timeout: float = 240.0, started: float | None = None) -> ChatServer:
+    """Launch `assistant chat` and wait until its page answers; raise with the log if it does not."""
+    port = free_port()
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", GRADIO_ANALYTICS_ENABLED="False",
+               **(extra_env or {}))
+    command = [str(ASSISTANT if ASSISTANT.exists() else Path(sys.executable).parent / "assistant"),
+               "chat", "--port", str(port), "--sources", str(sources), "--index", str(index)]
+    out = log.open("wb")
+    process = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, env=env, cwd=REPO)
+    server = ChatServer(process, f"http://127.0.0.1:{port}/", log, sources, index)
+    deadline = (started or time.monotonic()) + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"assistant chat exited with {process.returncode}:\n{server.log_text()}")
+        try:
+            with urllib.request.urlopen(server.url, timeout=5):
+                return server
+        except urllib.error.HTTPError:
+            return server  # it answers (with auth on, a login page or 401)
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.25)
+    server.stop()
+    raise RuntimeError(f"assistant chat did not answer within {timeout} s:\n{server.log_text()}")

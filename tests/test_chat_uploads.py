@@ -1,0 +1,63 @@
+"""Uploaded files: names reduced to plain names inside the sources folder, limits, no overwrite."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant.uploads import MAX_UPLOAD_BYTES, UploadError, safe_file_name, store_upload
+
+ARTICLE = "Die Stadt Kiel hat 2023 einen neuen Hafen eröffnet, sagte die Bürgermeisterin am Montag.".encode()
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("../../x.txt", "x.txt"),
+    ("..\\..\\windows\\x.md", "x.md"),
+    ("/etc/passwd.txt", "passwd.txt"),
+    ("Bericht über Kiel.HTML", "Bericht_ber_Kiel.html"),
+    ("...hidden.txt", "hidden.txt"),
+    ("a..b.txt", "a.b.txt"),
+])
+def test_safe_file_name(name, expected):
+    assert safe_file_name(name) == expected
+
+
+@pytest.mark.parametrize("name", ["x.exe", "x.txt.sh", "noext", ".txt", "../..", "", "x.pdf"])
+def test_safe_file_name_refuses(name):
+    with pytest.raises(UploadError):
+        safe_file_name(name)
+
+
+def test_long_name_is_cut_and_keeps_extension():
+    name = safe_file_name("a" * 300 + ".txt")
+    assert name.endswith(".txt") and len(name) <= 100
+
+
+def test_store_upload_writes_inside_sources(tmp_path):
+    sources = tmp_path / "deep" / "sources"
+    sources.mkdir(parents=True)
+    stored = store_upload(sources, "../../x.txt", ARTICLE)
+    assert stored.file == "x.txt" and (sources / "x.txt").read_bytes() == ARTICLE
+    assert not (tmp_path / "x.txt").exists() and not (tmp_path / "deep" / "x.txt").exists()
+
+
+def test_store_upload_never_overwrites(tmp_path):
+    (tmp_path / "a.txt").write_bytes(ARTICLE)
+    with pytest.raises(UploadError, match="already exists"):
+        store_upload(tmp_path, "a.txt", "Ein ganz anderer Artikel über den Hafen in Kiel, sagte sie.".encode())
+    assert (tmp_path / "a.txt").read_bytes() == ARTICLE
+
+
+def test_same_bytes_again_is_reported_not_duplicated(tmp_path):
+    (tmp_path / "a.txt").write_bytes(ARTICLE)
+    stored = store_upload(tmp_path, "copy.txt", ARTICLE)
+    assert stored.duplicate_of == "a.txt" and not (tmp_path / "copy.txt").exists()
+
+
+def test_size_limit_and_unreadable_content(tmp_path):
+    with pytest.raises(UploadError, match="limit"):
+        store_upload(tmp_path, "big.txt", b"word " * (MAX_UPLOAD_BYTES // 5 + 1))
+    with pytest.raises(UploadError, match="binary"):
+        store_upload(tmp_path, "bin.txt", b"\x00\x01\x02" * 100)
+    with pytest.raises(UploadError, match="empty"):
+        store_upload(tmp_path, "empty.txt", b"   ")
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,88 @@
+"""HTML of the chat (assistant/chat_view.py): everything escaped, quotes exact, citations parse back."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from assistant.answer import Answer, Quote
+from assistant.chat import exposure_warning, parse_auth
+from assistant.chat_view import (answer_chunks, article_view, cite_href, parse_cite, sources_panel, upload_report,
+                                 user_message)
+
+TEXT = "Intro line.\n\nThe sign read <script>window.__pwned=1</script> & <b>bold</b> in 2023.\nEnd."
+ARTICLE = {"file": "a <b>.txt", "title": "T <i>itle</i>", "date": "2023-01-02", "language": "en", "text": TEXT}
+START = TEXT.index("The sign")
+END = TEXT.index("\nEnd")
+
+
+def quote(number: int = 1) -> Quote:
+    return Quote(number=number, text=TEXT[START:END], source=ARTICLE["file"], start=START, end=END, score=0.9,
+                 title=ARTICLE["title"], date="2023-01-02", language="en")
+
+
+def answer(abstained: bool = False) -> Answer:
+    q = quote()
+    text = "The articles do not answer this question." if abstained else f'The articles say:\n[1] "{q.text}"'
+    return Answer(question="q?", answer=text, abstained=abstained, language="en",
+                  quotes=[] if abstained else [q], related=[q] if abstained else [], top_score=0.9)
+
+
+def no_raw_markup(html: str) -> None:
+    assert "<script" not in html and "<b>" not in html and "<i>" not in html
+
+
+def test_answer_html_escapes_and_keeps_exact_quote():
+    html = "".join(answer_chunks(answer(), resolved="<script>x</script>"))
+    no_raw_markup(html)
+    shown = re.search(r'<span class="qt[^"]*">(.*?)</span>', html).group(1)
+    import html as html_lib
+    assert html_lib.unescape(shown) == TEXT[START:END]
+    assert "\n\n" not in html  # a blank line would end the chat's HTML block
+
+
+def test_abstention_is_marked_not_an_answer():
+    chunks = answer_chunks(answer(abstained=True))
+    assert 'class="abstain"' in chunks[0] and "do not answer" in chunks[0]
+    assert "not an answer" in chunks[1]
+    panel = sources_panel(answer(abstained=True), {ARTICLE["file"]: ARTICLE})
+    assert "not an answer" in panel and "card related" in panel
+
+
+def test_sources_panel_and_article_view_escape_and_mark():
+    panel = sources_panel(answer(), {ARTICLE["file"]: ARTICLE})
+    no_raw_markup(panel)
+    assert "<mark>" in panel and "2023-01-02 · English · a &lt;b&gt;.txt" in panel
+    view = article_view(ARTICLE, START, END)
+    no_raw_markup(view)
+    assert '<mark id="hl" class="hl">The sign read &lt;script&gt;' in view
+    assert article_view(ARTICLE, 5, 10_000).count("<mark") == 0  # out of range: nothing marked
+
+
+def test_citation_round_trip():
+    q = quote()
+    assert parse_cite(cite_href(q)[len("#cite:"):]) == (q.source, q.start, q.end)
+    for bad in ("", "x:1:a", "1:2", "-1:3:a", "1:b:c"):
+        assert parse_cite(bad) is None
+
+
+def test_user_text_and_upload_messages_escaped():
+    no_raw_markup(user_message("<script>alert(1)</script><b>x</b>"))
+    no_raw_markup(upload_report([(False, "<b>x.exe</b>: refused")]))
+
+
+@pytest.mark.parametrize("host, auth, warns", [
+    ("127.0.0.1", None, False), ("localhost", None, False), ("::1", None, False),
+    ("0.0.0.0", None, True), ("192.168.1.5", None, True), ("0.0.0.0", ("u", "p"), False),
+])
+def test_exposure_warning(host, auth, warns):
+    assert (exposure_warning(host, auth) is not None) == warns
+
+
+def test_parse_auth():
+    assert parse_auth("user:pa:ss") == ("user", "pa:ss")
+    assert parse_auth(None) is None
+    for bad in ("user", ":pw", "user:"):
+        with pytest.raises(ValueError):
+            parse_auth(bad)
