@@ -1,0 +1,364 @@
+"""The evaluation runner: scoring, summary, report, --min, --compare, and agreement with
+`assistant ask --json`. Real model and real indexes; tiny corpora in-process, the shipped
+articles through the command line."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+
+from assistant import evaluation
+from assistant.answer import answer_question
+from assistant.eval_data import EvalRow, load_eval_set
+from assistant.eval_report import render_html, write_report
+from assistant.evaluation import (EvalError, check_bounds, compare_summaries, index_dir_for, parse_bounds,
+                                  ranked_passages, run_eval, summarise)
+
+REPO = Path(__file__).resolve().parent.parent
+SHIPPED_QUESTIONS = REPO / "eval" / "shipped_questions.jsonl"
+SHIPPED_MIN = json.loads((REPO / "eval" / "shipped_min.json").read_text(encoding="utf-8"))
+REQUIRED_KEYS = ("questions", "first_quote_hit", "any_quote_hit", "retrieval_hit@1", "retrieval_hit@k", "mrr",
+                 "source_hit", "exact_quote_rate", "abstained_unanswerable", "false_abstain", "latency_p50_ms",
+                 "latency_p95_ms")
+NASTY = "What <b>cargo</b> & <script>alert('x')</script> did the port move?"
+
+
+def cli(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    return subprocess.run([sys.executable, "-m", "assistant.cli", *args], capture_output=True, text=True,
+                          timeout=timeout, cwd=REPO, env=env)
+
+
+def write_jsonl(path: Path, rows: list[dict]) -> Path:
+    path.write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows), encoding="utf-8")
+    return path
+
+
+# --------------------------------------------------------------------------- hand-made results
+
+
+def result(answerable=True, abstained=False, rank=None, quotes=(), related=(), sources=(), f1=0.0,
+           latency=100.0, top=0.5):
+    """A results.jsonl row as evaluate_row writes it; `quotes` are (contains_answer, exact, source)."""
+    qs = [{"number": i, "text": "t", "source": src, "start": 0, "end": 1, "score": top, "exact": exact,
+           "contains_answer": hit if answerable else None, "expected_source": (src in sources) if sources else None}
+          for i, (hit, exact, src) in enumerate(quotes, 1)]
+    rel = [{"number": i, "text": "t", "source": "r.txt", "start": 0, "end": 1, "score": top, "exact": exact,
+            "contains_answer": None, "expected_source": None} for i, exact in enumerate(related, 1)]
+    exact_all = all(q["exact"] for q in qs + rel)
+    if answerable:
+        first = bool(qs) and bool(qs[0]["contains_answer"])
+        any_hit = any(q["contains_answer"] for q in qs)
+        source_hit = any(q["source"] in sources for q in qs) if sources else None
+        correct = any_hit and exact_all
+        verdict = "false_abstain" if abstained else "correct" if first else "later_quote" if any_hit else "wrong"
+    else:
+        first = any_hit = f1 = source_hit = None
+        correct = abstained and exact_all
+        verdict = "abstained" if abstained else "answered_unanswerable"
+    return {"line": 1, "id": "x", "question": "q", "expected_answers": ["a"] if answerable else [],
+            "expected_sources": list(sources), "answerable": answerable, "language": "en",
+            "abstained": abstained, "top_score": top, "answer": "", "quotes": qs, "related": rel,
+            "retrieval_rank": rank, "passages": [], "first_quote_hit": first, "any_quote_hit": any_hit,
+            "answer_f1": f1, "source_hit": source_hit, "exact_quotes": exact_all, "correct": correct,
+            "verdict": verdict, "latency_ms": latency}
+
+
+def test_summary_of_hand_made_results_has_known_values():
+    results = [
+        # answerable, first quote hits, from the expected source, answer at passage rank 1
+        result(rank=1, quotes=[(True, True, "a.txt"), (False, True, "b.txt")], sources=["a.txt"], f1=1.0,
+               latency=10),
+        # answerable, second quote hits, rank 2, quotes from the wrong source
+        result(rank=2, quotes=[(False, True, "b.txt"), (True, True, "b.txt")], sources=["a.txt"], f1=0.5,
+               latency=20),
+        # answerable, no quote hits, answer passage at rank 10 (outside k=5); no source given
+        result(rank=10, quotes=[(False, True, "c.txt")], f1=0.0, latency=30),
+        # answerable but abstained; answer passage never retrieved
+        result(abstained=True, rank=None, related=[True], sources=["a.txt"], latency=40),
+        # unanswerable, abstained (correct)
+        result(answerable=False, abstained=True, related=[True, True], latency=50),
+        # unanswerable, answered with one quote that is not an exact span
+        result(answerable=False, quotes=[(None, False, "a.txt")], latency=1000),
+    ]
+    s = summarise(results, retrieval_k=5)
+    assert (s["questions"], s["answerable"], s["unanswerable"], s["with_source"]) == (6, 4, 2, 3)
+    assert s["quotes"] == 2 + 2 + 1 + 1 + 2 + 1
+    assert s["quality"] == pytest.approx(round(3 / 6, 4))  # rows 1, 2 and 5
+    assert s["first_quote_hit"] == 0.25
+    assert s["any_quote_hit"] == 0.5
+    assert s["answer_f1"] == pytest.approx(round((1 + 0.5 + 0 + 0) / 4, 4))
+    assert s["retrieval_hit@1"] == 0.25
+    assert s["retrieval_hit@k"] == 0.5 and s["retrieval_k"] == 5
+    assert s["mrr"] == pytest.approx(round((1 + 0.5 + 0.1 + 0) / 4, 4))
+    assert s["source_hit"] == pytest.approx(round(1 / 3, 4))  # rows 1, 2, 4 have a source; only row 1 cites it
+    assert s["citation_precision"] == 0.25  # quotes of answerable rows with sources: a, b, b, b
+    assert s["exact_quote_rate"] == pytest.approx(round(8 / 9, 4))
+    assert s["abstained_unanswerable"] == 0.5
+    assert s["false_abstain"] == 0.25
+    assert s["latency_p50_ms"] == 35.0
+    assert s["latency_p95_ms"] == pytest.approx(1000 - 0.25 * 950)  # between 50 and 1000
+    assert s["retrieval_hit_by_rank"][:3] == [0.25, 0.5, 0.5] and s["retrieval_hit_by_rank"][9] == 0.75
+
+
+def test_metrics_that_do_not_apply_are_none():
+    s = summarise([result(answerable=False, abstained=True)], retrieval_k=5)
+    assert s["first_quote_hit"] is None and s["mrr"] is None and s["source_hit"] is None
+    assert s["abstained_unanswerable"] == 1.0 and s["exact_quote_rate"] is None
+    assert evaluation.format_value("mrr", None) == "n/a"
+    assert "n/a" in evaluation.summary_table({**s, "bad_rows": 0})
+
+
+def test_parse_and_check_bounds():
+    assert parse_bounds(["first_quote_hit=0.8", "retrieval_hit@k=0.9"]) == {"first_quote_hit": 0.8,
+                                                                             "retrieval_hit@k": 0.9}
+    for bad, message in [("first_quote_hit", "METRIC=VALUE"), ("nosuch=1", "unknown metric"),
+                         ("mrr=high", "not a number"), ("latency_p95_ms=100", "better when lower"),
+                         ("false_abstain=0.1", "better when lower"), ("mrr=nan", "not a number")]:
+        with pytest.raises(EvalError, match=message):
+            parse_bounds([bad])
+    summary = {"mrr": 0.7, "source_hit": None, "quality": 0.9}
+    assert check_bounds(summary, {"mrr": 0.7, "quality": 0.5}) == []
+    failed = check_bounds(summary, {"mrr": 0.71, "source_hit": 0.1})
+    assert len(failed) == 2 and "below the bound 0.71" in failed[0] and "no question" in failed[1]
+
+
+def test_compare_summaries():
+    a = {"questions": 10, "first_quote_hit": 0.5, "latency_p50_ms": 100.0, "mrr": 0.6, "source_hit": None}
+    b = {"questions": 10, "first_quote_hit": 0.7, "latency_p50_ms": 150.0, "mrr": 0.6, "source_hit": 0.5}
+    rows = {r["metric"]: r for r in compare_summaries(a, b)}
+    assert rows["first_quote_hit"]["diff"] == pytest.approx(0.2) and rows["first_quote_hit"]["verdict"] == "better"
+    assert rows["latency_p50_ms"]["diff"] == 50.0 and rows["latency_p50_ms"]["verdict"] == "worse"
+    assert rows["mrr"]["verdict"] == "same"
+    assert rows["source_hit"]["diff"] is None
+    assert "any_quote_hit" not in rows  # in neither summary
+
+
+def test_index_dir_for_a_sources_folder_is_its_own(tmp_path):
+    assert index_dir_for(tmp_path / "corpus") == tmp_path.resolve() / "index-corpus"
+    assert index_dir_for(tmp_path / "x" / "sources") == tmp_path.resolve() / "x" / "index-sources"
+    assert index_dir_for(tmp_path / "corpus").resolve() != (REPO / "index").resolve()
+
+
+# --------------------------------------------------------------------------- tiny corpus, in-process
+
+
+@pytest.fixture()
+def tiny_engine(tiny_settings, embedder):
+    from assistant.engine import Engine
+
+    engine, _ = Engine.open(tiny_settings, progress=False, embedder=embedder)
+    return engine
+
+
+@pytest.fixture()
+def tiny_questions(tmp_path) -> Path:
+    return write_jsonl(tmp_path / "tiny.jsonl", [
+        {"id": "containers", "question": "How many containers did the Port of Hamburg handle in 2022?",
+         "answer": ["8.7 million"], "source": "harbour.md"},
+        {"id": "hitze", "question": "Wie warm wird es am Freitag in Berlin?", "answer": "28 Grad",
+         "source": "wetter.txt"},
+        {"id": "wärmer", "question": "Um wie viel Grad wird es in Potsdam wärmer?", "answer": "1.5 Grad"},
+        {"id": "nasty", "question": NASTY, "answer": ["<i>nothing & none</i>"], "source": "wetter.txt"},
+        {"id": "peru", "question": "What is the capital of Peru?", "answer": []},
+    ])
+
+
+def test_run_eval_agrees_with_answer_question(tiny_engine, tiny_questions, tmp_path):
+    eval_set = load_eval_set(tiny_questions)
+    run = run_eval(tiny_engine, eval_set, progress=False)
+    assert [r["id"] for r in run.results] == ["containers", "hitze", "wärmer", "nasty", "peru"]
+    texts = {a["file"]: a["text"] for a in tiny_engine.data.articles}
+    for row, r in zip(eval_set.rows, run.results):
+        direct = answer_question(tiny_engine, row.question)
+        assert r["abstained"] == direct.abstained and r["answer"] == direct.answer
+        assert r["top_score"] == direct.top_score and r["language"] == direct.language
+        assert [(q["text"], q["source"], q["start"], q["end"], q["score"]) for q in r["quotes"]] == \
+            [(q.text, q.source, q.start, q.end, q.score) for q in direct.quotes]
+        for q in r["quotes"] + r["related"]:
+            assert q["exact"] and texts[q["source"]][q["start"]:q["end"]] == q["text"]
+        # the retrieval rank is that of the first ranked passage that holds an answer
+        if row.answerable and r["retrieval_rank"] is not None:
+            hits = ranked_passages(tiny_engine, row.question, direct.language)
+            aid, start, end = tiny_engine.data.passages[hits[r["retrieval_rank"] - 1].passage_id]
+            from assistant.metrics import contains_answer
+            assert contains_answer(tiny_engine.data.articles[int(aid)]["text"][int(start):int(end)], row.answers)
+    by_id = {r["id"]: r for r in run.results}
+    assert by_id["containers"]["retrieval_rank"] == 1 and by_id["containers"]["any_quote_hit"]
+    assert by_id["hitze"]["any_quote_hit"] and by_id["hitze"]["source_hit"]
+    assert by_id["wärmer"]["any_quote_hit"]  # "1.5 Grad" matches the article's "1,5 Grad"
+    assert by_id["nasty"]["verdict"] in ("wrong", "false_abstain") and by_id["nasty"]["retrieval_rank"] is None
+    assert by_id["peru"]["first_quote_hit"] is None and by_id["peru"]["answer_f1"] is None
+    s = run.summary
+    assert s["questions"] == 5 and s["answerable"] == 4 and s["unanswerable"] == 1
+    assert s["exact_quote_rate"] == 1.0
+    for key in REQUIRED_KEYS:
+        assert isinstance(s[key], (int, float)), key
+    assert s["model"] == tiny_engine.embedder.identity and s["run"]["articles"] == 2
+    assert s["run"]["questions_sha256"] and s["date"]
+
+
+def test_max_quotes_is_passed_through(tiny_engine, tiny_questions):
+    run = run_eval(tiny_engine, load_eval_set(tiny_questions), max_quotes=1, progress=False)
+    assert all(len(r["quotes"]) <= 1 for r in run.results)
+    assert run.summary["run"]["max_quotes"] == 1
+
+
+class _Checker(HTMLParser):
+    VOID = {"meta", "br", "line", "rect", "img", "hr", "input", "link"}
+
+    def __init__(self):
+        super().__init__()
+        self.stack, self.text, self.tags = [], [], []
+
+    def handle_starttag(self, tag, attrs):
+        self.tags.append(tag)
+        if tag not in self.VOID:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        self.tags.append(tag)
+
+    def handle_endtag(self, tag):
+        if tag in self.VOID:
+            return
+        assert self.stack and self.stack[-1] == tag, f"</{tag}> closes {self.stack[-1:]}"
+        self.stack.pop()
+
+    def handle_data(self, data):
+        self.text.append(data)
+
+
+def test_report_files_and_html(tiny_engine, tiny_questions, tmp_path):
+    run = run_eval(tiny_engine, load_eval_set(tiny_questions), progress=False)
+    folder = tmp_path / "report"
+    write_report(run, folder)
+    lines = (folder / "results.jsonl").read_text(encoding="utf-8").splitlines()
+    assert [json.loads(line)["id"] for line in lines] == ["containers", "hitze", "wärmer", "nasty", "peru"]
+    summary = json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    assert {k: summary[k] for k in REQUIRED_KEYS} == {k: run.summary[k] for k in REQUIRED_KEYS}
+    page = (folder / "report.html").read_text(encoding="utf-8")
+    checker = _Checker()
+    checker.feed(page)
+    checker.close()
+    assert checker.stack == [], "unclosed tags"
+    text = "".join(checker.text)
+    # the failures: the question nobody can answer and the unanswerable one that was answered
+    assert NASTY in text and "<i>nothing & none</i>" in text
+    assert "<script>" not in page and "&lt;script&gt;" in page and "&lt;b&gt;cargo&lt;/b&gt;" in page
+    assert "script" not in checker.tags
+    assert ("What is the capital of Peru?" in text) == (not by_id(run)["peru"]["abstained"])
+    assert checker.tags.count("svg") == 4
+    assert "Failures" in text and f"retrieval_hit@{run.summary['retrieval_k']}" in text
+
+
+def by_id(run):
+    return {r["id"]: r for r in run.results}
+
+
+def test_render_html_escapes_quotes_from_articles(tiny_engine, tmp_path):
+    run = run_eval(tiny_engine, load_eval_set(write_jsonl(tmp_path / "q.jsonl", [
+        {"question": "Which rail link is planned?", "answer": "no such answer"}])), progress=False)
+    run.results[0]["quotes"][0]["text"] = "<img src=x onerror=alert(1)>"
+    page = render_html(run)
+    assert "<img" not in page and "&lt;img src=x onerror=alert(1)&gt;" in page
+
+
+# --------------------------------------------------------------------------- command line
+
+
+def test_cli_argument_errors_fail_fast(tmp_path):
+    q = write_jsonl(tmp_path / "q.jsonl", [{"question": "Q?", "answer": "a"}])
+    for args, message in [([str(q), "--min", "nosuch=1"], "unknown metric"),
+                          ([str(q), "--min", "latency_p95_ms=100"], "better when lower"),
+                          ([], "question file"),
+                          ([str(tmp_path / "none.jsonl")], "no such question file"),
+                          ([str(write_jsonl(tmp_path / "bad.jsonl", [{"answer": "x"}]))], "no usable question")]:
+        done = cli("eval", *args, "--sources", str(tmp_path / "s"))
+        assert done.returncode == 2, (args, done.stderr)
+        assert done.stderr.startswith("error:") and message in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "index-s").exists()  # failed before opening any index
+
+
+def test_cli_compare(tmp_path):
+    for name, value, latency in (("a", 0.5, 100.0), ("b", 0.75, 80.0)):
+        (tmp_path / name).mkdir()
+        (tmp_path / name / "summary.json").write_text(json.dumps(
+            {"questions": 4, "first_quote_hit": value, "mrr": 0.5, "latency_p50_ms": latency}), encoding="utf-8")
+    done = cli("eval", "--compare", str(tmp_path / "a"), str(tmp_path / "b" / "summary.json"))
+    assert done.returncode == 0, done.stderr
+    lines = {line.split()[0]: line for line in done.stdout.splitlines() if line.startswith("  ")}
+    assert "50.0%" in lines["first_quote_hit"] and "75.0%" in lines["first_quote_hit"]
+    assert "+25.0 pts" in lines["first_quote_hit"] and lines["first_quote_hit"].endswith("better")
+    assert "-20 ms" in lines["latency_p50_ms"] and lines["latency_p50_ms"].endswith("better")
+    assert lines["mrr"].endswith("same")
+    missing = cli("eval", "--compare", str(tmp_path / "a"), str(tmp_path / "nope"))
+    assert missing.returncode == 2 and "no summary" in missing.stderr
+
+
+def test_cli_min_fails_and_passes_on_a_tiny_corpus(tiny_settings, tiny_questions, tmp_path):
+    sources = str(tiny_settings.sources_dir)
+    failing = cli("eval", str(tiny_questions), "--sources", sources, "--min", "any_quote_hit=1.01",
+                  "--min", "exact_quote_rate=1")
+    assert failing.returncode == 1, failing.stderr
+    assert "below minimum: any_quote_hit" in failing.stderr and "exact_quote_rate" not in failing.stderr
+    assert "any_quote_hit" in failing.stdout  # the summary table is printed either way
+    # with --sources and no --index the corpus gets its own index folder next to it
+    assert (tiny_settings.sources_dir.parent / "index-sources").is_dir()
+    passing = cli("eval", str(tiny_questions), "--sources", sources, "--min", "exact_quote_rate=1",
+                  "--min", "retrieval_hit@k=0.5")
+    assert passing.returncode == 0, passing.stderr
+    assert "all 2 minimum(s) met" in passing.stdout
+
+
+@pytest.fixture(scope="module")
+def shipped_report(shipped_settings, tmp_path_factory):
+    """The shipped question set run once through the command line, with the shipped bounds."""
+    report = tmp_path_factory.mktemp("shipped-report")
+    bounds = [arg for name, value in SHIPPED_MIN.items() if not name.startswith("_")
+              for arg in ("--min", f"{name}={value}")]
+    done = cli("eval", str(SHIPPED_QUESTIONS), "--sources", str(shipped_settings.sources_dir),
+               "--index", str(shipped_settings.index_dir), "--report", str(report), *bounds)
+    return done, report
+
+
+def test_shipped_question_set_meets_its_bounds(shipped_report):
+    done, report = shipped_report
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "minimum(s) met" in done.stdout
+    summary = json.loads((report / "summary.json").read_text(encoding="utf-8"))
+    for key in REQUIRED_KEYS:
+        assert isinstance(summary[key], (int, float)), key
+    assert summary["questions"] == len(load_eval_set(SHIPPED_QUESTIONS).rows)
+    assert summary["exact_quote_rate"] == 1.0
+    assert (report / "report.html").stat().st_size > 1000
+
+
+@pytest.mark.parametrize("question_id", ["x-vodacom-share", "none-capital"])
+def test_eval_results_agree_with_ask_json(shipped_report, shipped_settings, question_id):
+    _, report = shipped_report
+    results = {}
+    for line in (report / "results.jsonl").read_text(encoding="utf-8").splitlines():
+        r = json.loads(line)
+        results[r["id"]] = r
+    r = results[question_id]
+    done = cli("ask", "--json", r["question"], "--sources", str(shipped_settings.sources_dir),
+               "--index", str(shipped_settings.index_dir))
+    assert done.returncode == 0, done.stderr
+    asked = json.loads(done.stdout)
+    assert asked["abstained"] == r["abstained"] and asked["answer"] == r["answer"]
+    assert asked["top_score"] == r["top_score"] and asked["language"] == r["language"]
+    fields = ("text", "source", "start", "end", "score")
+    assert [[q[f] for f in fields] for q in asked["quotes"]] == [[q[f] for f in fields] for q in r["quotes"]]
+    assert [[q[f] for f in fields] for q in asked["related"]] == [[q[f] for f in fields] for q in r["related"]]
+
+
+def test_eval_row_dataclass_defaults():
+    row = EvalRow(line=3, id="line-3", question="Q?", answers=(), sources=())
+    assert not row.answerable
