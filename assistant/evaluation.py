@@ -73,6 +73,26 @@ def ranked_passages(engine, question: str, language: str) -> list:
     return engine.retriever.search(query, tokenize(question, language), language)
 
 
+class _LastQueryMemo:
+    """Wraps the engine's embedder for a run: `ranked_passages` re-embeds the question that
+    `answer_question` has just embedded, so the last query's vectors are reused (same input,
+    same output; halves the model work of a run). Everything else goes to the embedder."""
+
+    def __init__(self, embedder):
+        self._embedder = embedder
+        self._last: tuple[list[str], object] | None = None
+
+    def encode_queries(self, texts: list[str]):
+        if self._last is not None and self._last[0] == list(texts):
+            return self._last[1].copy()
+        vectors = self._embedder.encode_queries(texts)
+        self._last = (list(texts), vectors.copy())
+        return vectors
+
+    def __getattr__(self, name):
+        return getattr(self._embedder, name)
+
+
 # --------------------------------------------------------------------------- one question
 
 
@@ -243,9 +263,13 @@ def run_eval(engine, eval_set: EvalSet, max_quotes: int | None = None, progress:
     file_of = [a["file"] for a in engine.data.articles]
     engine.embedder.encode_queries(["warm-up"])  # load the model before the first timed question
     results = []
-    for row in tqdm(eval_set.rows, desc="eval", unit="question", disable=not progress, file=sys.stderr,
-                    dynamic_ncols=True):
-        results.append(evaluate_row(engine, row, max_quotes, text_of, file_of))
+    embedder, engine.embedder = engine.embedder, _LastQueryMemo(engine.embedder)
+    try:
+        for row in tqdm(eval_set.rows, desc="eval", unit="question", disable=not progress, file=sys.stderr,
+                        dynamic_ncols=True):
+            results.append(evaluate_row(engine, row, max_quotes, text_of, file_of))
+    finally:
+        engine.embedder = embedder
     summary = summarise(results, engine.settings.quote_passages)
     summary["bad_rows"] = len(eval_set.bad)
     info = run_info(engine, eval_set, max_quotes)
