@@ -23,8 +23,8 @@ h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.3em .5em;vertical-align:top;text-align:left}
 th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .meta td:first-child{color:#555}.plots{display:flex;flex-wrap:wrap;gap:2em}
-.failures td{max-width:32em}.quote{margin:0 0 .4em}.src{color:#666;font-size:.85em}
-.verdict{white-space:nowrap;font-weight:600;color:#a33}svg text{font:11px system-ui,sans-serif}
+.failures td{max-width:32em}.failures td:last-child{min-width:26em}.quote{margin:0 0 .4em}.src{color:#666;font-size:.85em}
+.verdict{white-space:nowrap;font-weight:600;color:#a33}figure{margin:0}svg text{font:11px system-ui,sans-serif}
 """
 
 
