@@ -29,6 +29,13 @@ class Settings:
     # Passages: sentences grouped up to this many characters, never across a blank line.
     passage_max_chars: int = 1200
     embed_batch_size: int = 32
+    # Model weights and matmuls: "auto" = bfloat16 where the CPU has native bfloat16 (AVX-512
+    # BF16 or AMX; about 2-4x faster than float32, cosine >= 0.998 to float32 vectors), else
+    # float32; or "float32" / "bfloat16" to force one. Pooling and normalising stay in float32.
+    # Override with ASSISTANT_PRECISION (see benchmarks/README.md: indexing throughput).
+    embed_precision: str = field(default_factory=lambda: os.environ.get("ASSISTANT_PRECISION", "auto"))
+    # Torch threads for embedding; 0 leaves torch's default (one per core).
+    embed_threads: int = 0
 
     # Retrieval: passages taken from each ranking before fusion, and passages whose
     # sentences compete for quotes.

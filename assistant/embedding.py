@@ -57,12 +57,49 @@ def model_identity(settings: Settings) -> str:
     return str(Path(settings.model).expanduser().resolve())
 
 
+def cpu_has_native_bfloat16() -> bool:
+    """AVX-512 BF16 or AMX: bfloat16 matmuls run at least as fast as float32 (else far slower)."""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as handle:
+            for line in handle:
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+                    return bool(flags & {"avx512_bf16", "amx_bf16"})
+    except OSError:
+        pass
+    return False
+
+
+def resolve_precision(setting: str) -> str:
+    """"float32" or "bfloat16" for a precision setting ("auto", "float32", "bfloat16")."""
+    value = (setting or "auto").strip().lower()
+    if value in ("bf16", "bfloat16"):
+        return "bfloat16"
+    if value in ("fp32", "float32"):
+        return "float32"
+    if value != "auto":
+        raise ModelError(f"unknown embedding precision {setting!r}: use auto, float32 or bfloat16")
+    return "bfloat16" if cpu_has_native_bfloat16() else "float32"
+
+
+# Texts are embedded in batches of about this many tokens (after sorting by length), so short
+# sentences share big batches and long passages small ones, with little padding either way.
+TOKENS_PER_BATCH = 4096
+
+
 class Embedder:
-    """A sentence-transformers model plus the prompts it expects for queries and passages."""
+    """A sentence-transformers model plus the prompts it expects for queries and passages.
+
+    Encoding runs the transformer directly (tokenise once, sort by token count, pad each batch
+    only to its longest text, mean-pool and normalise in float32), which is what
+    `SentenceTransformer.encode` does for this model (mean pooling, normalise) without its
+    per-call overhead; identical texts in one call are embedded once.
+    """
 
     def __init__(self, settings: Settings):
         self.settings = settings
         self.identity = model_identity(settings)
+        self.precision = resolve_precision(settings.embed_precision)
 
     @cached_property
     def model(self):
@@ -73,15 +110,40 @@ class Embedder:
             folder = Path(self.settings.model).expanduser()
             if not (folder / "modules.json").exists() and not (folder / "config.json").exists():
                 raise ModelError(f"{folder} is not a sentence-transformers model folder")
+        import torch
         from sentence_transformers import SentenceTransformer
         from transformers.utils import logging as transformers_logging
 
         transformers_logging.disable_progress_bar()  # the weight-loading bar is noise on every start
+        if self.settings.embed_threads > 0:
+            torch.set_num_threads(self.settings.embed_threads)
 
         try:
-            return SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+            model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
         except Exception as exc:  # any loader failure is a model problem for the user
             raise ModelError(f"cannot load the model from {folder}: {exc}") from exc
+        if self.precision == "bfloat16":
+            model.to(torch.bfloat16)
+        model.eval()
+        return model
+
+    @cached_property
+    def _direct(self):
+        """(tokenizer, transformer, max tokens) when the model is transformer + mean pooling
+        (+ normalise), which this class can run itself; None means use model.encode."""
+        model = self.model
+        modules = list(model)
+        names = [type(m).__name__ for m in modules]
+        if len(modules) < 2 or names[0] != "Transformer" or names[1] != "Pooling" or \
+                any(n != "Normalize" for n in names[2:]):
+            return None
+        pooling = modules[1]
+        mode = getattr(pooling, "pooling_mode", None) or (
+            "mean" if getattr(pooling, "pooling_mode_mean_tokens", False) else None)
+        if mode not in ("mean", "mean_tokens") or not getattr(pooling, "include_prompt", True):
+            return None
+        transformer = modules[0]
+        return model.tokenizer, transformer.auto_model, int(model.max_seq_length or 512)
 
     @property
     def dimension(self) -> int:
@@ -101,12 +163,60 @@ class Embedder:
     def _encode(self, texts: list[str], prompt_name: str | None, progress: bool) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
-        vectors = self.model.encode(
-            texts,
-            prompt_name=prompt_name,
-            batch_size=self.settings.embed_batch_size,
-            normalize_embeddings=True,
-            convert_to_numpy=True,
-            show_progress_bar=progress,
-        )
-        return np.ascontiguousarray(vectors, dtype=np.float32)
+        unique = list(dict.fromkeys(texts))  # a one-sentence passage is its own sentence: embed once
+        if self._direct is None:
+            vectors = self.model.encode(
+                unique,
+                prompt_name=prompt_name,
+                batch_size=self.settings.embed_batch_size,
+                normalize_embeddings=True,
+                convert_to_numpy=True,
+                show_progress_bar=progress,
+            )
+            vectors = np.asarray(vectors, dtype=np.float32)
+            vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
+        else:
+            prefix = (self.model.prompts or {}).get(prompt_name, "") if prompt_name else ""
+            vectors = self._encode_direct([prefix + t for t in unique], progress)
+        if len(unique) == len(texts):
+            return vectors
+        row = {text: i for i, text in enumerate(unique)}
+        return vectors[[row[t] for t in texts]]
+
+    def _encode_direct(self, texts: list[str], progress: bool) -> np.ndarray:
+        import torch
+
+        tokenizer, transformer, max_tokens = self._direct
+        ids = tokenizer(texts, truncation=True, max_length=max_tokens, add_special_tokens=True)["input_ids"]
+        pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
+        order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
+        batches, at = [], 0
+        while at < len(order):
+            longest = len(ids[order[at]])
+            size = max(1, min(TOKENS_PER_BATCH // max(longest, 1), 8 * self.settings.embed_batch_size))
+            batches.append(order[at:at + size])
+            at += size
+        out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        bar = None
+        if progress:
+            from tqdm import tqdm
+
+            bar = tqdm(total=len(texts), desc="embedding", unit="text")
+        with torch.inference_mode():
+            for batch in batches:
+                width = len(ids[batch[0]])
+                input_ids = torch.full((len(batch), width), pad, dtype=torch.long)
+                mask = torch.zeros((len(batch), width), dtype=torch.long)
+                for row, i in enumerate(batch):
+                    input_ids[row, : len(ids[i])] = torch.tensor(ids[i], dtype=torch.long)
+                    mask[row, : len(ids[i])] = 1
+                hidden = transformer(input_ids=input_ids, attention_mask=mask).last_hidden_state.float()
+                weights = mask.unsqueeze(-1).float()
+                pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
+                pooled = torch.nn.functional.normalize(pooled, dim=-1)
+                out[batch] = pooled.numpy()
+                if bar is not None:
+                    bar.update(len(batch))
+        if bar is not None:
+            bar.close()
+        return out
