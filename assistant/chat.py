@@ -151,11 +151,13 @@ def build_app(engine):
             return
         chunks = view.answer_chunks(answer, resolved if resolved != " ".join(message.split()) else None)
         shown = ""
-        for chunk in chunks:
+        for chunk in chunks[:-1]:
             shown += chunk
             history[-1] = {"role": "assistant", "content": shown}
             yield history, gr.skip(), "", asked
             time.sleep(STREAM_PAUSE_S)
+        # The last piece and the sources panel arrive together.
+        history[-1] = {"role": "assistant", "content": shown + chunks[-1]}
         yield history, view.sources_panel(answer, articles_by_file()), "", asked + [resolved]
 
     def open_citation(evt: gr.EventData):

@@ -81,11 +81,9 @@ def last_quotes(page) -> list[dict]:
 
 def upload(page, files: list[dict]) -> str:
     page.click("button[role=tab]:has-text('Add articles')")
-    before = page.inner_text("#upload-status")
+    assert page.locator("#upload-status .ok, #upload-status .err").count() == 0  # a fresh page
     page.set_input_files("#upload input[type=file]", files=files)
-    page.wait_for_function("b => { const s = document.querySelector('#upload-status');"
-                           " return s && s.innerText !== b && s.innerText.trim().length > 0 }", arg=before,
-                           timeout=180_000)
+    page.wait_for_selector("#upload-status .ok, #upload-status .err", timeout=180_000)
     return page.inner_text("#upload-status")
 
 
@@ -94,6 +92,7 @@ def test_english_question_quoted_from_german_article_and_citation_opens_it(page,
     quotes = last_quotes(page)
     german = [q for q in quotes if GERMAN_ARTICLE in q["href"] and "65" in q["text"]]
     assert german, quotes
+    page.wait_for_selector("#sources-panel .card")
     source_text = page.inner_text("#sources-panel")
     assert "German" in source_text and GERMAN_ARTICLE in source_text
     assert page.locator("#sources-panel mark").count() >= 1
