@@ -6,14 +6,20 @@
 #
 # Writes benchmarks/results/xquad_{de,en}_questions.summary.json and .txt (the terminal table)
 # and benchmarks/results/xquad.md (date, commit, the command and both tables). The full reports
-# (results.jsonl, report.html) stay in the work folder it prints (KEEP=1 keeps it).
-# Takes several minutes: indexing 240 paragraphs, then 2 x 1190 questions.
+# (results.jsonl, report.html) stay in the work folder it prints (KEEP=1 keeps it; WORK=DIR uses
+# DIR, kept, and reuses its index). The two question sets run side by side (SERIAL=1: one after
+# the other, for latency figures not shared between the two runs).
+# Takes several minutes on an idle 2-core machine: indexing 240 paragraphs, then 2 x 1190 questions.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 XQUAD_DIR=${1:-../shared/data/xquad}
 RESULTS=benchmarks/results
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/xquad-eval.XXXXXX")
-[ "${KEEP:-0}" = 1 ] || trap 'rm -rf "$WORK"' EXIT
+if [ -n "${WORK:-}" ]; then
+  mkdir -p "$WORK"
+else
+  WORK=$(mktemp -d "${TMPDIR:-/tmp}/xquad-eval.XXXXXX")
+  [ "${KEEP:-0}" = 1 ] || trap 'rm -rf "$WORK"' EXIT
+fi
 export HF_HUB_OFFLINE=1 TRANSFORMERS_OFFLINE=1
 A=.venv/bin/assistant
 mkdir -p "$RESULTS"
@@ -25,21 +31,30 @@ diff -r "$WORK/de/sources" "$WORK/en/sources" >/dev/null  # one corpus, indexed 
 $A index --sources "$WORK/de/sources" --index "$WORK/index" --quiet
 
 started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
-for lang in de en; do
-  echo "== $lang questions"
-  $A eval "$WORK/$lang/questions.jsonl" --sources "$WORK/de/sources" --index "$WORK/index" \
-    --report "$WORK/report-$lang" | tee "$RESULTS/xquad_${lang}_questions.txt"
-  cp "$WORK/report-$lang/summary.json" "$RESULTS/xquad_${lang}_questions.summary.json"
-done
-
 commit=$(git rev-parse --short HEAD)
-dirty=$(git status --porcelain --untracked-files=no -- assistant | wc -l)
+dirty=$(git status --porcelain --untracked-files=no -- assistant | awk '{print $2}' | tr '\n' ' ')
+run_eval() {
+  $A eval "$WORK/$1/questions.jsonl" --sources "$WORK/de/sources" --index "$WORK/index" \
+    --report "$WORK/report-$1" 2>"$WORK/eval-$1.log" | grep -v '^report: ' > "$RESULTS/xquad_$1_questions.txt"
+  cp "$WORK/report-$1/summary.json" "$RESULTS/xquad_$1_questions.summary.json"
+}
+if [ "${SERIAL:-0}" = 1 ]; then
+  run_eval de
+  run_eval en
+else
+  run_eval de & de_pid=$!
+  run_eval en & en_pid=$!
+  wait "$de_pid"
+  wait "$en_pid"
+fi
+mode=$( [ "${SERIAL:-0}" = 1 ] && echo "one after the other" || echo "side by side (latencies include the other run's load)")
+
 {
   echo "# XQuAD benchmark (German paragraphs)"
   echo
-  echo "- started: $started; commit: $commit$( [ "$dirty" -gt 0 ] && echo " plus $dirty uncommitted file(s) under assistant/")"
+  echo "- started: $started; commit: $commit${dirty:+ plus uncommitted changes to ${dirty% }}; finished: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
   echo "- command: \`bash benchmarks/xquad_eval.sh\` (corpus: xquad.de.json, 48 articles / 240 paragraphs)"
-  echo "- machine: $(nproc) CPU cores"
+  echo "- machine: $(nproc) CPU cores, load average at the end: $(cut -d' ' -f1-3 /proc/loadavg); the two runs went $mode"
   for lang in de en; do
     echo
     echo "## ${lang} questions"
