@@ -1,0 +1,154 @@
+"""End to end through the command line, in subprocesses (each model load costs seconds: few)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from conftest import REPO, TINY_ARTICLES, make_corpus
+
+ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1", "PYTHONIOENCODING": "utf-8"}
+
+
+def run(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "assistant.cli", *map(str, args)], cwd=REPO, env=ENV,
+                          capture_output=True, text=True, encoding="utf-8", timeout=timeout)
+
+
+def corpus_args(sources: Path, index: Path) -> list[str]:
+    return ["--sources", str(sources), "--index", str(index)]
+
+
+def assert_clean_error(result: subprocess.CompletedProcess, *needles: str) -> str:
+    """Non-zero exit, exactly one line on stderr starting with 'error:', no traceback."""
+    assert result.returncode != 0, result
+    assert "Traceback" not in result.stderr and "Traceback" not in result.stdout
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+    return lines[0]
+
+
+def check_json_answer(result: subprocess.CompletedProcess, args: list[str]) -> dict:
+    assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
+    answer = json.loads(result.stdout)
+    assert {"question", "answer", "abstained", "quotes"} <= set(answer)
+    assert isinstance(answer["abstained"], bool) and isinstance(answer["answer"], str)
+    texts = {}
+    for quote in answer["quotes"]:
+        assert {"text", "source", "start", "end", "score"} <= set(quote)
+        if quote["source"] not in texts:
+            shown = run("show", quote["source"], *args)
+            assert shown.returncode == 0, shown.stderr
+            texts[quote["source"]] = shown.stdout
+        assert texts[quote["source"]][quote["start"]:quote["end"]] == quote["text"]
+    return answer
+
+
+@pytest.fixture(scope="module")
+def indexed(tmp_path_factory):
+    """A tiny corpus indexed through the command line, twice: (sources, index, first, second)."""
+    root = tmp_path_factory.mktemp("cli")
+    sources = make_corpus(root / "sources", {**TINY_ARTICLES, "leer.txt": b""})
+    args = corpus_args(sources, root / "index")
+    return sources, root / "index", run("index", "--quiet", *args), run("index", *args)
+
+
+@pytest.fixture()
+def corpus(indexed):
+    return indexed[:2]
+
+
+def test_index_ask_sources_show(indexed):
+    sources, index, first, second = indexed
+    args = corpus_args(sources, index)
+
+    assert first.returncode == 0, first.stderr
+    assert "2 added" in first.stdout and "Traceback" not in first.stderr
+    assert "skipped leer.txt: file is empty" in first.stderr  # named, and the rest is indexed
+    assert second.returncode == 0, second.stderr
+    assert "nothing to embed" in second.stdout
+
+    result = run("ask", "--json", "Wie warm wird es in Potsdam?", *args)
+    answer = check_json_answer(result, args)
+    assert answer["question"] == "Wie warm wird es in Potsdam?"
+    assert not answer["abstained"]
+    assert answer["quotes"] and any("1,5 Grad" in q["text"] for q in answer["quotes"]), answer
+    assert all(q["source"] == "wetter.txt" or q["source"] == "harbour.md" for q in answer["quotes"])
+
+    listed = run("sources", "--json", *args)
+    assert listed.returncode == 0, listed.stderr
+    rows = {row["file"]: row for row in json.loads(listed.stdout)}
+    assert set(rows) == {"harbour.md", "wetter.txt"}
+    assert rows["wetter.txt"]["date"] == "2023-05-04" and rows["wetter.txt"]["language"] == "de"
+    assert rows["harbour.md"]["title"] == "Port of Hamburg handles record cargo"
+    assert rows["harbour.md"]["language"] == "en" and len(rows["harbour.md"]["content_hash"]) == 64
+    plain = run("sources", *args)
+    assert plain.returncode == 0 and "wetter.txt\t2023-05-04\tde\t" in plain.stdout
+
+    shown = run("show", "harbour.md", *args)
+    assert shown.returncode == 0
+    assert shown.stdout.startswith("Port of Hamburg handles record cargo\n\nThe Port of Hamburg handled 8.7 million")
+    assert "#" not in shown.stdout
+
+    assert_clean_error(run("show", "nope.txt", *args), "nope.txt")
+
+
+@pytest.mark.parametrize("question", ["", "   ", "\n\t"])
+def test_empty_question(corpus, question):
+    assert_clean_error(run("ask", question, *corpus_args(*corpus)), "empty")
+
+
+def test_missing_and_empty_sources_folder(tmp_path):
+    missing = tmp_path / "missing"
+    assert_clean_error(run("ask", "Wer?", *corpus_args(missing, tmp_path / "index")), str(missing))
+    assert_clean_error(run("index", *corpus_args(missing, tmp_path / "index")), str(missing))
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert_clean_error(run("ask", "Wer?", *corpus_args(empty, tmp_path / "index")), "no articles")
+    assert_clean_error(run("index", *corpus_args(empty, tmp_path / "index")), "no articles")
+
+
+def test_corrupt_index_then_rebuild_then_a_very_long_question(corpus, tmp_path):
+    sources, index = corpus
+    broken = tmp_path / "index"
+    shutil.copytree(index, broken)
+    generation = broken / (broken / "CURRENT").read_text().strip()
+    (generation / "manifest.json").write_text("{garbage", encoding="utf-8")
+    args = corpus_args(sources, broken)
+    for command in (["ask", "Wer?"], ["ask", "--json", "Wer?"], ["sources"], ["show", "wetter.txt"], ["index"]):
+        message = assert_clean_error(run(*command, *args))
+        assert "--rebuild" in message, message  # says how to recover
+
+    rebuilt = run("index", "--rebuild", "--quiet", *args)
+    assert rebuilt.returncode == 0, rebuilt.stderr
+    assert "rebuild" in rebuilt.stdout
+
+    question = ("Wie viele Container hat der Hamburger Hafen umgeschlagen? " * 200)[:10_000]
+    assert len(question) == 10_000
+    result = run("ask", "--json", question, *args)
+    answer = check_json_answer(result, args)
+    assert answer["abstained"] or any("8.7 million" in q["text"] for q in answer["quotes"])
+
+
+def test_pointer_to_a_missing_generation_is_a_clean_error(corpus, tmp_path):
+    sources, _ = corpus
+    index = tmp_path / "index"
+    index.mkdir()
+    (index / "CURRENT").write_text("gen-does-not-exist\n")
+    assert_clean_error(run("sources", *corpus_args(sources, index)), "--rebuild")
+    (index / "CURRENT").write_text("../../etc\n")
+    assert_clean_error(run("sources", *corpus_args(sources, index)), "--rebuild")
+
+
+def test_bad_k_is_refused(corpus):
+    result = run("ask", "-k", "0", "Wer?", *corpus_args(*corpus))
+    assert result.returncode != 0 and "Traceback" not in result.stderr
