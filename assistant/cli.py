@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -171,6 +172,15 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except OSError as exc:  # e.g. an --index path that cannot be created or written
+        where = f" {exc.filename}" if exc.filename else ""
+        print(f"error: cannot use{where}: {exc.strerror or exc}", file=sys.stderr)
+    except Exception as exc:  # never a traceback for the user; ASSISTANT_DEBUG=1 shows it
+        if os.environ.get("ASSISTANT_DEBUG"):
+            raise
+        message = " ".join(str(exc).split()) or "no details"
+        print(f"error: unexpected {type(exc).__name__}: {message} (ASSISTANT_DEBUG=1 shows the traceback)",
+              file=sys.stderr)
     return EXIT_ERROR
 
 

@@ -125,7 +125,8 @@ def parse_article(file: str, data: bytes) -> Article:
 
 def article_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
-        raise SourceError(f"sources folder {folder} does not exist")
+        problem = "is not a folder" if folder.exists() else "does not exist"
+        raise SourceError(f"sources folder {folder} {problem}")
     # A dangling link is listed too (is_file() is False for it), so it is reported, not ignored.
     return sorted(p for p in folder.rglob("*") if (p.is_file() or p.is_symlink() and not p.is_dir())
                   and p.suffix.lower() in ARTICLE_SUFFIXES

@@ -152,3 +152,12 @@ def test_pointer_to_a_missing_generation_is_a_clean_error(corpus, tmp_path):
 def test_bad_k_is_refused(corpus):
     result = run("ask", "-k", "0", "Wer?", *corpus_args(*corpus))
     assert result.returncode != 0 and "Traceback" not in result.stderr
+
+
+def test_unusable_paths_are_clean_errors(corpus, tmp_path):
+    sources, _ = corpus
+    not_a_dir = tmp_path / "file.txt"
+    not_a_dir.write_text("x")
+    assert_clean_error(run("index", *corpus_args(sources, not_a_dir / "index")), str(not_a_dir))
+    assert_clean_error(run("sources", *corpus_args(sources, not_a_dir / "index")), str(not_a_dir))
+    assert_clean_error(run("ask", "Wer?", *corpus_args(not_a_dir, tmp_path / "index")), "is not a folder")
