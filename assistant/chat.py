@@ -10,6 +10,7 @@ import argparse
 import ipaddress
 import os
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -18,9 +19,9 @@ from .config import Settings
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
 EXAMPLES = [
     "What share of Vodacom does Vodafone own?",
-    "Wie viel investiert Vodafone in die Partnerschaft mit Microsoft?",
-    "Which Microsoft services does Deutsche Telekom want to bring to schools?",
     "Wer ist Chef von T-Systems?",
+    "How much will Vodafone invest in AI and cloud?",
+    "Wie viele Kunden hat Vodacom?",
 ]
 STREAM_PAUSE_S = 0.03  # between streamed pieces of an answer, so they arrive as a stream
 
@@ -263,6 +264,12 @@ def build_app(engine):
     return app
 
 
+def _warm_up(engine) -> None:
+    from .answer import answer_question
+
+    answer_question(engine, EXAMPLES[0])
+
+
 def run_chat(args: argparse.Namespace, settings: Settings) -> int:
     """Open (and if needed build) the index with progress in the terminal, then serve the chat."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
@@ -276,8 +283,13 @@ def run_chat(args: argparse.Namespace, settings: Settings) -> int:
     engine, report = Engine.open(settings, progress=True)
     if report is not None:
         print(report.summary(), file=sys.stderr)
+    # Load the model and answer one question while gradio is imported and the page is built,
+    # so the first person to ask does not wait for the model (cold start, issue 5).
+    warm = threading.Thread(target=_warm_up, args=(engine,), daemon=True)
+    warm.start()
     app = build_app(engine)
     app.queue(default_concurrency_limit=2)
+    warm.join()
     print(f"index ready in {time.monotonic() - started:.1f} s; "
           f"chat on http://{args.host}:{args.port}/ (Ctrl+C stops it)", file=sys.stderr, flush=True)
     from .uploads import MAX_UPLOAD_BYTES
