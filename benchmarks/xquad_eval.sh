@@ -9,6 +9,7 @@
 # (results.jsonl, report.html) stay in the work folder it prints (KEEP=1 keeps it; WORK=DIR uses
 # DIR, kept, and reuses its index). The two question sets run side by side (SERIAL=1: one after
 # the other, for latency figures not shared between the two runs).
+# SAMPLE=N asks every Nth question only (1, the default: all), for a quick figure on a busy machine.
 # Takes several minutes on an idle 2-core machine: indexing 240 paragraphs, then 2 x 1190 questions.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -33,8 +34,13 @@ $A index --sources "$WORK/de/sources" --index "$WORK/index" --quiet
 started=$(date -u +%Y-%m-%dT%H:%M:%SZ)
 commit=$(git rev-parse --short HEAD)
 dirty=$(git status --porcelain --untracked-files=no -- assistant | awk '{print $2}' | tr '\n' ' ')
+SAMPLE=${SAMPLE:-1}
+for lang in de en; do
+  awk -v n="$SAMPLE" '(NR - 1) % n == 0' "$WORK/$lang/questions.jsonl" > "$WORK/$lang/asked.jsonl"
+done
+asked=$(wc -l < "$WORK/de/asked.jsonl")
 run_eval() {
-  $A eval "$WORK/$1/questions.jsonl" --sources "$WORK/de/sources" --index "$WORK/index" \
+  $A eval "$WORK/$1/asked.jsonl" --sources "$WORK/de/sources" --index "$WORK/index" \
     --report "$WORK/report-$1" 2>"$WORK/eval-$1.log" | grep -v '^report: ' > "$RESULTS/xquad_$1_questions.txt"
   cp "$WORK/report-$1/summary.json" "$RESULTS/xquad_$1_questions.summary.json"
 }
@@ -53,7 +59,8 @@ mode=$( [ "${SERIAL:-0}" = 1 ] && echo "one after the other" || echo "side by si
   echo "# XQuAD benchmark (German paragraphs)"
   echo
   echo "- started: $started; commit: $commit${dirty:+ plus uncommitted changes to ${dirty% }}; finished: $(date -u +%Y-%m-%dT%H:%M:%SZ)"
-  echo "- command: \`bash benchmarks/xquad_eval.sh\` (corpus: xquad.de.json, 48 articles / 240 paragraphs)"
+  echo "- command: \`$( [ "$SAMPLE" != 1 ] && echo "SAMPLE=$SAMPLE ")bash benchmarks/xquad_eval.sh\` (corpus: xquad.de.json, 48 articles / 240 paragraphs)"
+  echo "- questions: $asked per language$( [ "$SAMPLE" != 1 ] && echo ", every ${SAMPLE}th of the 1190 (SAMPLE=$SAMPLE)")"
   echo "- machine: $(nproc) CPU cores, load average at the end: $(cut -d' ' -f1-3 /proc/loadavg); the two runs went $mode"
   for lang in de en; do
     echo
