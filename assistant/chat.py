@@ -37,7 +37,7 @@ CSS = """
 .sources {margin-top: 8px; font-size: 13px; color: #374151}
 .sources-head, .related-head {font-weight: 600; margin-top: 6px}
 .related {margin-top: 8px; padding: 6px 10px; border-left: 4px solid #d1d5db; background: #f9fafb; color: #4b5563}
-.related-head {color: #6b7280; text-transform: uppercase; font-size: 12px; letter-spacing: .04em}
+.related-head {color: #6b7280; font-size: 13px; font-style: italic}
 .file {color: #6b7280}
 a.cite {font-weight: 700; text-decoration: none; color: #1d4ed8; cursor: pointer}
 a.cite:hover {text-decoration: underline}
@@ -54,7 +54,7 @@ mark.hl {background: #fbbf24; outline: 2px solid #f59e0b}
 .article-text {white-space: pre-wrap; font-size: 14px; line-height: 1.55; color: #1f2937}
 .panel-empty {color: #6b7280; font-size: 14px; padding: 8px}
 .ok {color: #166534} .err {color: #b91c1c; font-weight: 600}
-.hidden-trigger {display: none !important}
+.welcome {text-align: center; padding: 0 48px; color: #4b5563; font-size: 15px; line-height: 1.6}
 """
 
 # Clicks on citation links anywhere (chat or panels) become a "click" event of the sources panel.
@@ -223,11 +223,12 @@ def build_app(engine):
                     elem_id="chatbot", height=560, show_label=False, sanitize_html=True, render_markdown=True,
                     line_breaks=False, feedback_options=None, buttons=["copy"],
                     examples=[{"text": q} for q in EXAMPLES],
-                    placeholder="Ask about the articles, in German or English. Every answer is made of quotes "
-                                "from them; click a citation [n] to read it in its article.",
+                    placeholder="<div class='welcome'><b>Ask about the articles, in German or English.</b><br>"
+                                "Every answer is made of exact quotes from them; click a citation [n] to read "
+                                "the quote in its article.</div>",
                 )
                 with gr.Row():
-                    box = gr.Textbox(elem_id="question", show_label=False, scale=5, autofocus=True,
+                    box = gr.Textbox(elem_id="question", show_label=False, scale=5, autofocus=True, container=False,
                                      placeholder="Ask a question (German or English) and press Enter")
                     send = gr.Button("Ask", variant="primary", scale=0, min_width=90, elem_id="ask")
                     clear = gr.Button("New chat", scale=0, min_width=130)
