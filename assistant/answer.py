@@ -14,6 +14,7 @@ import numpy as np
 from .engine import Engine
 from .language import GERMAN, detect_language
 from .lexical import tokenize
+from .retrieval import PassageHit
 
 FRAMING = {
     "en": "The articles say:",
@@ -69,6 +70,16 @@ class Answer:
         return asdict(self)
 
 
+@dataclass(frozen=True)
+class Retrieved:
+    """A question's ranked passages and what was computed to rank them."""
+
+    language: str
+    query: np.ndarray
+    tokens: list[str]
+    hits: list[PassageHit]
+
+
 @dataclass
 class _Candidate:
     sentence_id: int
@@ -84,11 +95,24 @@ def _overlap(question_tokens: set[str], text: str, language: str) -> float:
     return len(question_tokens & set(tokenize(text, language))) / len(question_tokens)
 
 
-def _candidates(engine: Engine, question: str, language: str, articles: set[int] | None) -> list[_Candidate]:
+def question_language(engine: Engine, question: str) -> str:
+    return detect_language(question, default=GERMAN if engine.mostly_german else "en")
+
+
+def retrieve(engine: Engine, question: str, files: list[str] | None = None) -> Retrieved:
+    """Rank passages for a question: the retrieval step shared by answers and evaluation."""
+    question = question[: engine.settings.max_question_chars]
+    language = question_language(engine, question)
+    query = engine.embedder.encode_queries([question])[0]
+    tokens = tokenize(question, language)
+    articles = engine.article_ids(files) if files is not None else None
+    return Retrieved(language, query, tokens, engine.retriever.search(query, tokens, language, articles))
+
+
+def _candidates(engine: Engine, retrieved: Retrieved) -> list[_Candidate]:
     data, settings = engine.data, engine.settings
-    query = engine.embedder.encode_queries([question[: settings.max_question_chars]])[0]
-    query_tokens = tokenize(question, language)
-    hits = engine.retriever.search(query, query_tokens, language, articles)[: settings.quote_passages]
+    query, query_tokens, language = retrieved.query, retrieved.tokens, retrieved.language
+    hits = retrieved.hits[: settings.quote_passages]
     if not hits:
         return []
     passage_score = {h.passage_id: h.score for h in hits}
@@ -152,10 +176,9 @@ def answer_question(engine: Engine, question: str, max_quotes: int | None = None
     limit = max_quotes if max_quotes is not None else engine.settings.max_quotes
     if limit < 1:
         raise QuestionError("the number of quotes must be at least 1")
-    language = detect_language(question, default=GERMAN if engine.mostly_german else "en")
-    articles = engine.article_ids(files) if files is not None else None
-    candidates = _candidates(engine, question, language, articles)
-    picked = _select(candidates, engine, limit)
+    retrieved = retrieve(engine, question, files)
+    language = retrieved.language
+    picked = _select(_candidates(engine, retrieved), engine, limit)
     top_score = picked[0].score if picked else 0.0
     abstained = top_score < engine.settings.abstain_threshold or not picked
     quotes = [_quote(engine, c, i) for i, c in enumerate(picked, 1)]
