@@ -195,6 +195,9 @@ def render_html(run: EvalRun) -> str:
             ("commit", info.get("commit")), ("bad rows skipped", s.get("bad_rows"))]
     counts = (f"{s['questions']} questions: {s['answerable']} answerable ({s['with_source']} with a source), "
               f"{s['unanswerable']} unanswerable; {s['quotes']} quotes")
+    bad = info.get("bad_rows") or []
+    bad_html = ("<h2>Bad rows skipped</h2><ul>" + "".join(
+        f"<li>line {b['line']}: {escape(b['reason'])}</li>" for b in bad) + "</ul>") if bad else ""
     more = (f"<p>Showing the first {MAX_FAILURE_ROWS} of {n_failures}; all are in results.jsonl.</p>"
             if n_failures > MAX_FAILURE_ROWS else "")
     return f"""<!DOCTYPE html>
@@ -207,6 +210,7 @@ def render_html(run: EvalRun) -> str:
 <table><tr><th>metric</th><th>value</th><th>meaning</th></tr>{_summary_rows(s)}</table>
 <h2>Plots</h2>
 <div class=plots>{''.join(plots)}</div>
+{bad_html}
 <h2 id=failures>Failures ({n_failures})</h2>
 <p>Answerable questions where no quote, or not the first, contains an accepted answer; unanswerable
 questions that were answered; answers with a quote that is not an exact span of its article.

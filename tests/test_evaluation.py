@@ -19,6 +19,7 @@ from assistant.eval_data import EvalRow, load_eval_set
 from assistant.eval_report import render_html, write_report
 from assistant.evaluation import (EvalError, check_bounds, compare_summaries, index_dir_for, parse_bounds,
                                   ranked_passages, run_eval, summarise)
+from assistant.metrics import contains_answer
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED_QUESTIONS = REPO / "eval" / "shipped_questions.jsonl"
@@ -167,6 +168,7 @@ def tiny_questions(tmp_path) -> Path:
         {"id": "wärmer", "question": "Um wie viel Grad wird es in Potsdam wärmer?", "answer": "1.5 Grad"},
         {"id": "nasty", "question": NASTY, "answer": ["<i>nothing & none</i>"], "source": "wetter.txt"},
         {"id": "peru", "question": "What is the capital of Peru?", "answer": []},
+        {"id": "bad", "answer": "a row without a question <em>"},
     ])
 
 
@@ -187,7 +189,6 @@ def test_run_eval_agrees_with_answer_question(tiny_engine, tiny_questions, tmp_p
         if row.answerable and r["retrieval_rank"] is not None:
             hits = ranked_passages(tiny_engine, row.question, direct.language)
             aid, start, end = tiny_engine.data.passages[hits[r["retrieval_rank"] - 1].passage_id]
-            from assistant.metrics import contains_answer
             assert contains_answer(tiny_engine.data.articles[int(aid)]["text"][int(start):int(end)], row.answers)
     by_id = {r["id"]: r for r in run.results}
     assert by_id["containers"]["retrieval_rank"] == 1 and by_id["containers"]["any_quote_hit"]
@@ -202,6 +203,7 @@ def test_run_eval_agrees_with_answer_question(tiny_engine, tiny_questions, tmp_p
         assert isinstance(s[key], (int, float)), key
     assert s["model"] == tiny_engine.embedder.identity and s["run"]["articles"] == 2
     assert s["run"]["questions_sha256"] and s["date"]
+    assert s["bad_rows"] == 1 and s["run"]["bad_rows"] == [{"line": 6, "reason": "no question"}]
 
 
 def test_max_quotes_is_passed_through(tiny_engine, tiny_questions):
@@ -255,6 +257,7 @@ def test_report_files_and_html(tiny_engine, tiny_questions, tmp_path):
     assert "script" not in checker.tags
     assert ("What is the capital of Peru?" in text) == (not by_id(run)["peru"]["abstained"])
     assert checker.tags.count("svg") == 4
+    assert "Bad rows skipped" in text and "line 6: no question" in text
     assert "Failures" in text and f"retrieval_hit@{run.summary['retrieval_k']}" in text
 
 
