@@ -98,12 +98,7 @@ def build_passages(text: str, language: str, max_chars: int = 1200) -> list[Pass
         if group:
             passages.append(Passage(group[0][0], group[-1][1], tuple(group)))
 
-    for para_start, para_end in paragraphs(text):
-        sentences = pending + split_sentences(text, language, para_start, para_end)
-        pending = []
-        if para_end - para_start < SHORT_PARAGRAPH_CHARS:
-            pending = sentences
-            continue
+    def add(sentences: list[Span]) -> None:
         group: list[Span] = []
         for sentence in sentences:
             if group and sentence[1] - group[0][0] > max_chars:
@@ -111,5 +106,13 @@ def build_passages(text: str, language: str, max_chars: int = 1200) -> list[Pass
                 group = []
             group.append(sentence)
         flush(group)
-    flush(pending)
+
+    for para_start, para_end in paragraphs(text):
+        sentences = pending + split_sentences(text, language, para_start, para_end)
+        pending = []
+        if para_end - para_start < SHORT_PARAGRAPH_CHARS:
+            pending = sentences
+            continue
+        add(sentences)
+    add(pending)  # short paragraphs at the end: still at most max_chars a passage
     return passages

@@ -145,3 +145,13 @@ def test_shipped_german_sentences():
     assert "Vodafone und Safaricom, der größte Mobilfunkbetreiber in Kenia, hatten M-Pesa im Jahr 2007 gestartet." in texts
     assert any(t.startswith("Vodacom versorgt nach eigenen Angaben 132,6 Millionen Kunden") and t.endswith("Kamerun.")
                for t in texts)
+
+
+@pytest.mark.parametrize("tail", ["", "\n\n" + "Ein langer Absatz mit vielen Worten darin. " * 3])
+def test_a_run_of_short_paragraphs_still_respects_max_chars(tail):
+    """Short paragraphs are read with the next one, but their run never exceeds max_chars."""
+    text = "\n\n".join(f"Kurzer Absatz Nummer {i} hier." for i in range(40)) + tail
+    passages = build_passages(text, "de", max_chars=200)
+    for p in passages:
+        assert p.end - p.start <= 200 or len(p.sentences) == 1, text[p.start:p.end]
+    assert [s for p in passages for s in p.sentences] == split_sentences(text, "de")
