@@ -418,6 +418,11 @@ def run_eval_command(args: argparse.Namespace, settings: Settings) -> int:
     engine, report = Engine.open(settings, progress=True)
     if report is not None:
         print(report.summary(), file=sys.stderr)
+    indexed = {a["file"] for a in engine.data.articles}
+    unknown = sorted({src for row in eval_set.rows for src in row.sources} - indexed)
+    if unknown:
+        print(f"warning: {len(unknown)} expected source(s) are not indexed articles of {settings.sources_dir}: "
+              f"{', '.join(unknown[:5])}{' ...' if len(unknown) > 5 else ''}", file=sys.stderr)
     run = run_eval(engine, eval_set, max_quotes=args.k, progress=True)
     print(summary_table(run.summary))
     if args.report is not None:
