@@ -52,8 +52,12 @@ class Settings:
     abstain_threshold: float = 0.0
     max_question_chars: int = 2000  # longer questions are cut here before embedding
 
-    # Exact FAISS search up to this many passages, HNSW above (see README: scale).
+    # Exact FAISS search up to this many passages, an IVF-flat index above it: `ivf_lists`
+    # k-means cells (0 = 4 x sqrt(passages)), `ivf_probe` cells scanned per question (more =
+    # higher recall, slower). Measured in benchmarks/scale.py (see benchmarks/README.md).
     exact_search_max_vectors: int = 200_000
+    ivf_lists: int = 0
+    ivf_probe: int = 32
 
     def with_paths(self, sources_dir: Path | None = None, index_dir: Path | None = None) -> "Settings":
         return replace(

@@ -157,14 +157,14 @@ def _assemble(rows: list[_ArticleRows], settings: Settings, embedder: Embedder, 
         "built": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "passages": int(len(passages_arr)),
         "sentences": int(len(sentences_arr)),
-        "vector_index": "flat" if len(passages_arr) <= settings.exact_search_max_vectors else "hnsw",
+        "vector_index": "flat" if len(passages_arr) <= settings.exact_search_max_vectors else "ivf-flat",
         "articles": {a["file"]: {k: a[k] for k in ("content_hash", "title", "date", "language")} for a in articles},
         "skipped": {s.file: s.content_hash for s in skipped if s.content_hash},
     }
     return store.IndexData(
         manifest=manifest, articles=articles, passages=passages_arr, sentences=sentences_arr,
         passage_vectors=p_vec, sentence_vectors=s_vec,
-        faiss_index=build_vector_index(p_vec, settings.exact_search_max_vectors),
+        faiss_index=build_vector_index(p_vec, settings.exact_search_max_vectors, settings.ivf_lists, settings.ivf_probe),
         lexical=LexicalIndex.build(tokens),
     )
 

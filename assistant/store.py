@@ -78,15 +78,18 @@ def current_generation(index_dir: Path) -> Path | None:
     pointer = index_dir / CURRENT
     if not pointer.exists():
         return None
-    name = pointer.read_text(encoding="utf-8").strip()
-    if not name.startswith(GENERATION_PREFIX) or "/" in name:
+    try:
+        name = pointer.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:  # garbage bytes are as bad as a wrong name
+        raise IndexCorrupt(f"{pointer} is unreadable ({exc}); {rebuild_hint(index_dir)}") from None
+    if not name.startswith(GENERATION_PREFIX) or any(c in name for c in "/\n\x00"):
         raise IndexCorrupt(f"{pointer} does not name an index generation; {rebuild_hint(index_dir)}")
     return index_dir / name
 
 
-def read_manifest(index_dir: Path) -> dict | None:
-    """The live manifest, or None when no index was built yet."""
-    generation = current_generation(index_dir)
+def read_manifest(index_dir: Path, generation: Path | None = None) -> dict | None:
+    """The live manifest (or that of `generation`), or None when no index was built yet."""
+    generation = generation or current_generation(index_dir)
     if generation is None:
         return None
     try:
@@ -193,16 +196,31 @@ def remove_stale(index_dir: Path, keep: int = 2) -> None:
         shutil.rmtree(generation, ignore_errors=True)
 
 
-def load_generation(index_dir: Path) -> IndexData:
-    """Open the live generation, checking it is whole; raises IndexMissing / IndexCorrupt."""
+def load_generation(index_dir: Path, attempts: int = 5) -> IndexData:
+    """Open the live generation, checking it is whole; raises IndexMissing / IndexCorrupt.
+
+    A writer may make a newer generation live and delete the one being read meanwhile; that
+    failure is retried on the new generation rather than reported as damage."""
+    for _ in range(attempts - 1):
+        generation = current_generation(index_dir)
+        try:
+            return _load(index_dir, generation)
+        except IndexCorrupt:
+            if current_generation(index_dir) == generation:
+                raise
+    return _load(index_dir, current_generation(index_dir))
+
+
+def _load(index_dir: Path, generation: Path | None) -> IndexData:
     import faiss
 
     from .lexical import LexicalIndex
 
-    manifest = read_manifest(index_dir)
+    # CURRENT is read once by the caller: a writer may replace it between two reads, and the
+    # manifest and the files must come from the same generation.
+    manifest = read_manifest(index_dir, generation) if generation is not None else None
     if manifest is None:
         raise IndexMissing(f"no index in {index_dir}; build it with: assistant index --index {index_dir}")
-    generation = current_generation(index_dir)
     try:
         with open(generation / "articles.jsonl", encoding="utf-8") as handle:
             articles = [json.loads(line) for line in handle if line.strip()]

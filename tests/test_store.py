@@ -1,0 +1,182 @@
+"""The index store without the model: generations, the CURRENT pointer, the write lock,
+leftovers of killed builds, and damaged indexes giving one clear IndexCorrupt."""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from assistant import store
+from assistant.lexical import LexicalIndex
+from assistant.vector_index import build_vector_index
+
+DIM = 8
+
+
+def fake_data(n_passages: int = 3, seed: int = 0) -> store.IndexData:
+    rng = np.random.default_rng(seed)
+    text = "Erster Satz hier. Zweiter Satz dort. Dritter Satz am Ende."
+    passages = np.array([(0, 0, 17), (0, 18, 36), (0, 37, len(text))][:n_passages], dtype=np.int64)
+    sentences = np.array([(i, 0, s, e) for i, (_, s, e) in enumerate(passages)], dtype=np.int64)
+    vectors = rng.standard_normal((len(passages), DIM)).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    article = {"file": "a.txt", "title": "A", "date": None, "language": "de", "content_hash": f"h{seed}", "text": text}
+    manifest = {"format_version": store.FORMAT_VERSION, "model": "test", "dimension": DIM,
+                "passages": len(passages), "sentences": len(sentences),
+                "articles": {"a.txt": {"content_hash": f"h{seed}", "title": "A", "date": None, "language": "de"}}}
+    return store.IndexData(manifest=manifest, articles=[article], passages=passages, sentences=sentences,
+                           passage_vectors=vectors, sentence_vectors=vectors.copy(),
+                           faiss_index=build_vector_index(vectors, 1000),
+                           lexical=LexicalIndex.build([["erst", "satz"], ["zweit", "satz"], ["dritt", "satz"]][:n_passages]))
+
+
+def build(index_dir: Path, seed: int = 0) -> Path:
+    with store.write_lock(index_dir):
+        path = store.write_generation(index_dir, fake_data(seed=seed))
+        store.remove_stale(index_dir)
+    return path
+
+
+def test_write_then_load_roundtrip(tmp_path):
+    gen = build(tmp_path)
+    data = store.load_generation(tmp_path)
+    assert data.path == gen
+    assert data.faiss_index.ntotal == 3 and data.articles[0]["file"] == "a.txt"
+    assert isinstance(data.passages, np.memmap)  # memory-mapped, not read whole per question
+
+
+def test_missing_index_is_index_missing(tmp_path):
+    with pytest.raises(store.IndexMissing):
+        store.load_generation(tmp_path)
+
+
+def test_newest_generation_wins_and_only_two_are_kept(tmp_path):
+    gens = [build(tmp_path, seed=i) for i in range(4)]
+    assert store.load_generation(tmp_path).path == gens[-1]
+    left = sorted(p.name for p in tmp_path.glob("gen-*"))
+    assert left == sorted([gens[-2].name, gens[-1].name])
+
+
+def test_leftovers_of_killed_builds_are_removed(tmp_path):
+    gen = build(tmp_path)
+    (tmp_path / ".building-gen-x").mkdir()
+    (tmp_path / ".building-gen-x" / "passages.npy").write_bytes(b"half")
+    (tmp_path / "CURRENT.tmp").write_text("gen-zzz\n")
+    orphan = tmp_path / "gen-99999999T999999-orphan"  # renamed into place, killed before CURRENT moved
+    orphan.mkdir()
+    with store.write_lock(tmp_path):
+        store.remove_stale(tmp_path)
+    assert not list(tmp_path.glob(".building-*")) and not (tmp_path / "CURRENT.tmp").exists()
+    assert not orphan.exists() and store.load_generation(tmp_path).path == gen
+
+
+@pytest.mark.parametrize("content", [b"garbage\n", b"", b"\xff\xfe\x00bad", b"gen-../../etc\n", b"gen-nonexistent\n",
+                                     b"gen-a\x00b\n"])
+def test_garbage_current_is_index_corrupt_with_recovery_hint(tmp_path, content):
+    build(tmp_path)
+    (tmp_path / "CURRENT").write_bytes(content)
+    with pytest.raises(store.IndexCorrupt, match="assistant index --rebuild"):
+        store.load_generation(tmp_path)
+
+
+def corrupt_truncated_faiss(gen: Path) -> None:
+    path = gen / "passages.faiss"
+    path.write_bytes(path.read_bytes()[:40])
+
+
+def corrupt_manifest_count(gen: Path) -> None:
+    manifest = json.loads((gen / "manifest.json").read_text())
+    manifest["passages"] += 1
+    (gen / "manifest.json").write_text(json.dumps(manifest))
+
+
+def corrupt_manifest_json(gen: Path) -> None:
+    (gen / "manifest.json").write_text("{not json")
+
+
+def corrupt_manifest_hash(gen: Path) -> None:
+    manifest = json.loads((gen / "manifest.json").read_text())
+    manifest["articles"]["a.txt"]["content_hash"] = "other"
+    (gen / "manifest.json").write_text(json.dumps(manifest))
+
+
+def corrupt_missing_passages(gen: Path) -> None:
+    (gen / "passages.npy").unlink()
+
+
+def corrupt_truncated_vectors(gen: Path) -> None:
+    path = gen / "sentence_vectors.npy"
+    path.write_bytes(path.read_bytes()[:-16])
+
+
+def corrupt_articles(gen: Path) -> None:
+    (gen / "articles.jsonl").write_text('{"file": "a.txt"\n')
+
+
+def corrupt_bm25(gen: Path) -> None:
+    for path in (gen / "bm25").iterdir():
+        path.write_bytes(b"\x00garbage")
+
+
+@pytest.mark.parametrize("damage", [corrupt_truncated_faiss, corrupt_manifest_count, corrupt_manifest_json,
+                                    corrupt_manifest_hash, corrupt_missing_passages, corrupt_truncated_vectors,
+                                    corrupt_articles, corrupt_bm25])
+def test_damaged_generation_is_index_corrupt(tmp_path, damage):
+    gen = build(tmp_path)
+    damage(gen)
+    with pytest.raises(store.IndexCorrupt, match="assistant index --rebuild"):
+        store.load_generation(tmp_path)
+
+
+def test_second_writer_waits_then_fails_clearly(tmp_path):
+    entered = threading.Event()
+    release = threading.Event()
+
+    def hold():
+        with store.write_lock(tmp_path):
+            entered.set()
+            release.wait(10)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    try:
+        assert entered.wait(10)
+        with pytest.raises(store.IndexBusy, match="another process is updating"):
+            with store.write_lock(tmp_path, wait_seconds=0.5):
+                pass
+    finally:
+        release.set()
+        holder.join()
+    with store.write_lock(tmp_path, wait_seconds=0.5):  # free again
+        pass
+
+
+def test_readers_never_see_a_mixed_generation(tmp_path):
+    """Load in a loop while generations are swapped: every load is whole or a clean error."""
+    build(tmp_path, seed=0)
+    stop = threading.Event()
+    errors, loads = [], [0]
+
+    def read():
+        while not stop.is_set():
+            try:
+                data = store.load_generation(tmp_path)
+                assert data.faiss_index.ntotal == data.manifest["passages"]
+                loads[0] += 1
+            except Exception as exc:  # noqa: BLE001 - any failure is recorded
+                errors.append(repr(exc))
+
+    reader = threading.Thread(target=read)
+    reader.start()
+    try:
+        for seed in range(1, 30):
+            build(tmp_path, seed=seed)
+    finally:
+        stop.set()
+        reader.join()
+    assert loads[0] > 0
+    assert errors == []
