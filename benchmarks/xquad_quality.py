@@ -1,0 +1,103 @@
+"""XQuAD answer quality: paragraph recall@1/@5 and whether the quotes hold the gold answer.
+
+Corpus: the 240 German XQuAD paragraphs, one article per Wikipedia title. Questions: the
+1190 German questions and, separately, their English versions. Uses the product's own
+`retrieve` and `answer_question`, so the figures are what a user gets.
+
+    .venv/bin/python benchmarks/xquad_quality.py [--limit N] [--work DIR]
+
+Targets (issue 2): first quote holds the answer for >= 80% (de) / 75% (en) of questions,
+any shown quote (3 by default) for >= 93% / 90%.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+from _common import REPO, XQUAD_DE, table, write_result
+
+from assistant.answer import answer_question, retrieve
+from assistant.config import Settings
+from assistant.engine import Engine
+from assistant.xquad import import_xquad
+
+XQUAD_EN = XQUAD_DE.with_name("xquad.en.json")
+
+
+def normalise(text: str) -> str:
+    return " ".join(text.casefold().split())
+
+
+def prepare(work: Path) -> tuple[Path, dict[str, list[dict]]]:
+    """Import the corpus once (German paragraphs) with German and English question files."""
+    for lang, questions in (("de", None), ("en", XQUAD_EN)):
+        if not (work / lang / "questions.jsonl").exists():
+            import_xquad(XQUAD_DE, work / lang, questions)
+    sets = {lang: [json.loads(line) for line in open(work / lang / "questions.jsonl", encoding="utf-8")]
+            for lang in ("de", "en")}
+    return work / "de" / "sources", sets
+
+
+def gold_paragraphs() -> dict[str, int]:
+    """Question id -> index of its paragraph within its article."""
+    data = json.loads(XQUAD_DE.read_text(encoding="utf-8"))["data"]
+    return {qa["id"]: i for article in data for i, para in enumerate(article["paragraphs"]) for qa in para["qas"]}
+
+
+def paragraph_of(engine: Engine, passage_id: int) -> tuple[str, int]:
+    """(article file, paragraph index): paragraphs are separated by blank lines in the kept text."""
+    article_id, start, _ = engine.data.passages[passage_id]
+    article = engine.data.articles[int(article_id)]
+    return article["file"], article["text"][: int(start)].count("\n\n")
+
+
+def measure(engine: Engine, questions: list[dict], gold: dict[str, int]) -> dict:
+    counts = {"recall@1": 0, "recall@5": 0, "first_quote": 0, "any_quote": 0, "abstained": 0}
+    latencies = []
+    for row in questions:
+        target = (row["source"], gold[row["id"]])
+        ranked = [paragraph_of(engine, h.passage_id) for h in retrieve(engine, row["question"]).hits]
+        ranked = list(dict.fromkeys(ranked))
+        counts["recall@1"] += ranked[:1] == [target]
+        counts["recall@5"] += target in ranked[:5]
+        started = time.perf_counter()
+        answer = answer_question(engine, row["question"])
+        latencies.append((time.perf_counter() - started) * 1000)
+        answers = [normalise(a) for a in row["answer"]]
+        holds = [any(a in normalise(q.text) for a in answers) for q in answer.quotes]
+        counts["first_quote"] += bool(holds and holds[0])
+        counts["any_quote"] += any(holds)
+        counts["abstained"] += answer.abstained
+    n = len(questions)
+    result = {k: round(v / n, 4) for k, v in counts.items()}
+    result["questions"] = n
+    result["median_answer_ms"] = round(sorted(latencies)[n // 2], 1)
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--limit", type=int, default=None, help="only the first N questions per language")
+    parser.add_argument("--work", type=Path, default=REPO / "benchmarks" / ".work" / "xquad")
+    args = parser.parse_args()
+    sources, sets = prepare(args.work)
+    settings = Settings().with_paths(sources, args.work / "index")
+    engine, _ = Engine.open(settings, progress=True)
+    gold = gold_paragraphs()
+    rows = []
+    for lang, questions in sets.items():
+        rows.append({"questions_in": lang, **measure(engine, questions[: args.limit], gold)})
+    columns = ["questions_in", "questions", "recall@1", "recall@5", "first_quote", "any_quote", "abstained",
+               "median_answer_ms"]
+    print(table(rows, columns))
+    path = write_result("xquad_quality", {"corpus": "XQuAD German paragraphs (240)", "results": rows,
+                                          "targets": {"de": {"first_quote": 0.80, "any_quote": 0.93},
+                                                      "en": {"first_quote": 0.75, "any_quote": 0.90}}})
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
