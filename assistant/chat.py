@@ -7,6 +7,7 @@ last answer, the article view, adding articles, and settings.
 
 
 import argparse
+import copy
 import ipaddress
 import os
 import sys
@@ -127,9 +128,12 @@ def build_app(engine):
         return {a["file"]: a for a in engine.data.articles}
 
     def run_answer(question: str, max_quotes: int | float | None, files: list[str] | None):
-        known = set(articles_by_file())
+        # A shallow copy: an upload's refresh swaps engine.data and engine.retriever, and one
+        # answer must see both from the same index generation.
+        snapshot = copy.copy(engine)
+        known = {a["file"] for a in snapshot.data.articles}
         chosen = [f for f in (files or []) if f in known] or None  # nothing chosen: search all
-        return answer_question(engine, question, max_quotes=int(max_quotes) if max_quotes else None, files=chosen)
+        return answer_question(snapshot, question, max_quotes=int(max_quotes) if max_quotes else None, files=chosen)
 
     def respond(message: str, history: list, asked: list[str], max_quotes, files):
         """Stream one answer: the question, a searching note, then the answer piece by piece."""

@@ -132,6 +132,18 @@ def test_example_question_on_empty_chat(page):
     assert len(last_quotes(page)) >= 1
 
 
+def test_settings_number_of_quotes_and_articles_to_search(page):
+    page.click("button[role=tab]:has-text('Settings')")
+    page.fill("#max-quotes input[type=number]", "1")
+    page.press("#max-quotes input[type=number]", "Enter")
+    page.click("#article-filter input")
+    page.get_by_role("option", name="002_3699eb8ecc81ec22.txt").click()
+    page.keyboard.press("Escape")
+    ask(page, VODACOM)
+    quotes = last_quotes(page)
+    assert len(quotes) == 1 and "002_3699eb8ecc81ec22.txt" in quotes[0]["href"], quotes
+
+
 def test_unanswerable_question_abstains(page, server):
     from gradio_client import Client
 
