@@ -24,6 +24,9 @@ EXAMPLES = [
     "How much will Vodafone invest in AI and cloud?",
     "Wie viele Kunden hat Vodacom?",
 ]
+MAX_QUESTION_CHARS = 2000  # longer messages are refused, not silently cut
+TOO_LONG = f"The question is too long: at most {MAX_QUESTION_CHARS} characters."
+MAX_QUOTES = 10
 STREAM_PAUSE_S = 0.03  # between streamed pieces of an answer, so they arrive as a stream
 
 CSS = """
@@ -143,6 +146,10 @@ def build_app(engine):
         if not message:
             yield history, gr.skip(), "", asked
             return
+        if len(message) > MAX_QUESTION_CHARS:
+            history.append({"role": "assistant", "content": view.user_message(TOO_LONG)})
+            yield history, gr.skip(), message, asked
+            return
         default = GERMAN if engine.mostly_german else "en"
         resolved = resolve(message, asked[-1] if asked else None, detect_language(message, default=default))
         history.append({"role": "user", "content": view.user_message(message)})
@@ -200,11 +207,14 @@ def build_app(engine):
                 lines.append((True, f"added {result.file}: {result.title}"))
         if stored:
             progress(0, desc="Indexing the new articles…")
-            report = engine.refresh(progress=True)
-            lines.append((True, report.summary()))
-            for skipped in report.skipped:
-                if skipped.reason != "skipped before (unchanged)":
-                    lines.append((False, f"{skipped.file}: {skipped.reason}"))
+            try:
+                report = engine.refresh(progress=True)
+            except Exception as exc:  # the page says so; the previous index stays in use
+                lines.append((False, f"indexing failed, the previous index is still used: {exc}"))
+            else:
+                lines.append((True, report.summary()))
+                lines += [(False, f"{s.file}: {s.reason}") for s in report.skipped
+                          if s.reason != "skipped before (unchanged)"]
         if not lines:
             lines.append((False, "no file was received"))
         return view.upload_report(lines), gr.Dropdown(choices=article_choices()), None
@@ -216,7 +226,9 @@ def build_app(engine):
         """Answer one question: the answer text (with its numbered quotes and sources) and the quotes."""
         if not (message or "").strip():
             return {"question": message, "error": "the question is empty"}
-        return run_answer(message, max_quotes or None, None).to_dict()
+        if len(message) > MAX_QUESTION_CHARS:
+            return {"question": message[:200], "error": TOO_LONG}
+        return run_answer(message, min(max(int(max_quotes or 0), 0), MAX_QUOTES) or None, None).to_dict()
 
     with gr.Blocks(title="News assistant", analytics_enabled=False) as app:
         asked = gr.State([])
@@ -233,6 +245,7 @@ def build_app(engine):
                 )
                 with gr.Row():
                     box = gr.Textbox(elem_id="question", show_label=False, scale=5, autofocus=True, container=False,
+                                     max_length=MAX_QUESTION_CHARS,
                                      placeholder="Ask a question (German or English) and press Enter")
                     send = gr.Button("Ask", variant="primary", scale=0, min_width=90, elem_id="ask")
                     clear = gr.Button("New chat", scale=0, min_width=130)
@@ -250,7 +263,7 @@ def build_app(engine):
                         upload = gr.File(file_count="multiple", type="filepath", label="Articles", elem_id="upload")
                         upload_status = gr.HTML("", elem_id="upload-status")
                     with gr.Tab("Settings", id="settings"):
-                        quotes = gr.Slider(1, 10, value=engine.settings.max_quotes, step=1,
+                        quotes = gr.Slider(1, MAX_QUOTES, value=engine.settings.max_quotes, step=1,
                                            label="Quotes per answer", elem_id="max-quotes")
                         files = gr.Dropdown(choices=article_choices(), value=[], multiselect=True,
                                             label="Search only these articles (none chosen: all)",

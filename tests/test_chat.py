@@ -224,7 +224,10 @@ def test_chat_api_returns_answer_with_quotes(server):
     assert result["answer"].startswith("The articles say:")
     assert any(q["source"] == GERMAN_ARTICLE and "65" in q["text"] for q in result["quotes"]), result
     assert all(f'[{q["number"]}] "{q["text"]}"' in result["answer"] for q in result["quotes"])
-    assert len(Client(server.url, verbose=False).predict(VODACOM, 1, api_name="/chat")["quotes"]) == 1
+    client = Client(server.url, verbose=False)
+    assert len(client.predict(VODACOM, 1, api_name="/chat")["quotes"]) == 1
+    assert "too long" in client.predict("why? " * 1000, api_name="/chat")["error"]
+    assert "empty" in client.predict("   ", api_name="/chat")["error"]
 
 
 def test_concurrent_api_questions_all_answered(server):
