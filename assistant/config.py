@@ -53,7 +53,7 @@ class Settings:
     max_question_chars: int = 2000  # longer questions are cut here before embedding
 
     # Exact FAISS search up to this many passages, an IVF-flat index above it: `ivf_lists`
-    # k-means cells (0 = 4 x sqrt(passages)), `ivf_probe` cells scanned per question (more =
+    # k-means cells (0 = sqrt(passages)), `ivf_probe` cells scanned per question (more =
     # higher recall, slower). Measured in benchmarks/scale.py (see benchmarks/README.md).
     exact_search_max_vectors: int = 200_000
     ivf_lists: int = 0
