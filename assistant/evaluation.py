@@ -57,20 +57,13 @@ class EvalError(ValueError):
 # --------------------------------------------------------------------------- retrieval
 
 
-def ranked_passages(engine, question: str, language: str) -> list:
-    """The ranked passages `answer_question` draws its quotes from, all of them (unsliced).
+def ranked_passages(engine, question: str) -> list:
+    """The ranked passages `answer_question` draws its quotes from, all of them (unsliced):
+    `answer.retrieve`, the retrieval step the two share, on the question as `answer_question`
+    normalises it."""
+    from .answer import retrieve
 
-    The same steps as `answer._candidates`: embed the (whitespace-normalised, cut) question,
-    tokenise it in `language` (the language `answer_question` detected, `Answer.language`),
-    and ask the retriever. TODO: move into answer.py as one shared function so the two cannot
-    drift apart.
-    """
-    from .lexical import tokenize
-
-    question = " ".join(question.split())
-    settings = engine.settings
-    query = engine.embedder.encode_queries([question[: settings.max_question_chars]])[0]
-    return engine.retriever.search(query, tokenize(question, language), language)
+    return retrieve(engine, " ".join(question.split())).hits
 
 
 class _LastQueryMemo:
@@ -125,7 +118,7 @@ def evaluate_row(engine, row: EvalRow, max_quotes: int | None, text_of: dict[str
     answer = answer_question(engine, row.question, max_quotes=max_quotes)
     latency_ms = (time.perf_counter() - started) * 1000
 
-    hits = ranked_passages(engine, row.question, answer.language)
+    hits = ranked_passages(engine, row.question)
     passages = []
     rank = None
     for position, hit in enumerate(hits, 1):

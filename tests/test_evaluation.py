@@ -187,7 +187,7 @@ def test_run_eval_agrees_with_answer_question(tiny_engine, tiny_questions, tmp_p
             assert q["exact"] and texts[q["source"]][q["start"]:q["end"]] == q["text"]
         # the retrieval rank is that of the first ranked passage that holds an answer
         if row.answerable and r["retrieval_rank"] is not None:
-            hits = ranked_passages(tiny_engine, row.question, direct.language)
+            hits = ranked_passages(tiny_engine, row.question)
             aid, start, end = tiny_engine.data.passages[hits[r["retrieval_rank"] - 1].passage_id]
             assert contains_answer(tiny_engine.data.articles[int(aid)]["text"][int(start):int(end)], row.answers)
     by_id = {r["id"]: r for r in run.results}
