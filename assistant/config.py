@@ -36,6 +36,10 @@ class Settings:
     embed_precision: str = field(default_factory=lambda: os.environ.get("ASSISTANT_PRECISION", "auto"))
     # Torch threads for embedding; 0 leaves torch's default (one per core).
     embed_threads: int = 0
+    # Torch threads while embedding a question: one short text gains nothing from a second
+    # thread, and on a busy machine the second one's waits made the 95th percentile 1 s
+    # instead of 21 ms (benchmarks/README.md: answer latency). 0 = same as embed_threads.
+    query_threads: int = 1
 
     # Retrieval: passages taken from each ranking before fusion, and passages whose
     # sentences compete for quotes.

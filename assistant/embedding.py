@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 from functools import cached_property
 from pathlib import Path
 
@@ -85,6 +86,8 @@ def resolve_precision(setting: str) -> str:
 # Texts are embedded in batches of about this many tokens (after sorting by length), so short
 # sentences share big batches and long passages small ones, with little padding either way.
 TOKENS_PER_BATCH = 4096
+# torch's thread count is process-wide: questions change it only one at a time.
+_threads_lock = threading.Lock()
 
 
 class Embedder:
@@ -155,7 +158,18 @@ class Embedder:
         return name if name in (self.model.prompts or {}) else None
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
-        return self._encode(texts, self._prompt("query"), progress=False)
+        threads = self.settings.query_threads
+        if threads <= 0 or len(texts) > 4:
+            return self._encode(texts, self._prompt("query"), progress=False)
+        import torch
+
+        with _threads_lock:
+            before = torch.get_num_threads()
+            torch.set_num_threads(threads)
+            try:
+                return self._encode(texts, self._prompt("query"), progress=False)
+            finally:
+                torch.set_num_threads(before)
 
     def encode_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
         return self._encode(texts, self._prompt("passage"), progress=progress)

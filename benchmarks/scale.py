@@ -78,7 +78,7 @@ def store_lookups(n_passages: int, work: Path, rng: np.random.Generator) -> dict
     vectors.flush()
     del passages, sentences, vectors
     gc.collect()
-    before = rss_mib()
+    sizes_mib = {name: (work / name).stat().st_size / 2**20 for name in ("passages.npy", "sentences.npy", "vectors.npy")}
     started = time.perf_counter()
     p = np.load(work / "passages.npy", mmap_mode="r")
     s = np.load(work / "sentences.npy", mmap_mode="r")
@@ -100,7 +100,7 @@ def store_lookups(n_passages: int, work: Path, rng: np.random.Generator) -> dict
         np.concatenate([np.arange(np.searchsorted(column, t), np.searchsorted(column, t, side="right")) for t in top])
         sorted_lookup.append((time.perf_counter() - started) * 1000)
     return {"passages": n_passages, "sentences": n_passages * sentences_per, "open_ms": open_ms,
-            "rss_growth_mib": rss_mib() - before,
+            "file_mib": sizes_mib,
             "lookup_30_passages_and_vectors_ms_median": pct(by_id, 50), "lookup_ms_p95": pct(by_id, 95),
             "sentences_of_5_passages_isin_ms_median": pct(isin, 50), "isin_ms_p95": pct(isin, 95),
             "sentences_of_5_passages_searchsorted_ms_median": pct(sorted_lookup, 50)}
