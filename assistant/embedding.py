@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
@@ -88,6 +89,23 @@ def resolve_precision(setting: str) -> str:
 TOKENS_PER_BATCH = 4096
 # torch's thread count is process-wide: questions change it only one at a time.
 _threads_lock = threading.Lock()
+
+
+@dataclass(frozen=True)
+class TokenStates:
+    """A text's own tokens (no prompt, no special tokens): normalised states and char spans."""
+
+    vectors: np.ndarray  # (n, dim) float32, unit length
+    spans: np.ndarray  # (n, 2) int64 [start, end) into the text without its prompt (start may
+    # include the space before the word: assign tokens to text ranges by their end)
+
+
+def _token_states(states: np.ndarray, offsets, prefix_chars: int) -> TokenStates:
+    spans = np.asarray(offsets, dtype=np.int64).reshape(-1, 2)
+    # A token's span may start at the space before its word, which can lie in the prompt.
+    own = (spans[:, 1] > prefix_chars) & (spans[:, 1] > spans[:, 0])
+    return TokenStates(np.ascontiguousarray(states[own], dtype=np.float32),
+                       np.maximum(spans[own] - prefix_chars, 0))
 
 
 class Embedder:
@@ -197,11 +215,36 @@ class Embedder:
         row = {text: i for i, text in enumerate(unique)}
         return vectors[[row[t] for t in texts]]
 
-    def _encode_direct(self, texts: list[str], progress: bool) -> np.ndarray:
+    @property
+    def has_token_states(self) -> bool:
+        """Whether this model can give per-token states (transformer + mean pooling models)."""
+        return self._direct is not None
+
+    def encode_with_tokens(self, texts: list[str], kind: str, progress: bool = False
+                           ) -> tuple[np.ndarray, list[TokenStates]]:
+        """Pooled vectors plus each text's contextual token states (`kind`: "query" or "passage").
+
+        One forward pass gives both: the token states feed late interaction (MaxSim) and
+        in-context sentence vectors at no extra embedding cost.
+        """
+        if self._direct is None:
+            raise ModelError("this model cannot give token states")
+        prompt_name = self._prompt(kind)
+        prefix = (self.model.prompts or {}).get(prompt_name, "") if prompt_name else ""
+        tokens: list[TokenStates] = []
+        vectors = self._encode_direct([prefix + t for t in texts], progress, tokens, len(prefix))
+        return vectors, tokens
+
+    def _encode_direct(self, texts: list[str], progress: bool, tokens_out: list | None = None,
+                       prefix_chars: int = 0) -> np.ndarray:
         import torch
 
         tokenizer, transformer, max_tokens = self._direct
-        ids = tokenizer(texts, truncation=True, max_length=max_tokens, add_special_tokens=True)["input_ids"]
+        encoded = tokenizer(texts, truncation=True, max_length=max_tokens, add_special_tokens=True,
+                            return_offsets_mapping=tokens_out is not None)
+        ids = encoded["input_ids"]
+        if tokens_out is not None:
+            tokens_out.extend([None] * len(texts))
         pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
         batches, at = [], 0
@@ -229,6 +272,11 @@ class Embedder:
                 pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
                 pooled = torch.nn.functional.normalize(pooled, dim=-1)
                 out[batch] = pooled.numpy()
+                if tokens_out is not None:
+                    states = torch.nn.functional.normalize(hidden, dim=-1).numpy()
+                    for row, i in enumerate(batch):
+                        tokens_out[i] = _token_states(states[row, : len(ids[i])], encoded["offset_mapping"][i],
+                                                      prefix_chars)
                 if bar is not None:
                     bar.update(len(batch))
         if bar is not None:
