@@ -13,8 +13,10 @@ import numpy as np
 
 from .engine import Engine
 from .language import GERMAN, detect_language
+from .embedding import TokenStates
 from .lexical import tokenize
 from .retrieval import PassageHit
+from .scoring import WEIGHTS, answer_type, content_token_mask, has_answer_type, maxsim
 
 FRAMING = {
     "en": "The articles say:",
@@ -27,10 +29,6 @@ ABSTAIN = {
 SOURCES_HEADING = {"en": "Sources:", "de": "Quellen:"}
 CHARS = {"en": "characters", "de": "Zeichen"}
 
-# Quote score = weighted sum of these features of a candidate sentence (see README: tuning).
-SENTENCE_WEIGHT = 0.6  # cosine between question and sentence
-PASSAGE_WEIGHT = 0.4  # fused score of the sentence's passage
-OVERLAP_WEIGHT = 0.1  # share of question words in the sentence, when the languages match
 # A sentence from another article this close to the best quote also supports the answer.
 SUPPORT_MARGIN = 0.03
 
@@ -74,9 +72,12 @@ class Answer:
 class Retrieved:
     """A question's ranked passages and what was computed to rank them."""
 
+    question: str
     language: str
-    query: np.ndarray
-    tokens: list[str]
+    query: np.ndarray  # the question with the query prompt
+    as_passage: np.ndarray  # the question with the passage prompt
+    token_states: TokenStates | None
+    tokens: list[str]  # stemmed words, for BM25 and overlap
     hits: list[PassageHit]
 
 
@@ -103,30 +104,59 @@ def retrieve(engine: Engine, question: str, files: list[str] | None = None) -> R
     """Rank passages for a question: the retrieval step shared by answers and evaluation."""
     question = question[: engine.settings.max_question_chars]
     language = question_language(engine, question)
-    query = engine.embedder.encode_queries([question])[0]
+    query, token_states, as_passage = engine.embedder.encode_question(question)
     tokens = tokenize(question, language)
     articles = engine.article_ids(files) if files is not None else None
-    return Retrieved(language, query, tokens, engine.retriever.search(query, tokens, language, articles))
+    hits = engine.retriever.search(query, tokens, language, articles)
+    return Retrieved(question, language, query, as_passage, token_states, tokens, hits)
+
+
+def _sentences_of(engine: Engine, passage_ids: list[int]) -> np.ndarray:
+    """Sentence ids of these passages (sentences are stored in passage order)."""
+    owners = engine.data.sentences[:, 0]
+    ranges = [np.arange(np.searchsorted(owners, p, "left"), np.searchsorted(owners, p, "right")) for p in passage_ids]
+    return np.concatenate(ranges) if ranges else np.zeros(0, dtype=np.int64)
+
+
+def _late_interaction(engine: Engine, retrieved: Retrieved, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """MaxSim of all question tokens, and of its content words only, for each sentence row."""
+    states = retrieved.token_states
+    if states is None or len(states.vectors) == 0:
+        return np.zeros(len(rows)), np.zeros(len(rows))
+    content = content_token_mask(retrieved.question, states.spans)
+    tokens = engine.data.token_vectors
+    all_words, content_words = [], []
+    for token_start, token_end in rows[:, 4:6]:
+        block = np.asarray(tokens[token_start:token_end], dtype=np.float32)
+        all_words.append(maxsim(states.vectors, block))
+        content_words.append(maxsim(states.vectors[content], block))
+    return np.array(all_words), np.array(content_words)
 
 
 def _candidates(engine: Engine, retrieved: Retrieved) -> list[_Candidate]:
-    data, settings = engine.data, engine.settings
-    query, query_tokens, language = retrieved.query, retrieved.tokens, retrieved.language
-    hits = retrieved.hits[: settings.quote_passages]
+    """Sentences of the top passages, scored as quotes (features and weights: scoring.py)."""
+    data, w = engine.data, WEIGHTS
+    hits = retrieved.hits[: engine.settings.quote_passages]
     if not hits:
         return []
     passage_score = {h.passage_id: h.score for h in hits}
-    sentence_ids = np.flatnonzero(np.isin(data.sentences[:, 0], list(passage_score)))
+    sentence_ids = _sentences_of(engine, sorted(passage_score))
     rows = np.asarray(data.sentences[sentence_ids])
-    cosines = np.asarray(data.sentence_vectors[sentence_ids]) @ query
-    wanted = set(query_tokens)
+    in_context = np.asarray(data.sentence_context_vectors[sentence_ids]) @ retrieved.query
+    as_passage = np.asarray(data.sentence_vectors[sentence_ids]) @ retrieved.as_passage
+    maxsim_all, maxsim_content = _late_interaction(engine, retrieved, rows)
+    wanted, kind = set(retrieved.tokens), answer_type(retrieved.question)
     candidates = []
-    for sentence_id, (passage_id, article_id, start, end), cosine in zip(sentence_ids, rows, cosines):
+    for i, (sentence_id, row) in enumerate(zip(sentence_ids, rows)):
+        passage_id, article_id, start, end = (int(v) for v in row[:4])
         article = data.articles[article_id]
-        overlap = _overlap(wanted, article["text"][start:end], article["language"]) \
-            if article["language"] == language else 0.0
-        score = SENTENCE_WEIGHT * cosine + PASSAGE_WEIGHT * passage_score[int(passage_id)] + OVERLAP_WEIGHT * overlap
-        candidates.append(_Candidate(int(sentence_id), int(article_id), int(start), int(end), float(score)))
+        text = article["text"][start:end]
+        same_language = article["language"] == retrieved.language
+        score = (w.maxsim * maxsim_all[i] + w.maxsim_content * maxsim_content[i] + w.in_context * in_context[i]
+                 + w.as_passage * as_passage[i] + w.passage * passage_score[passage_id]
+                 + (w.overlap * _overlap(wanted, text, article["language"]) if same_language else 0.0)
+                 + w.answer_type * has_answer_type(kind, text))
+        candidates.append(_Candidate(int(sentence_id), article_id, start, end, float(score)))
     candidates.sort(key=lambda c: -c.score)
     return candidates
 

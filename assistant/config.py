@@ -44,11 +44,13 @@ class Settings:
     # Retrieval: passages taken from each ranking before fusion, and passages whose
     # sentences compete for quotes.
     retrieve_candidates: int = 30
-    quote_passages: int = 5
-    # Lexical (BM25) weight in the fused passage score when question and passage share a
-    # language; across languages BM25 is mostly noise, so it gets the small weight only.
-    lexical_weight_same_language: float = 0.3
-    lexical_weight_cross_language: float = 0.0
+    quote_passages: int = 8
+    # Lexical (BM25, divided by the question's best BM25 score) added to the cosine score.
+    # Across languages BM25 only sees names and numbers, so it gets a smaller weight: on
+    # XQuAD, 0.07 moved German recall@1 from 0.908 to 0.94; for English questions on German
+    # text 0.02 helps a little and 0.1 costs 10 points.
+    lexical_weight_same_language: float = 0.07
+    lexical_weight_cross_language: float = 0.02
 
     # Answers.
     max_quotes: int = 3

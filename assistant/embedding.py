@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -176,16 +177,25 @@ class Embedder:
         return name if name in (self.model.prompts or {}) else None
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
-        threads = self.settings.query_threads
-        if threads <= 0 or len(texts) > 4:
+        if len(texts) > 4:
             return self._encode(texts, self._prompt("query"), progress=False)
+        with self._query_threads():
+            return self._encode(texts, self._prompt("query"), progress=False)
+
+    @contextmanager
+    def _query_threads(self):
+        """Run a small encode on `query_threads` torch threads (fewer threads: steadier latency)."""
+        threads = self.settings.query_threads
+        if threads <= 0:
+            yield
+            return
         import torch
 
         with _threads_lock:
             before = torch.get_num_threads()
             torch.set_num_threads(threads)
             try:
-                return self._encode(texts, self._prompt("query"), progress=False)
+                yield
             finally:
                 torch.set_num_threads(before)
 
@@ -232,11 +242,28 @@ class Embedder:
         prompt_name = self._prompt(kind)
         prefix = (self.model.prompts or {}).get(prompt_name, "") if prompt_name else ""
         tokens: list[TokenStates] = []
-        vectors = self._encode_direct([prefix + t for t in texts], progress, tokens, len(prefix))
+        vectors = self._encode_direct([prefix + t for t in texts], progress, tokens, [len(prefix)] * len(texts))
         return vectors, tokens
 
+    def encode_question(self, text: str) -> tuple[np.ndarray, TokenStates | None, np.ndarray]:
+        """(query vector, its token states, the question embedded as a passage), in one batch.
+
+        The passage-prompt vector compares like with like against sentence vectors; the token
+        states drive late interaction. Without token support the states are None.
+        """
+        prompts = self.model.prompts or {}
+        query_prefix, passage_prefix = prompts.get(self._prompt("query"), ""), prompts.get(self._prompt("passage"), "")
+        if self._direct is None:
+            query, as_passage = self.encode_queries([text])[0], self.encode_passages([text])[0]
+            return query, None, as_passage
+        tokens: list[TokenStates] = []
+        with self._query_threads():
+            vectors = self._encode_direct([query_prefix + text, passage_prefix + text], False, tokens,
+                                          [len(query_prefix), len(passage_prefix)])
+        return vectors[0], tokens[0], vectors[1]
+
     def _encode_direct(self, texts: list[str], progress: bool, tokens_out: list | None = None,
-                       prefix_chars: int = 0) -> np.ndarray:
+                       prefix_chars: list[int] | None = None) -> np.ndarray:
         import torch
 
         tokenizer, transformer, max_tokens = self._direct
@@ -276,7 +303,7 @@ class Embedder:
                     states = torch.nn.functional.normalize(hidden, dim=-1).numpy()
                     for row, i in enumerate(batch):
                         tokens_out[i] = _token_states(states[row, : len(ids[i])], encoded["offset_mapping"][i],
-                                                      prefix_chars)
+                                                      prefix_chars[i])
                 if bar is not None:
                     bar.update(len(batch))
         if bar is not None:

@@ -11,7 +11,7 @@ import numpy as np
 
 from . import store
 from .config import Settings
-from .embedding import Embedder, model_identity
+from .embedding import Embedder, TokenStates, model_identity
 from .lexical import LexicalIndex, tokenize
 from .passages import build_passages
 from .sources import Article, Skipped, SourceError, load_articles, scan_sources
@@ -20,7 +20,7 @@ from .vector_index import build_vector_index
 log = logging.getLogger(__name__)
 
 # Bump when cleaning or splitting changes, so old indexes are rebuilt rather than mixed.
-PIPELINE_VERSION = 1
+PIPELINE_VERSION = 2
 
 
 @dataclass
@@ -46,13 +46,15 @@ class UpdateReport:
 
 @dataclass
 class _ArticleRows:
-    """One article's passages, sentences and vectors, ready to be concatenated."""
+    """One article's passages, sentences, vectors and token states, ready to be concatenated."""
 
     article: dict
     passages: np.ndarray  # (n, 2) start, end
-    sentences: np.ndarray  # (m, 3) passage-within-article, start, end
+    sentences: np.ndarray  # (m, 5) passage-within-article, start, end, token_start, token_end (in `tokens`)
     passage_vectors: np.ndarray
     sentence_vectors: np.ndarray
+    context_vectors: np.ndarray
+    tokens: np.ndarray  # (t, dim) float16
 
 
 def pipeline_settings(settings: Settings) -> dict:
@@ -85,16 +87,13 @@ def _rebuild_reason(manifest: dict | None, settings: Settings, dimension: int | 
     return None
 
 
-def _rows_for_new(article: Article, settings: Settings) -> tuple[dict, np.ndarray, np.ndarray, list[str], list[str]]:
+def _split(article: Article, settings: Settings) -> tuple[np.ndarray, np.ndarray]:
     passages = build_passages(article.text, article.language, settings.passage_max_chars)
     passage_rows = np.array([(p.start, p.end) for p in passages], dtype=np.int64).reshape(-1, 2)
     sentence_rows = np.array(
         [(i, s, e) for i, p in enumerate(passages) for s, e in p.sentences], dtype=np.int64
     ).reshape(-1, 3)
-    passage_texts = [article.text[s:e] for s, e in passage_rows]
-    sentence_texts = [article.text[s:e] for _, s, e in sentence_rows]
-    record = {**article.metadata(), "text": article.text}
-    return record, passage_rows, sentence_rows, passage_texts, sentence_texts
+    return passage_rows, sentence_rows
 
 
 def _rows_for_unchanged(old: store.IndexData) -> dict[str, _ArticleRows]:
@@ -102,53 +101,92 @@ def _rows_for_unchanged(old: store.IndexData) -> dict[str, _ArticleRows]:
     for article_id, article in enumerate(old.articles):
         p_ids = np.flatnonzero(old.passages[:, 0] == article_id)
         s_ids = np.flatnonzero(old.sentences[:, 1] == article_id)
-        first = p_ids[0] if len(p_ids) else 0
-        sentences = np.array(old.sentences[s_ids][:, [0, 2, 3]])
-        sentences[:, 0] -= first
+        sentences = np.array(old.sentences[s_ids][:, [0, 2, 3, 4, 5]])
+        first_token = int(sentences[:, 3].min()) if len(sentences) else 0
+        last_token = int(sentences[:, 4].max()) if len(sentences) else 0
+        sentences[:, 0] -= p_ids[0] if len(p_ids) else 0
+        sentences[:, 3:] -= first_token
         rows[article["file"]] = _ArticleRows(
             article=article,
             passages=np.array(old.passages[p_ids][:, 1:]),
             sentences=sentences,
             passage_vectors=np.array(old.passage_vectors[p_ids]),
             sentence_vectors=np.array(old.sentence_vectors[s_ids]),
+            context_vectors=np.array(old.sentence_context_vectors[s_ids]),
+            tokens=np.array(old.token_vectors[first_token:last_token]),
         )
     return rows
 
 
+def _sentence_tokens(states: TokenStates | None, passage_start: int, start: int, end: int) -> np.ndarray:
+    """Rows of a passage's token states that belong to the sentence [start, end)."""
+    if states is None:
+        return np.zeros(0, dtype=np.int64)
+    token_end = states.spans[:, 1] + passage_start
+    return np.flatnonzero((token_end > start) & (token_end <= end))
+
+
+def _article_rows(article: Article, passages: np.ndarray, sentences: np.ndarray, passage_vectors: np.ndarray,
+                  sentence_vectors: np.ndarray, states: list[TokenStates | None]) -> _ArticleRows:
+    context, token_blocks, ranges, at = [], [], [], 0
+    for (passage, start, end), own in zip(sentences, sentence_vectors):
+        picked = _sentence_tokens(states[passage], int(passages[passage][0]), int(start), int(end))
+        block = states[passage].vectors[picked] if len(picked) else np.zeros((0, len(own)), np.float32)
+        pooled = block.mean(0) if len(block) else own  # no token states: the sentence's own vector
+        context.append(pooled / max(float(np.linalg.norm(pooled)), 1e-12))
+        token_blocks.append(block.astype(np.float16))
+        ranges.append((at, at + len(block)))
+        at += len(block)
+    dim = passage_vectors.shape[1]
+    return _ArticleRows(
+        article={**article.metadata(), "text": article.text},
+        passages=passages,
+        sentences=np.column_stack([sentences, np.array(ranges, dtype=np.int64).reshape(-1, 2)]),
+        passage_vectors=passage_vectors,
+        sentence_vectors=sentence_vectors,
+        context_vectors=np.array(context, dtype=np.float32).reshape(-1, dim),
+        tokens=np.concatenate(token_blocks) if token_blocks else np.zeros((0, dim), np.float16),
+    )
+
+
 def _embed_new(articles: list[Article], settings: Settings, embedder: Embedder, progress: bool) -> list[_ArticleRows]:
-    prepared = [_rows_for_new(a, settings) for a in articles]
-    passage_texts = [t for p in prepared for t in p[3]]
-    sentence_texts = [t for p in prepared for t in p[4]]
-    # One encode call for both, so the progress bar covers the whole job.
-    vectors = embedder.encode_passages(passage_texts + sentence_texts, progress=progress)
-    passage_vectors, sentence_vectors = vectors[: len(passage_texts)], vectors[len(passage_texts):]
+    split = [_split(a, settings) for a in articles]
+    passage_texts = [a.text[s:e] for a, (p, _) in zip(articles, split) for s, e in p]
+    sentence_texts = [a.text[s:e] for a, (_, sent) in zip(articles, split) for _, s, e in sent]
+    if embedder.has_token_states:
+        passage_vectors, states = embedder.encode_with_tokens(passage_texts, "passage", progress=progress)
+    else:
+        passage_vectors, states = embedder.encode_passages(passage_texts, progress=progress), [None] * len(passage_texts)
+    sentence_vectors = embedder.encode_passages(sentence_texts, progress=progress)
     rows, p_at, s_at = [], 0, 0
-    for record, p_rows, s_rows, p_texts, s_texts in prepared:
-        rows.append(_ArticleRows(record, p_rows, s_rows,
-                                 passage_vectors[p_at:p_at + len(p_texts)], sentence_vectors[s_at:s_at + len(s_texts)]))
-        p_at += len(p_texts)
-        s_at += len(s_texts)
+    for article, (p_rows, s_rows) in zip(articles, split):
+        p_end, s_end = p_at + len(p_rows), s_at + len(s_rows)
+        rows.append(_article_rows(article, p_rows, s_rows, passage_vectors[p_at:p_end],
+                                  sentence_vectors[s_at:s_end], states[p_at:p_end]))
+        p_at, s_at = p_end, s_end
     return rows
 
 
+def _stack(blocks: list[np.ndarray], shape: tuple[int, int], dtype) -> np.ndarray:
+    return np.concatenate(blocks).astype(dtype) if blocks else np.zeros(shape, dtype)
+
+
 def _assemble(rows: list[_ArticleRows], settings: Settings, embedder: Embedder, skipped: list[Skipped]) -> store.IndexData:
-    passages, sentences, p_vectors, s_vectors, articles, tokens = [], [], [], [], [], []
-    passage_base = 0
+    passages, sentences, tokens = [], [], []
+    passage_base = token_base = 0
     for article_id, r in enumerate(rows):
         text, language = r.article["text"], r.article["language"]
         passages.append(np.column_stack([np.full(len(r.passages), article_id), r.passages]))
         sentences.append(np.column_stack([r.sentences[:, 0] + passage_base, np.full(len(r.sentences), article_id),
-                                          r.sentences[:, 1:]]))
+                                          r.sentences[:, 1:3], r.sentences[:, 3:5] + token_base]))
         tokens.extend(tokenize(text[s:e], language) for s, e in r.passages)
-        p_vectors.append(r.passage_vectors)
-        s_vectors.append(r.sentence_vectors)
-        articles.append(r.article)
         passage_base += len(r.passages)
+        token_base += len(r.tokens)
     dim = embedder.dimension
-    passages_arr = np.concatenate(passages).astype(np.int64) if passages else np.zeros((0, 3), np.int64)
-    sentences_arr = np.concatenate(sentences).astype(np.int64) if sentences else np.zeros((0, 4), np.int64)
-    p_vec = np.concatenate(p_vectors) if p_vectors else np.zeros((0, dim), np.float32)
-    s_vec = np.concatenate(s_vectors) if s_vectors else np.zeros((0, dim), np.float32)
+    passages_arr = _stack(passages, (0, 3), np.int64)
+    sentences_arr = _stack(sentences, (0, 6), np.int64)
+    p_vec = _stack([r.passage_vectors for r in rows], (0, dim), np.float32)
+    token_vectors = _stack([r.tokens for r in rows], (0, dim), np.float16)
     manifest = {
         "format_version": store.FORMAT_VERSION,
         "model": embedder.identity,
@@ -157,13 +195,18 @@ def _assemble(rows: list[_ArticleRows], settings: Settings, embedder: Embedder, 
         "built": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "passages": int(len(passages_arr)),
         "sentences": int(len(sentences_arr)),
+        "tokens": int(len(token_vectors)),
         "vector_index": "flat" if len(passages_arr) <= settings.exact_search_max_vectors else "ivf-flat",
-        "articles": {a["file"]: {k: a[k] for k in ("content_hash", "title", "date", "language")} for a in articles},
+        "articles": {a.article["file"]: {k: a.article[k] for k in ("content_hash", "title", "date", "language")}
+                     for a in rows},
         "skipped": {s.file: s.content_hash for s in skipped if s.content_hash},
     }
     return store.IndexData(
-        manifest=manifest, articles=articles, passages=passages_arr, sentences=sentences_arr,
-        passage_vectors=p_vec, sentence_vectors=s_vec,
+        manifest=manifest, articles=[r.article for r in rows], passages=passages_arr, sentences=sentences_arr,
+        passage_vectors=p_vec,
+        sentence_vectors=_stack([r.sentence_vectors for r in rows], (0, dim), np.float32),
+        sentence_context_vectors=_stack([r.context_vectors for r in rows], (0, dim), np.float32),
+        token_vectors=token_vectors,
         faiss_index=build_vector_index(p_vec, settings.exact_search_max_vectors, settings.ivf_lists, settings.ivf_probe),
         lexical=LexicalIndex.build(tokens),
     )

@@ -7,9 +7,12 @@ Layout of `index/`:
         manifest.json       format version, model, dimension, settings, articles and hashes
         articles.jsonl      one article a line: metadata and the kept text
         passages.npy        int64 rows (article, start, end)
-        sentences.npy       int64 rows (passage, article, start, end)
+        sentences.npy       int64 rows (passage, article, start, end, token_start, token_end)
         passage_vectors.npy float32, one normalised embedding a passage
-        sentence_vectors.npy
+        sentence_vectors.npy            each sentence embedded on its own
+        sentence_context_vectors.npy    each sentence's tokens pooled from its passage's pass
+        token_vectors.npy   float16, the passages' contextual token states, sentence by sentence
+                            (rows token_start:token_end of a sentence; for late interaction)
         passages.faiss      FAISS index over passage_vectors (row i = passage i)
         bm25/               bm25s files over the passages' stemmed tokens
 
@@ -31,12 +34,13 @@ from pathlib import Path
 
 import numpy as np
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 CURRENT = "CURRENT"
 LOCK = ".lock"
 BUILDING_PREFIX = ".building-"
 GENERATION_PREFIX = "gen-"
-ARRAY_FILES = ("passages.npy", "sentences.npy", "passage_vectors.npy", "sentence_vectors.npy")
+ARRAY_FILES = ("passages.npy", "sentences.npy", "passage_vectors.npy", "sentence_vectors.npy",
+               "sentence_context_vectors.npy", "token_vectors.npy")
 
 
 class IndexProblem(Exception):
@@ -66,9 +70,11 @@ class IndexData:
     manifest: dict
     articles: list[dict]  # metadata plus "text"
     passages: np.ndarray  # (n, 3) int64: article, start, end
-    sentences: np.ndarray  # (m, 4) int64: passage, article, start, end
+    sentences: np.ndarray  # (m, 6) int64: passage, article, start, end, token_start, token_end
     passage_vectors: np.ndarray
     sentence_vectors: np.ndarray
+    sentence_context_vectors: np.ndarray
+    token_vectors: np.ndarray  # (t, dim) float16
     faiss_index: object = None
     lexical: object = None
     path: Path | None = field(default=None)
@@ -159,6 +165,8 @@ def write_generation(index_dir: Path, data: IndexData) -> Path:
     _save_array(staging / "sentences.npy", data.sentences.astype(np.int64))
     _save_array(staging / "passage_vectors.npy", data.passage_vectors.astype(np.float32))
     _save_array(staging / "sentence_vectors.npy", data.sentence_vectors.astype(np.float32))
+    _save_array(staging / "sentence_context_vectors.npy", data.sentence_context_vectors.astype(np.float32))
+    _save_array(staging / "token_vectors.npy", data.token_vectors.astype(np.float16))
     faiss.write_index(data.faiss_index, str(staging / "passages.faiss"))
     data.lexical.save(staging / "bm25")
     _write_json(staging / "manifest.json", data.manifest)  # last: its presence marks a full build
@@ -236,6 +244,8 @@ def _load(index_dir: Path, generation: Path | None) -> IndexData:
         sentences=arrays["sentences.npy"],
         passage_vectors=arrays["passage_vectors.npy"],
         sentence_vectors=arrays["sentence_vectors.npy"],
+        sentence_context_vectors=arrays["sentence_context_vectors.npy"],
+        token_vectors=arrays["token_vectors.npy"],
         faiss_index=faiss_index,
         lexical=lexical,
         path=generation,
@@ -252,8 +262,12 @@ def check_consistent(data: IndexData, index_dir: Path) -> None:
         problems.append("article count differs from the manifest")
     if data.passages.shape != (n_passages, 3) or data.passage_vectors.shape != (n_passages, dim):
         problems.append("passage files do not match the manifest")
-    if data.sentences.shape != (n_sentences, 4) or data.sentence_vectors.shape != (n_sentences, dim):
+    if data.sentences.shape != (n_sentences, 6) or data.sentence_vectors.shape != (n_sentences, dim) \
+            or data.sentence_context_vectors.shape != (n_sentences, dim):
         problems.append("sentence files do not match the manifest")
+    if data.token_vectors.shape != (m.get("tokens"), dim) or \
+            (n_sentences and int(np.asarray(data.sentences[:, 5]).max()) > data.token_vectors.shape[0]):
+        problems.append("token files do not match the manifest")
     if data.faiss_index.ntotal != n_passages or data.faiss_index.d != dim:
         problems.append("the FAISS index does not match the manifest")
     for article in data.articles:
