@@ -39,14 +39,21 @@ class Split:
     def __init__(self, engine):
         self.embed, self.retrieve = [], []
         embedder, retriever = engine.embedder, engine.retriever
-        encode, search = embedder.encode_queries, retriever.search
+        search = retriever.search
 
-        def timed_encode(*a, **k):
-            started = time.perf_counter()
-            try:
-                return encode(*a, **k)
-            finally:
-                self.embed.append((time.perf_counter() - started) * 1000)
+        def timing(encode):
+            def timed_encode(*a, **k):
+                started = time.perf_counter()
+                try:
+                    return encode(*a, **k)
+                finally:
+                    self.embed.append((time.perf_counter() - started) * 1000)
+            return timed_encode
+
+        # answers embed the question once, through one of these
+        for name in ("encode_question", "encode_queries"):
+            if hasattr(embedder, name):
+                setattr(embedder, name, timing(getattr(embedder, name)))
 
         def timed_search(*a, **k):
             started = time.perf_counter()
@@ -55,7 +62,7 @@ class Split:
             finally:
                 self.retrieve.append((time.perf_counter() - started) * 1000)
 
-        embedder.encode_queries, retriever.search = timed_encode, timed_search
+        retriever.search = timed_search
 
 
 def measure(engine, questions: list[str], warm: int = 5) -> dict:

@@ -137,6 +137,11 @@ def main() -> None:
             base_index = work / "xquad" / "index"
             update_index(settings.with_paths(corpus / "sources", base_index), embedder, progress=False)
         data = load_generation(base_index)
+        n_base = len(data.passages)
+        per_passage = {f.name: f.stat().st_size / n_base for f in sorted(data.path.iterdir()) if f.is_file()}
+        per_passage["bm25/"] = sum(f.stat().st_size for f in (data.path / "bm25").iterdir()) / n_base
+        per_passage = {k: round(v) for k, v in per_passage.items()}
+        print(f"index files of the base corpus, bytes per passage ({n_base} passages): {per_passage}")
         base = np.concatenate([np.asarray(data.passage_vectors), np.asarray(data.sentence_vectors)]).astype(np.float32)
         _, questions = xquad_paragraphs()
         picked = rng.choice(len(questions), args.queries, replace=False)
@@ -187,6 +192,7 @@ def main() -> None:
                 print(f"  {key}: {value:.3f}" if isinstance(value, float) else f"  {key}: {value}")
         path = write_result("scale", {"noise": args.noise, "faiss_threads": args.threads, "queries": len(queries),
                                       "base_vectors": len(base), "default_ivf_probe": settings.ivf_probe,
+                                      "base_index_bytes_per_passage": per_passage,
                                       "rows": rows, "sizes": results, "store": store,
                                       "max_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024})
         print(f"wrote {path}")
