@@ -239,6 +239,8 @@ class Embedder:
         """
         if self._direct is None:
             raise ModelError("this model cannot give token states")
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32), []
         prompt_name = self._prompt(kind)
         prefix = (self.model.prompts or {}).get(prompt_name, "") if prompt_name else ""
         tokens: list[TokenStates] = []

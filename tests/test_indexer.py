@@ -35,9 +35,16 @@ def check_spans(settings) -> None:
     for article_id, start, end in data.passages:
         text = data.articles[article_id]["text"]
         assert 0 <= start < end <= len(text) and text[start:end].strip() == text[start:end]
-    for passage_id, article_id, start, end in data.sentences:
+    previous_token_end = 0
+    for passage_id, article_id, start, end, token_start, token_end in data.sentences:
         assert data.passages[passage_id][0] == article_id
         assert data.passages[passage_id][1] <= start < end <= data.passages[passage_id][2]
+        # Each sentence owns the next run of token states: contiguous, non-empty, in order.
+        assert token_start == previous_token_end < token_end
+        previous_token_end = token_end
+    assert previous_token_end == len(data.token_vectors)
+    norms = np.linalg.norm(np.asarray(data.sentence_context_vectors), axis=1)
+    assert np.allclose(norms, 1.0, atol=1e-3)
 
 
 def test_incremental_updates(tiny_settings, embedder):
