@@ -200,6 +200,12 @@ def render(question_language: str, quotes: list[Quote], abstained: bool) -> str:
 def answer_question(engine: Engine, question: str, max_quotes: int | None = None,
                     files: list[str] | None = None) -> Answer:
     """Quotes that answer `question`, from all articles or only from `files`."""
+    return answer_with_passages(engine, question, max_quotes, files)[0]
+
+
+def answer_with_passages(engine: Engine, question: str, max_quotes: int | None = None,
+                         files: list[str] | None = None) -> tuple[Answer, list[PassageHit]]:
+    """The answer and the ranked passages it was drawn from (for evaluation of retrieval)."""
     if not isinstance(question, str) or not question.strip():
         raise QuestionError("the question is empty")
     question = " ".join(question.split())
@@ -212,7 +218,7 @@ def answer_question(engine: Engine, question: str, max_quotes: int | None = None
     top_score = picked[0].score if picked else 0.0
     abstained = top_score < engine.settings.abstain_threshold or not picked
     quotes = [_quote(engine, c, i) for i, c in enumerate(picked, 1)]
-    return Answer(
+    answer = Answer(
         question=question,
         answer=render(language, quotes, abstained),
         abstained=abstained,
@@ -221,3 +227,4 @@ def answer_question(engine: Engine, question: str, max_quotes: int | None = None
         related=quotes if abstained else [],
         top_score=round(top_score, 4),
     )
+    return answer, retrieved.hits

@@ -57,35 +57,6 @@ class EvalError(ValueError):
 # --------------------------------------------------------------------------- retrieval
 
 
-def ranked_passages(engine, question: str) -> list:
-    """The ranked passages `answer_question` draws its quotes from, all of them (unsliced):
-    `answer.retrieve`, the retrieval step the two share, on the question as `answer_question`
-    normalises it."""
-    from .answer import retrieve
-
-    return retrieve(engine, " ".join(question.split())).hits
-
-
-class _LastQueryMemo:
-    """Wraps the engine's embedder for a run: `ranked_passages` re-embeds the question that
-    `answer_question` has just embedded, so the last query's vectors are reused (same input,
-    same output; halves the model work of a run). Everything else goes to the embedder."""
-
-    def __init__(self, embedder):
-        self._embedder = embedder
-        self._last: tuple[list[str], object] | None = None
-
-    def encode_queries(self, texts: list[str]):
-        if self._last is not None and self._last[0] == list(texts):
-            return self._last[1].copy()
-        vectors = self._embedder.encode_queries(texts)
-        self._last = (list(texts), vectors.copy())
-        return vectors
-
-    def __getattr__(self, name):
-        return getattr(self._embedder, name)
-
-
 # --------------------------------------------------------------------------- one question
 
 
@@ -112,13 +83,12 @@ def _quote_dict(q, text_of: dict[str, str], sources: tuple[str, ...], answers: t
 def evaluate_row(engine, row: EvalRow, max_quotes: int | None, text_of: dict[str, str],
                  file_of: list[str]) -> dict:
     """Ask one question and score it; the dict is one line of results.jsonl."""
-    from .answer import answer_question
+    from .answer import answer_with_passages
 
     started = time.perf_counter()
-    answer = answer_question(engine, row.question, max_quotes=max_quotes)
+    answer, hits = answer_with_passages(engine, row.question, max_quotes=max_quotes)
     latency_ms = (time.perf_counter() - started) * 1000
 
-    hits = ranked_passages(engine, row.question)
     passages = []
     rank = None
     for position, hit in enumerate(hits, 1):
@@ -257,13 +227,9 @@ def run_eval(engine, eval_set: EvalSet, max_quotes: int | None = None, progress:
     file_of = [a["file"] for a in engine.data.articles]
     engine.embedder.encode_queries(["warm-up"])  # load the model before the first timed question
     results = []
-    embedder, engine.embedder = engine.embedder, _LastQueryMemo(engine.embedder)
-    try:
-        for row in tqdm(eval_set.rows, desc="eval", unit="question", disable=not progress, file=sys.stderr,
-                        dynamic_ncols=True):
-            results.append(evaluate_row(engine, row, max_quotes, text_of, file_of))
-    finally:
-        engine.embedder = embedder
+    for row in tqdm(eval_set.rows, desc="eval", unit="question", disable=not progress, file=sys.stderr,
+                    dynamic_ncols=True):
+        results.append(evaluate_row(engine, row, max_quotes, text_of, file_of))
     summary = summarise(results, engine.settings.quote_passages)
     summary["bad_rows"] = len(eval_set.bad)
     info = run_info(engine, eval_set, max_quotes)

@@ -2,7 +2,7 @@
 
 Corpus: the 240 German XQuAD paragraphs, one article per Wikipedia title. Questions: the
 1190 German questions and, separately, their English versions. Uses the product's own
-`retrieve` and `answer_question`, so the figures are what a user gets.
+`answer_with_passages` (what `answer_question` runs), so the figures are what a user gets.
 
     .venv/bin/python benchmarks/xquad_quality.py [--limit N] [--work DIR]
 
@@ -19,7 +19,7 @@ from pathlib import Path
 
 from _common import REPO, XQUAD_DE, table, write_result
 
-from assistant.answer import answer_question, retrieve
+from assistant.answer import answer_with_passages
 from assistant.config import Settings
 from assistant.engine import Engine
 from assistant.xquad import import_xquad
@@ -59,13 +59,12 @@ def measure(engine: Engine, questions: list[dict], gold: dict[str, int]) -> dict
     latencies = []
     for row in questions:
         target = (row["source"], gold[row["id"]])
-        ranked = [paragraph_of(engine, h.passage_id) for h in retrieve(engine, row["question"]).hits]
-        ranked = list(dict.fromkeys(ranked))
+        started = time.perf_counter()
+        answer, hits = answer_with_passages(engine, row["question"])
+        latencies.append((time.perf_counter() - started) * 1000)
+        ranked = list(dict.fromkeys(paragraph_of(engine, h.passage_id) for h in hits))
         counts["recall@1"] += ranked[:1] == [target]
         counts["recall@5"] += target in ranked[:5]
-        started = time.perf_counter()
-        answer = answer_question(engine, row["question"])
-        latencies.append((time.perf_counter() - started) * 1000)
         answers = [normalise(a) for a in row["answer"]]
         holds = [any(a in normalise(q.text) for a in answers) for q in answer.quotes]
         counts["first_quote"] += bool(holds and holds[0])
