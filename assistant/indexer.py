@@ -224,8 +224,11 @@ def update_index(settings: Settings, embedder: Embedder | None = None, rebuild: 
     with store.write_lock(settings.index_dir):
         old, manifest = None, None
         if not rebuild:
-            manifest = store.read_manifest(settings.index_dir)
-            report.rebuilt_reason = _rebuild_reason(manifest, settings, None)
+            try:
+                manifest = store.read_manifest(settings.index_dir)
+                report.rebuilt_reason = _rebuild_reason(manifest, settings, None)
+            except store.IndexOutdated:
+                report.rebuilt_reason = "the index was written in another format version"
             if manifest is not None and report.rebuilt_reason is None:
                 old = store.load_generation(settings.index_dir)
         else:

@@ -59,6 +59,10 @@ class IndexBusy(IndexProblem):
     pass
 
 
+class IndexOutdated(IndexCorrupt):
+    """A whole index in another format version: `assistant index` rebuilds it by itself."""
+
+
 def rebuild_hint(index_dir: Path) -> str:
     return f"rebuild it with: assistant index --rebuild --index {index_dir}"
 
@@ -102,8 +106,11 @@ def read_manifest(index_dir: Path, generation: Path | None = None) -> dict | Non
         manifest = json.loads((generation / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
         raise IndexCorrupt(f"the index manifest in {generation} is unreadable ({exc}); {rebuild_hint(index_dir)}")
-    if not isinstance(manifest, dict) or manifest.get("format_version") != FORMAT_VERSION:
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("format_version"), int):
         raise IndexCorrupt(f"the index in {index_dir} has an unknown format; {rebuild_hint(index_dir)}")
+    if manifest["format_version"] != FORMAT_VERSION:
+        raise IndexOutdated(f"the index in {index_dir} has format {manifest['format_version']}, this version "
+                            f"reads format {FORMAT_VERSION}; {rebuild_hint(index_dir)}")
     return manifest
 
 

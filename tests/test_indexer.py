@@ -138,6 +138,23 @@ def test_model_mismatch_in_manifest_triggers_a_rebuild(tiny_settings, embedder):
     assert index_is_current(s)
 
 
+def test_index_in_an_older_format_is_rebuilt_not_mixed(tiny_settings, embedder):
+    s = tiny_settings
+    update_index(s, embedder, progress=False)
+    generation = store.current_generation(s.index_dir)
+    manifest = json.loads((generation / "manifest.json").read_text(encoding="utf-8"))
+    manifest["format_version"] = store.FORMAT_VERSION - 1
+    (generation / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    assert not index_is_current(s)
+    with pytest.raises(store.IndexOutdated, match="rebuild"):
+        store.load_generation(s.index_dir)
+
+    report = update_index(s, embedder, progress=False)
+    assert report.wrote and "format version" in report.rebuilt_reason
+    assert sorted(report.added) == ["harbour.md", "wetter.txt"]
+    assert store.read_manifest(s.index_dir)["format_version"] == store.FORMAT_VERSION
+
+
 def test_rebuild_on_request_embeds_everything(tiny_settings, embedder):
     s = tiny_settings
     first = update_index(s, embedder, progress=False)
