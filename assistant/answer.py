@@ -197,6 +197,11 @@ def render(question_language: str, quotes: list[Quote], abstained: bool) -> str:
     return "\n".join(lines)
 
 
+def _threshold(engine: Engine, top: _Candidate, language: str) -> float:
+    same = engine.data.articles[top.article_id]["language"] == language
+    return engine.settings.abstain_threshold if same else engine.settings.abstain_threshold_cross_language
+
+
 def answer_question(engine: Engine, question: str, max_quotes: int | None = None,
                     files: list[str] | None = None) -> Answer:
     """Quotes that answer `question`, from all articles or only from `files`."""
@@ -216,7 +221,7 @@ def answer_with_passages(engine: Engine, question: str, max_quotes: int | None =
     language = retrieved.language
     picked = _select(_candidates(engine, retrieved), engine, limit)
     top_score = picked[0].score if picked else 0.0
-    abstained = top_score < engine.settings.abstain_threshold or not picked
+    abstained = not picked or top_score < _threshold(engine, picked[0], language)
     quotes = [_quote(engine, c, i) for i, c in enumerate(picked, 1)]
     answer = Answer(
         question=question,

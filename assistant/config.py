@@ -54,8 +54,11 @@ class Settings:
 
     # Answers.
     max_quotes: int = 3
-    # Below this quote score the sources are taken not to answer (calibrated, see README).
+    # Below these quote scores the sources are taken not to answer; calibrated on XQuAD
+    # (benchmarks/abstention_calibration.py, README: abstention). Late interaction scores run
+    # lower when the quote is in another language than the question, hence two thresholds.
     abstain_threshold: float = 0.0
+    abstain_threshold_cross_language: float = 0.0
     max_question_chars: int = 2000  # longer questions are cut here before embedding
 
     # Exact FAISS search up to this many passages, an IVF-flat index above it: `ivf_lists`

@@ -203,7 +203,9 @@ def run_info(engine, eval_set: EvalSet, max_quotes: int | None) -> dict:
         "format": eval_set.format,
         "bad_rows": [{"line": b.line, "reason": b.reason} for b in eval_set.bad],
         "max_quotes": max_quotes if max_quotes is not None else s.max_quotes,
-        "settings": {"abstain_threshold": s.abstain_threshold, "quote_passages": s.quote_passages,
+        "settings": {"abstain_threshold": s.abstain_threshold,
+                     "abstain_threshold_cross_language": s.abstain_threshold_cross_language,
+                     "quote_passages": s.quote_passages,
                      "retrieve_candidates": s.retrieve_candidates},
         "commit": _git_commit(),
     }
