@@ -92,6 +92,19 @@ TOKENS_PER_BATCH = 4096
 _threads_lock = threading.Lock()
 
 
+def _single_threaded_blas() -> None:
+    """numpy's BLAS on one thread once the model is loaded: the small matrix products of
+    answering (MaxSim, cosines of a few hundred rows) gain nothing from threads, and OpenBLAS
+    threads fighting torch's spinning OpenMP threads made them ~20x slower (60 ms of a 120 ms
+    answer; benchmarks/README.md: answer latency). Set ASSISTANT_BLAS_THREADS to change."""
+    try:
+        from threadpoolctl import threadpool_limits
+    except ImportError:
+        return
+    threads = int(os.environ.get("ASSISTANT_BLAS_THREADS", "1") or 1)
+    threadpool_limits(limits=threads, user_api="blas")
+
+
 @dataclass(frozen=True)
 class TokenStates:
     """A text's own tokens (no prompt, no special tokens): normalised states and char spans."""
@@ -147,6 +160,7 @@ class Embedder:
         if self.precision == "bfloat16":
             model.to(torch.bfloat16)
         model.eval()
+        _single_threaded_blas()
         return model
 
     @cached_property

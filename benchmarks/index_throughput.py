@@ -55,7 +55,8 @@ def main() -> None:
 
     from assistant.config import Settings
     from assistant.embedding import Embedder, default_model_folder
-    from assistant.indexer import _rows_for_new, update_index
+    from assistant.indexer import update_index
+    from assistant.passages import build_passages
     from assistant.sources import load_articles
 
     work = Path(tempfile.mkdtemp(prefix="bench-index-"))
@@ -63,10 +64,12 @@ def main() -> None:
         corpus = xquad_corpus(work / "xquad")
         base = Settings().with_paths(corpus / "sources", work / "index")
         articles, _ = load_articles(base.sources_dir)
-        prepared = [_rows_for_new(a, base) for a in articles]
-        passage_texts = [t for p in prepared for t in p[3]]
-        sentence_texts = [t for p in prepared for t in p[4]]
-        embedded = list(dict.fromkeys(passage_texts + sentence_texts))
+        split = [(a.text, build_passages(a.text, a.language, base.passage_max_chars)) for a in articles]
+        passage_texts = [text[p.start:p.end] for text, passages in split for p in passages]
+        sentence_texts = [text[s:e] for text, passages in split for p in passages for s, e in p.sentences]
+        # what the indexer embeds: every passage (one pass also gives its token states) and
+        # every distinct sentence on its own
+        embedded = passage_texts + list(dict.fromkeys(sentence_texts))
         folder = default_model_folder(base)
         plain = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
         embedder = Embedder(base)

@@ -115,6 +115,7 @@ def main() -> None:
     parser.add_argument("--noise", type=float, default=0.35, help="norm of the noise added to each vector")
     parser.add_argument("--threads", type=int, default=1, help="FAISS OpenMP threads (1 was faster under load)")
     parser.add_argument("--skip-store", action="store_true")
+    parser.add_argument("--name", default="scale", help="results/NAME.json")
     args = parser.parse_args()
 
     import faiss
@@ -190,7 +191,7 @@ def main() -> None:
             print("\npassage store at", store["passages"], "passages (memory-mapped .npy):")
             for key, value in store.items():
                 print(f"  {key}: {value:.3f}" if isinstance(value, float) else f"  {key}: {value}")
-        path = write_result("scale", {"noise": args.noise, "faiss_threads": args.threads, "queries": len(queries),
+        path = write_result(args.name, {"noise": args.noise, "faiss_threads": args.threads, "queries": len(queries),
                                       "base_vectors": len(base), "default_ivf_probe": settings.ivf_probe,
                                       "base_index_bytes_per_passage": per_passage,
                                       "rows": rows, "sizes": results, "store": store,
