@@ -16,7 +16,7 @@ from .language import GERMAN, detect_language
 from .embedding import TokenStates
 from .lexical import tokenize
 from .retrieval import PassageHit
-from .scoring import WEIGHTS, answer_type, content_token_mask, has_answer_type, maxsim
+from .scoring import WEIGHTS, answer_type, content_token_mask, has_answer_type, maxsim, word_coverage
 
 FRAMING = {
     "en": "The articles say:",
@@ -63,6 +63,8 @@ class Answer:
     quotes: list[Quote] = field(default_factory=list)
     related: list[Quote] = field(default_factory=list)  # closest passages when abstaining
     top_score: float = 0.0
+    # The question's worst-matched name or figure against the best quote's passage (0-1).
+    coverage: float = 0.0
 
     def to_dict(self) -> dict:
         return asdict(self)
@@ -197,9 +199,22 @@ def render(question_language: str, quotes: list[Quote], abstained: bool) -> str:
     return "\n".join(lines)
 
 
-def _threshold(engine: Engine, top: _Candidate, language: str) -> float:
-    same = engine.data.articles[top.article_id]["language"] == language
-    return engine.settings.abstain_threshold if same else engine.settings.abstain_threshold_cross_language
+def _coverage(engine: Engine, retrieved: Retrieved, top: _Candidate) -> float:
+    states = retrieved.token_states
+    if states is None:
+        return 1.0  # no token states for this model: coverage cannot veto
+    passage_id = int(engine.data.sentences[top.sentence_id][0])
+    rows = engine.data.sentences[_sentences_of(engine, [passage_id])]
+    tokens = np.asarray(engine.data.token_vectors[int(rows[0][4]):int(rows[-1][5])], dtype=np.float32)
+    return word_coverage(retrieved.question, retrieved.language, states.spans, states.vectors, tokens)
+
+
+def _abstains(engine: Engine, top: _Candidate, language: str, coverage: float) -> bool:
+    """Below the calibrated score or name coverage for the quote's language pair."""
+    s = engine.settings
+    if engine.data.articles[top.article_id]["language"] == language:
+        return top.score < s.abstain_threshold or coverage < s.min_word_coverage
+    return top.score < s.abstain_threshold_cross_language or coverage < s.min_word_coverage_cross_language
 
 
 def answer_question(engine: Engine, question: str, max_quotes: int | None = None,
@@ -221,7 +236,8 @@ def answer_with_passages(engine: Engine, question: str, max_quotes: int | None =
     language = retrieved.language
     picked = _select(_candidates(engine, retrieved), engine, limit)
     top_score = picked[0].score if picked else 0.0
-    abstained = not picked or top_score < _threshold(engine, picked[0], language)
+    coverage = _coverage(engine, retrieved, picked[0]) if picked else 0.0
+    abstained = not picked or _abstains(engine, picked[0], language, coverage)
     quotes = [_quote(engine, c, i) for i, c in enumerate(picked, 1)]
     answer = Answer(
         question=question,
@@ -231,5 +247,6 @@ def answer_with_passages(engine: Engine, question: str, max_quotes: int | None =
         quotes=[] if abstained else quotes,
         related=quotes if abstained else [],
         top_score=round(top_score, 4),
+        coverage=round(coverage, 4),
     )
     return answer, retrieved.hits

@@ -37,7 +37,8 @@ WEIGHTS = Weights()
 _WORD = re.compile(r"\w+", re.UNICODE)
 _QUESTION_WORDS = set(
     "what which who whom whose when where why how was were is are did does do the a an of in on for to by with "
-    "from wer was wie wo wann warum welche welcher welches welchen welchem wem wen wessen".split()
+    "from wer was wie wo wann warum welche welcher welches welchen welchem wem wen wessen many much viele viel "
+    "wieviel wieviele".split()
 )
 
 
@@ -57,6 +58,35 @@ def content_token_mask(question: str, spans: np.ndarray) -> np.ndarray:
             continue
         mask |= (spans[:, 1] > word.start()) & (spans[:, 1] <= word.end())
     return mask if mask.any() else np.ones(len(spans), dtype=bool)
+
+
+def _is_name_like(word: re.Match, question: str, language: str) -> bool:
+    """A name or a figure: a digit, a capital inside the word ("iPhone", "T-Systems"), or, in
+    English (where only names are capitalised), a capital not at the start of the question."""
+    text = word.group()
+    if any(ch.isdigit() for ch in text) or any(ch.isupper() for ch in text[1:]):
+        return True
+    return language == "en" and text[0].isupper() and question[: word.start()].strip() != ""
+
+
+def word_coverage(question: str, language: str, spans: np.ndarray, question_tokens: np.ndarray,
+                  text_tokens: np.ndarray) -> float:
+    """How well the question's worst-matched name or figure is matched by some token of a text.
+
+    A quote can score well on everything else while a name in the question ("Apple",
+    "iPhone 15") appears nowhere near it: then the articles do not answer the question.
+    1.0 when the question has no name or figure.
+    """
+    if len(question_tokens) == 0 or len(text_tokens) == 0:
+        return 0.0
+    best = (question_tokens @ text_tokens.T).max(axis=1)
+    stop = _function_words()
+    scores = []
+    for word in _WORD.finditer(question):
+        inside = (spans[:, 1] > word.start()) & (spans[:, 1] <= word.end())
+        if word.group().lower() not in stop and inside.any() and _is_name_like(word, question, language):
+            scores.append(float(best[inside].max()))
+    return min(scores) if scores else 1.0
 
 
 def maxsim(question_tokens: np.ndarray, sentence_tokens: np.ndarray) -> float:

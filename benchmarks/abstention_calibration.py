@@ -46,12 +46,24 @@ def split_corpus(sources: Path, work: Path) -> tuple[Path, set[str]]:
     return half, kept
 
 
-def scores(engine: Engine, questions: list[dict], indexed: set[str]) -> tuple[list[float], list[float]]:
+def scores(engine: Engine, questions: list[dict], indexed: set[str]) -> tuple[list, list]:
+    """(top_score, coverage) of every answerable and every unanswerable question."""
     answerable, unanswerable = [], []
     for row in questions:
-        score = answer_question(engine, row["question"]).top_score
-        (answerable if row["source"] in indexed else unanswerable).append(score)
+        answer = answer_question(engine, row["question"])
+        (answerable if row["source"] in indexed else unanswerable).append((answer.top_score, answer.coverage))
     return answerable, unanswerable
+
+
+def coverage_sweep(answerable: np.ndarray, unanswerable: np.ndarray, threshold: float) -> list[dict]:
+    """With the score threshold fixed, what a minimum word coverage adds."""
+    rows = []
+    for minimum in np.round(np.arange(0.60, 0.90, 0.01), 2):
+        false_abstain = float(((answerable[:, 0] < threshold) | (answerable[:, 1] < minimum)).mean())
+        correct_abstain = float(((unanswerable[:, 0] < threshold) | (unanswerable[:, 1] < minimum)).mean())
+        rows.append({"min_word_coverage": float(minimum), "false_abstain": round(false_abstain, 4),
+                     "abstained_unanswerable": round(correct_abstain, 4)})
+    return rows
 
 
 def sweep(answerable: np.ndarray, unanswerable: np.ndarray) -> list[dict]:
@@ -79,27 +91,33 @@ def main() -> None:
     sources, sets = prepare(args.work)
     half, indexed = split_corpus(sources, args.work)
     settings = dataclasses.replace(Settings().with_paths(half, args.work / "half_index"), abstain_threshold=-1.0,
-                                   abstain_threshold_cross_language=-1.0)
+                                   abstain_threshold_cross_language=-1.0, min_word_coverage=0.0,
+                                   min_word_coverage_cross_language=0.0)
     engine, _ = Engine.open(settings, progress=True)
     report = {}
     for lang, questions in sets.items():
-        answerable, unanswerable = (np.array(v) for v in scores(engine, questions[: args.limit], indexed))
+        pairs_answerable, pairs_unanswerable = (np.array(v) for v in scores(engine, questions[: args.limit], indexed))
+        answerable, unanswerable = pairs_answerable[:, 0], pairs_unanswerable[:, 0]
         rows = sweep(answerable, unanswerable)
+        coverage_rows = coverage_sweep(pairs_answerable, pairs_unanswerable, recommend(rows)["threshold"])
         report[lang] = {"answerable": len(answerable), "unanswerable": len(unanswerable),
                         "answerable_median": round(float(np.median(answerable)), 4),
                         "unanswerable_median": round(float(np.median(unanswerable)), 4),
-                        "recommended": recommend(rows), "sweep": rows,
-                        "scores": {"answerable": answerable.round(4).tolist(),
-                                   "unanswerable": unanswerable.round(4).tolist()}}
+                        "recommended": recommend(rows), "sweep": rows, "coverage_sweep": coverage_rows,
+                        "scores_and_coverage": {"answerable": pairs_answerable.round(4).tolist(),
+                                                "unanswerable": pairs_unanswerable.round(4).tolist()}}
         print(f"questions in {lang}:")
         print(table(rows[::6], ["threshold", "false_abstain", "abstained_unanswerable", "balanced_accuracy"]))
-        print(f"recommended: {report[lang]['recommended']}\n")
+        print(f"recommended: {report[lang]['recommended']}")
+        print(table(coverage_rows[::2], ["min_word_coverage", "false_abstain", "abstained_unanswerable"]) + "\n")
     settings_now = Settings()
     path = write_result("abstention_calibration", {
         "corpus": "every other XQuAD German article (24 of 48); questions about the other half are unanswerable",
         "max_false_abstain": MAX_FALSE_ABSTAIN, "by_question_language": report,
         "current_setting": {"same_language": settings_now.abstain_threshold,
-                            "cross_language": settings_now.abstain_threshold_cross_language}})
+                            "cross_language": settings_now.abstain_threshold_cross_language,
+                            "min_word_coverage": settings_now.min_word_coverage,
+                            "min_word_coverage_cross_language": settings_now.min_word_coverage_cross_language}})
     print(f"wrote {path}")
 
 
