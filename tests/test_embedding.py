@@ -1,0 +1,58 @@
+"""The Embedder's own encoding path against plain SentenceTransformer.encode, precision
+choice, duplicate texts, and the thread settings it restores."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from assistant.config import Settings
+from assistant.embedding import Embedder, ModelError, default_model_folder, resolve_precision
+
+TEXTS = ["Der Deutsche Wetterdienst meldet für Berlin am Freitag 28 Grad.",
+         "The Port of Hamburg handled 8.7 million containers in 2022, its operator said on Monday. " * 3,
+         "½ Preis, z. B. für Dr. Weber."]
+
+
+@pytest.fixture(scope="module")
+def reference():
+    from sentence_transformers import SentenceTransformer
+
+    model = SentenceTransformer(str(default_model_folder(Settings())), device="cpu", local_files_only=True)
+    return (model.encode(TEXTS, prompt_name="passage", normalize_embeddings=True),
+            model.encode(TEXTS[:1], prompt_name="query", normalize_embeddings=True))
+
+
+def test_float32_path_matches_sentence_transformers(reference):
+    embedder = Embedder(Settings(embed_precision="float32"))
+    passages, query = reference
+    assert np.min(np.sum(embedder.encode_passages(TEXTS) * passages, axis=1)) > 0.99999
+    assert float(embedder.encode_queries(TEXTS[:1])[0] @ query[0]) > 0.99999
+
+
+def test_default_precision_stays_close(embedder, reference):
+    passages, _ = reference
+    vectors = embedder.encode_passages(TEXTS)
+    assert vectors.dtype == np.float32 and np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-5)
+    assert np.min(np.sum(vectors * passages, axis=1)) > 0.998
+
+
+def test_duplicates_are_embedded_once_and_returned_in_place(embedder):
+    vectors = embedder.encode_passages([TEXTS[0], TEXTS[2], TEXTS[0]])
+    assert np.array_equal(vectors[0], vectors[2]) and vectors.shape == (3, embedder.dimension)
+    assert embedder.encode_passages([]).shape == (0, embedder.dimension)
+
+
+def test_query_threads_are_restored(embedder):
+    import torch
+
+    before = torch.get_num_threads()
+    embedder.encode_queries(["Wie warm wird es?"])
+    assert torch.get_num_threads() == before
+
+
+def test_precision_setting():
+    assert resolve_precision("float32") == "float32" and resolve_precision("BF16") == "bfloat16"
+    assert resolve_precision("auto") in ("float32", "bfloat16")
+    with pytest.raises(ModelError):
+        resolve_precision("int3")
