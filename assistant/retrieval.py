@@ -17,6 +17,14 @@ from .store import IndexData
 from .vector_index import search
 
 
+def top_k(scores: np.ndarray, k: int) -> np.ndarray:
+    """Indices of the k largest scores, best first; partitions first (one pass at a million)."""
+    if len(scores) <= k:
+        return np.argsort(-scores)
+    best = np.argpartition(-scores, k)[:k]
+    return best[np.argsort(-scores[best])]
+
+
 @dataclass(frozen=True)
 class PassageHit:
     passage_id: int
@@ -38,7 +46,7 @@ class Retriever:
             ids, _ = search(self.data.faiss_index, query, n)
             return ids
         scores = np.asarray(self.data.passage_vectors[allowed]) @ query
-        return allowed[np.argsort(-scores)[:n]]
+        return allowed[top_k(scores, n)]
 
     def search(self, query: np.ndarray, query_tokens: list[str], query_language: str,
                articles: set[int] | None = None) -> list[PassageHit]:
@@ -56,7 +64,7 @@ class Retriever:
                 masked[allowed] = lexical[allowed]
                 lexical = masked
             lexical = lexical / lexical.max()
-            top = np.argsort(-lexical)[: self.settings.retrieve_candidates]
+            top = top_k(lexical, self.settings.retrieve_candidates)
             candidates.update(int(i) for i in top if lexical[i] > 0)
         ids = np.array(sorted(candidates), dtype=np.int64)
         if len(ids) == 0:

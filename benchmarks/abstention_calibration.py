@@ -16,15 +16,13 @@ interaction scores run lower across languages.
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import json
 import shutil
 from pathlib import Path
 
 import numpy as np
-from _common import REPO, table, write_result
-from xquad_quality import prepare
+from _common import table, write_result
+from xquad_quality import parse_args, prepare
 
 from assistant.answer import answer_question
 from assistant.config import Settings
@@ -84,10 +82,7 @@ def recommend(rows: list[dict]) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--limit", type=int, default=None, help="only the first N questions per language")
-    parser.add_argument("--work", type=Path, default=REPO / "benchmarks" / ".work" / "xquad")
-    args = parser.parse_args()
+    args = parse_args(__doc__.splitlines()[0])
     sources, sets = prepare(args.work)
     half, indexed = split_corpus(sources, args.work)
     settings = dataclasses.replace(Settings().with_paths(half, args.work / "half_index"), abstain_threshold=-1.0,
