@@ -139,7 +139,8 @@ def test_settings_number_of_quotes_and_articles_to_search(page):
     page.click("#article-filter input")
     page.get_by_role("option", name="002_3699eb8ecc81ec22.txt").click()
     page.keyboard.press("Escape")
-    ask(page, VODACOM)
+    # Unrestricted, the English Vodafone article answers this; restricted, the Telekom article must.
+    ask(page, "Which Microsoft cloud is used in the partnership?")
     quotes = last_quotes(page)
     assert len(quotes) == 1 and "002_3699eb8ecc81ec22.txt" in quotes[0]["href"], quotes
 
