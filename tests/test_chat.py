@@ -136,6 +136,8 @@ def test_settings_number_of_quotes_and_articles_to_search(page):
     page.click("button[role=tab]:has-text('Settings')")
     page.fill("#max-quotes input[type=number]", "1")
     page.press("#max-quotes input[type=number]", "Enter")
+    # The slider takes the typed value asynchronously; ask only once it shows it.
+    page.wait_for_function("document.querySelector('#max-quotes input[type=range]').value === '1'")
     page.click("#article-filter input")
     page.get_by_role("option", name="002_3699eb8ecc81ec22.txt").click()
     page.keyboard.press("Escape")
