@@ -29,8 +29,9 @@ ABSTAIN = {
 SOURCES_HEADING = {"en": "Sources:", "de": "Quellen:"}
 CHARS = {"en": "characters", "de": "Zeichen"}
 
-# A sentence from another article this close to the best quote also supports the answer.
-SUPPORT_MARGIN = 0.03
+# A sentence from another article this close to the best quote (in score above each one's
+# abstention threshold) also supports the answer and is quoted too.
+SUPPORT_MARGIN = 0.05
 
 
 class QuestionError(ValueError):
@@ -163,8 +164,13 @@ def _candidates(engine: Engine, retrieved: Retrieved) -> list[_Candidate]:
     return candidates
 
 
-def _select(candidates: list[_Candidate], engine: Engine, limit: int) -> list[_Candidate]:
-    """Best sentences, no repeated text; a close runner-up from another article is kept too."""
+def _select(candidates: list[_Candidate], engine: Engine, limit: int, language: str) -> list[_Candidate]:
+    """Best sentences, no repeated text; a close runner-up from another article is kept too.
+
+    "Close" is measured above each quote's own abstention threshold: quotes in the other
+    language score lower on late interaction, so a German and an English report of the same
+    fact compare fairly only after that shift.
+    """
     chosen, seen = [], set()
     for c in candidates:
         text = engine.data.articles[c.article_id]["text"][c.start:c.end].strip().lower()
@@ -177,7 +183,8 @@ def _select(candidates: list[_Candidate], engine: Engine, limit: int) -> list[_C
     top = chosen[0]
     support = next((c for c in chosen[1:] if c.article_id != top.article_id), None)
     picked = chosen[:limit]
-    if limit > 1 and support is not None and support not in picked and support.score >= top.score - SUPPORT_MARGIN:
+    if limit > 1 and support is not None and support not in picked and \
+            _above_threshold(engine, support, language) >= _above_threshold(engine, top, language) - SUPPORT_MARGIN:
         picked = [top, support] + [c for c in picked[1:] if c is not support][: limit - 2]
     return picked
 
@@ -209,12 +216,21 @@ def _coverage(engine: Engine, retrieved: Retrieved, top: _Candidate) -> float:
     return word_coverage(retrieved.question, retrieved.language, states.spans, states.vectors, tokens)
 
 
+def _same_language(engine: Engine, candidate: _Candidate, language: str) -> bool:
+    return engine.data.articles[candidate.article_id]["language"] == language
+
+
+def _above_threshold(engine: Engine, candidate: _Candidate, language: str) -> float:
+    s = engine.settings
+    same = _same_language(engine, candidate, language)
+    return candidate.score - (s.abstain_threshold if same else s.abstain_threshold_cross_language)
+
+
 def _abstains(engine: Engine, top: _Candidate, language: str, coverage: float) -> bool:
     """Below the calibrated score or name coverage for the quote's language pair."""
     s = engine.settings
-    if engine.data.articles[top.article_id]["language"] == language:
-        return top.score < s.abstain_threshold or coverage < s.min_word_coverage
-    return top.score < s.abstain_threshold_cross_language or coverage < s.min_word_coverage_cross_language
+    minimum = s.min_word_coverage if _same_language(engine, top, language) else s.min_word_coverage_cross_language
+    return _above_threshold(engine, top, language) < 0 or coverage < minimum
 
 
 def answer_question(engine: Engine, question: str, max_quotes: int | None = None,
@@ -234,7 +250,7 @@ def answer_with_passages(engine: Engine, question: str, max_quotes: int | None =
         raise QuestionError("the number of quotes must be at least 1")
     retrieved = retrieve(engine, question, files)
     language = retrieved.language
-    picked = _select(_candidates(engine, retrieved), engine, limit)
+    picked = _select(_candidates(engine, retrieved), engine, limit, language)
     top_score = picked[0].score if picked else 0.0
     coverage = _coverage(engine, retrieved, picked[0]) if picked else 0.0
     abstained = not picked or _abstains(engine, picked[0], language, coverage)

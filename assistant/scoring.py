@@ -37,8 +37,7 @@ WEIGHTS = Weights()
 _WORD = re.compile(r"\w+", re.UNICODE)
 _QUESTION_WORDS = set(
     "what which who whom whose when where why how was were is are did does do the a an of in on for to by with "
-    "from wer was wie wo wann warum welche welcher welches welchen welchem wem wen wessen many much viele viel "
-    "wieviel wieviele".split()
+    "from wer was wie wo wann warum welche welcher welches welchen welchem wem wen wessen".split()
 )
 
 

@@ -113,3 +113,11 @@ def test_to_dict_is_json_ready(shipped_engine):
     assert {"question", "answer", "abstained", "language", "quotes", "related"} <= set(data)
     for q in data["quotes"]:
         assert {"text", "source", "start", "end", "score"} <= set(q)
+
+
+def test_a_german_and_an_english_report_of_the_same_fact_are_both_quoted(shipped_engine):
+    answer = ask(shipped_engine, "How long is the partnership between Vodafone and Microsoft?")
+    assert not answer.abstained
+    sources = [q.source for q in answer.quotes]
+    assert sources[0] == ENGLISH and "10-year" in answer.quotes[0].text, describe(answer)
+    assert any(q.source == GOLEM and "zehnjährige" in q.text for q in answer.quotes), describe(answer)
