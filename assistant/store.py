@@ -30,6 +30,7 @@ import time
 import uuid
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
@@ -160,7 +161,9 @@ def write_generation(index_dir: Path, data: IndexData) -> Path:
     """Write a complete generation and make it live. Call under `write_lock`."""
     import faiss
 
-    name = f"{GENERATION_PREFIX}{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+    # Names sort by build time (to the microsecond): cleanup keeps the newest ones by name.
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+    name = f"{GENERATION_PREFIX}{stamp}-{uuid.uuid4().hex[:8]}"
     staging = index_dir / (BUILDING_PREFIX + name)
     staging.mkdir(parents=True)
     with open(staging / "articles.jsonl", "w", encoding="utf-8") as handle:
