@@ -49,8 +49,9 @@ class Engine:
 
     @property
     def mostly_german(self) -> bool:
-        languages = [a["language"] for a in self.data.articles]
-        return languages.count("de") > len(languages) / 2
+        """Asked per question: reuse the retriever's language column rather than scan the articles."""
+        languages = self.retriever.article_language
+        return bool(len(languages)) and int((languages == "de").sum()) * 2 > len(languages)
 
     def article(self, file: str) -> dict:
         for article in self.data.articles:
