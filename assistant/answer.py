@@ -16,7 +16,8 @@ from .language import GERMAN, detect_language
 from .embedding import TokenStates
 from .lexical import tokenize
 from .retrieval import PassageHit
-from .scoring import WEIGHTS, answer_type, content_token_mask, has_answer_type, maxsim, word_coverage
+from .scoring import (WEIGHTS, answer_type, best_matches, content_token_mask, has_answer_type, maxsim,
+                      word_coverage)
 
 FRAMING = {
     "en": "The articles say:",
@@ -130,9 +131,9 @@ def _late_interaction(engine: Engine, retrieved: Retrieved, rows: np.ndarray) ->
     tokens = engine.data.token_vectors
     all_words, content_words = [], []
     for token_start, token_end in rows[:, 4:6]:
-        block = np.asarray(tokens[token_start:token_end], dtype=np.float32)
-        all_words.append(maxsim(states.vectors, block))
-        content_words.append(maxsim(states.vectors[content], block))
+        best = best_matches(states.vectors, np.asarray(tokens[token_start:token_end], dtype=np.float32))
+        all_words.append(maxsim(best))
+        content_words.append(maxsim(best[content]))  # one similarity matrix serves both
     return np.array(all_words), np.array(content_words)
 
 

@@ -78,7 +78,7 @@ def word_coverage(question: str, language: str, spans: np.ndarray, question_toke
     """
     if len(question_tokens) == 0 or len(text_tokens) == 0:
         return 0.0
-    best = (question_tokens @ text_tokens.T).max(axis=1)
+    best = best_matches(question_tokens, text_tokens)
     stop = _function_words()
     scores = []
     for word in _WORD.finditer(question):
@@ -88,11 +88,17 @@ def word_coverage(question: str, language: str, spans: np.ndarray, question_toke
     return min(scores) if scores else 1.0
 
 
-def maxsim(question_tokens: np.ndarray, sentence_tokens: np.ndarray) -> float:
-    """Mean over question tokens of the best cosine with any sentence token (ColBERT's MaxSim)."""
-    if len(question_tokens) == 0 or len(sentence_tokens) == 0:
-        return 0.0
-    return float((question_tokens @ sentence_tokens.T).max(axis=1).mean())
+def best_matches(question_tokens: np.ndarray, text_tokens: np.ndarray) -> np.ndarray:
+    """For each question token, its best cosine with any token of the text (ColBERT's MaxSim
+    before averaging); zeros when the text has no tokens."""
+    if len(text_tokens) == 0:
+        return np.zeros(len(question_tokens), dtype=np.float32)
+    return (question_tokens @ text_tokens.T).max(axis=1)
+
+
+def maxsim(best: np.ndarray) -> float:
+    """Mean of `best_matches` over the question tokens chosen (0 when none or no text tokens)."""
+    return float(best.mean()) if len(best) else 0.0
 
 
 _TIME_QUESTION = re.compile(
