@@ -15,6 +15,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from chat_server import CHROMIUM, CHROMIUM_FLAGS, start_chat
 
@@ -67,6 +68,26 @@ def ask(page, question: str) -> None:
         " && !document.querySelector('#chatbot .status')"
         " && (document.querySelectorAll('#chatbot .sources').length + document.querySelectorAll('#chatbot .abstain').length) > n",
         arg=answers_before)
+
+
+def set_slider(page, elem_id: str, value: int) -> None:
+    """Type a value into a slider's number box until its range input shows it.
+
+    Right after a tab opens, gradio can still swap the freshly mounted slider for its final one, and
+    a value typed into the first is lost (seen once in CI under load); typing again is what a person
+    would do, so retry instead of waiting on a value that will never come.
+    """
+    number = f"#{elem_id} input[type=number]"
+    shown = f"document.querySelector('#{elem_id} input[type=range]').value === '{value}'"
+    for _ in range(10):
+        page.fill(number, str(value))
+        page.press(number, "Enter")
+        try:
+            page.wait_for_function(shown, timeout=3_000)
+            return
+        except PlaywrightTimeout:
+            continue
+    raise AssertionError(f"slider #{elem_id} never showed {value}")
 
 
 def last_quotes(page) -> list[dict]:
@@ -134,10 +155,7 @@ def test_example_question_on_empty_chat(page):
 
 def test_settings_number_of_quotes_and_articles_to_search(page):
     page.click("button[role=tab]:has-text('Settings')")
-    page.fill("#max-quotes input[type=number]", "1")
-    page.press("#max-quotes input[type=number]", "Enter")
-    # The slider takes the typed value asynchronously; ask only once it shows it.
-    page.wait_for_function("document.querySelector('#max-quotes input[type=range]').value === '1'")
+    set_slider(page, "max-quotes", 1)
     page.click("#article-filter input")
     page.get_by_role("option", name="002_3699eb8ecc81ec22.txt").click()
     page.keyboard.press("Escape")
