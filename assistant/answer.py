@@ -16,7 +16,7 @@ from .language import GERMAN, detect_language
 from .embedding import TokenStates
 from .lexical import tokenize
 from .retrieval import PassageHit
-from .scoring import (WEIGHTS, answer_type, best_matches, content_token_mask, has_answer_type, maxsim,
+from .scoring import (FEATURES, WEIGHTS, answer_type, best_matches, content_token_mask, has_answer_type, maxsim,
                       word_coverage)
 
 FRAMING = {
@@ -137,30 +137,51 @@ def _late_interaction(engine: Engine, retrieved: Retrieved, rows: np.ndarray) ->
     return np.array(all_words), np.array(content_words)
 
 
-def _candidates(engine: Engine, retrieved: Retrieved) -> list[_Candidate]:
-    """Sentences of the top passages, scored as quotes (features and weights: scoring.py)."""
-    data, w = engine.data, WEIGHTS
+@dataclass(frozen=True)
+class QuoteFeatures:
+    """The sentences of a question's top passages and their quote features (one row each,
+    columns in `FEATURES` order): what the weights of scoring.py combine, and what
+    benchmarks/fit_quote_weights.py fits them on."""
+
+    sentence_ids: np.ndarray
+    rows: np.ndarray  # the sentences' rows of the index (passage, article, start, end, tokens)
+    values: np.ndarray
+
+
+def quote_features(engine: Engine, retrieved: Retrieved) -> QuoteFeatures:
+    data = engine.data
     hits = retrieved.hits[: engine.settings.quote_passages]
-    if not hits:
-        return []
     passage_score = {h.passage_id: h.score for h in hits}
     sentence_ids = _sentences_of(engine, sorted(passage_score))
     rows = np.asarray(data.sentences[sentence_ids])
-    in_context = np.asarray(data.sentence_context_vectors[sentence_ids]) @ retrieved.query
-    as_passage = np.asarray(data.sentence_vectors[sentence_ids]) @ retrieved.as_passage
+    if len(sentence_ids) == 0:
+        return QuoteFeatures(sentence_ids, rows, np.zeros((0, len(FEATURES))))
     maxsim_all, maxsim_content = _late_interaction(engine, retrieved, rows)
     wanted, kind = set(retrieved.tokens), answer_type(retrieved.question)
-    candidates = []
-    for i, (sentence_id, row) in enumerate(zip(sentence_ids, rows)):
-        passage_id, article_id, start, end = (int(v) for v in row[:4])
+    columns = {
+        "maxsim": maxsim_all,
+        "maxsim_content": maxsim_content,
+        "in_context": np.asarray(data.sentence_context_vectors[sentence_ids]) @ retrieved.query,
+        "as_passage": np.asarray(data.sentence_vectors[sentence_ids]) @ retrieved.as_passage,
+        "passage": np.array([passage_score[int(p)] for p in rows[:, 0]]),
+        "overlap": np.zeros(len(rows)),
+        "answer_type": np.zeros(len(rows)),
+    }
+    for i, (_, article_id, start, end) in enumerate(rows[:, :4].astype(int).tolist()):
         article = data.articles[article_id]
         text = article["text"][start:end]
-        same_language = article["language"] == retrieved.language
-        score = (w.maxsim * maxsim_all[i] + w.maxsim_content * maxsim_content[i] + w.in_context * in_context[i]
-                 + w.as_passage * as_passage[i] + w.passage * passage_score[passage_id]
-                 + (w.overlap * _overlap(wanted, text, article["language"]) if same_language else 0.0)
-                 + w.answer_type * has_answer_type(kind, text))
-        candidates.append(_Candidate(int(sentence_id), article_id, start, end, float(score)))
+        if article["language"] == retrieved.language:  # stems only meet within one language
+            columns["overlap"][i] = _overlap(wanted, text, article["language"])
+        columns["answer_type"][i] = has_answer_type(kind, text)
+    return QuoteFeatures(sentence_ids, rows, np.column_stack([columns[name] for name in FEATURES]))
+
+
+def _candidates(engine: Engine, retrieved: Retrieved) -> list[_Candidate]:
+    """Sentences of the top passages, scored as quotes (features and weights: scoring.py)."""
+    features = quote_features(engine, retrieved)
+    scores = features.values @ WEIGHTS.vector()
+    candidates = [_Candidate(int(sentence_id), int(row[1]), int(row[2]), int(row[3]), float(score))
+                  for sentence_id, row, score in zip(features.sentence_ids, features.rows, scores)]
     candidates.sort(key=lambda c: -c.score)
     return candidates
 

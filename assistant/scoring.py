@@ -15,7 +15,7 @@ see benchmarks/README.md):
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import astuple, dataclass, fields
 from functools import lru_cache
 
 import numpy as np
@@ -31,7 +31,11 @@ class Weights:
     overlap: float = 0.05
     answer_type: float = 0.02
 
+    def vector(self) -> np.ndarray:
+        return np.array(astuple(self), dtype=np.float64)
 
+
+FEATURES = tuple(f.name for f in fields(Weights))
 WEIGHTS = Weights()
 
 _WORD = re.compile(r"\w+", re.UNICODE)
