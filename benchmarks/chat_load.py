@@ -24,18 +24,8 @@ from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
-from chat_server import start_chat  # noqa: E402
+from chat_server import LOAD_QUESTIONS as QUESTIONS, start_chat  # noqa: E402
 
-GERMAN = "000_ce0777626153ace7.txt"
-# (question, article that must be quoted, text the quote must contain)
-QUESTIONS = [
-    ("What share of Vodacom does Vodafone own?", GERMAN, "65 Prozent"),
-    ("Wie viele Kunden hat Vodacom?", GERMAN, "132,6 Millionen"),
-    ("Wie viel Prozent von Vodacom gehören Vodafone?", GERMAN, "65 Prozent"),
-    ("How many customers does Vodacom serve?", GERMAN, "132,6 Millionen"),
-    ("How much will Vodafone invest in AI and cloud?", "001_1885b208a7ea917e.txt", "$1.5 billion"),
-    ("Wer ist Chef von T-Systems?", "002_3699eb8ecc81ec22.txt", "Al-Saleh"),
-]
 RESULTS = REPO / "benchmarks" / "results" / "chat_load.json"
 
 

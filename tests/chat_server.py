@@ -21,6 +21,18 @@ CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-
                   "--no-first-run", "--disable-quic"]
 
 
+# Questions on the shipped articles with the article and text their answer must quote: the
+# chat load test and benchmarks/chat_load.py send these.
+LOAD_QUESTIONS = [
+    ("What share of Vodacom does Vodafone own?", "000_ce0777626153ace7.txt", "65 Prozent"),
+    ("Wie viele Kunden hat Vodacom?", "000_ce0777626153ace7.txt", "132,6 Millionen"),
+    ("Wie viel Prozent von Vodacom gehören Vodafone?", "000_ce0777626153ace7.txt", "65 Prozent"),
+    ("How many customers does Vodacom serve?", "000_ce0777626153ace7.txt", "132,6 Millionen"),
+    ("How much will Vodafone invest in AI and cloud?", "001_1885b208a7ea917e.txt", "$1.5 billion"),
+    ("Wer ist Chef von T-Systems?", "002_3699eb8ecc81ec22.txt", "Al-Saleh"),
+]
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
