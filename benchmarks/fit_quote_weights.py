@@ -22,7 +22,7 @@ import numpy as np
 from scipy.optimize import minimize
 
 from _common import table, write_result
-from xquad_quality import gold_paragraphs, normalise, parse_args, prepare
+from xquad_quality import normalise, parse_args, prepare
 
 from assistant.answer import quote_features, retrieve
 from assistant.config import Settings
@@ -51,7 +51,8 @@ def loss(weights: np.ndarray, items: list[dict]) -> tuple[float, np.ndarray]:
     for item in items:
         z = item["x"] @ weights
         z -= z.max()
-        p = np.exp(z) / np.exp(z).sum()
+        p = np.exp(z)
+        p /= p.sum()
         pos = p[item["y"]].sum()
         total -= np.log(pos)
         q = np.where(item["y"], p / pos, 0.0)  # posterior over positives
@@ -91,8 +92,8 @@ def figures(items: list[dict], weights_of) -> dict[str, dict]:
     out = {}
     for lang in ("de", "en"):
         subset = [i for i in items if i["lang"] == lang]
-        first = sum(score(weights_of(i), [i])[0] for i in subset)
-        any3 = sum(score(weights_of(i), [i])[1] for i in subset)
+        counts = [score(weights_of(i), [i]) for i in subset]
+        first, any3 = sum(c[0] for c in counts), sum(c[1] for c in counts)
         out[lang] = {"first_quote": round(first / len(subset), 4), "any_of_3": round(any3 / len(subset), 4)}
     return out
 
@@ -101,7 +102,6 @@ def main() -> None:
     args = parse_args(__doc__.splitlines()[0])
     sources, sets = prepare(args.work)
     engine, _ = Engine.open(Settings().with_paths(sources, args.work / "index"), progress=True)
-    gold_paragraphs()  # fails early when the XQuAD file is missing
     items = []
     for lang, questions in sets.items():
         items += [{**i, "lang": lang} for i in collect(engine, [{**q, "lang": lang} for q in questions[: args.limit]])]
