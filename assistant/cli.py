@@ -1,7 +1,9 @@
-"""`assistant` command line: index, ask, sources, show, chat, eval, import-xquad.
+"""`assistant` command line: index, ask, stop, sources, show, chat, eval, import-xquad.
 
 Heavy libraries (torch, sentence-transformers, gradio) are imported inside the commands that
-need them, so `assistant --help` and `assistant show` start quickly.
+need them, so `assistant --help` starts quickly. Each command turns its arguments into typed
+values and calls the library (`Assistant`, the chat, the evaluation); no argparse object goes
+further than this module.
 """
 
 from __future__ import annotations
@@ -33,8 +35,18 @@ def _positive(value: str) -> int:
     return number
 
 
+def open_assistant(args: argparse.Namespace, progress: bool = True):
+    """The assistant over --sources/--index, building or updating the index first."""
+    from .core import Assistant
+
+    assistant = Assistant(settings=_settings(args), update=True, progress=progress)
+    if assistant.last_update is not None:
+        print(assistant.last_update.summary(), file=sys.stderr)
+    return assistant
+
+
 def cmd_index(args: argparse.Namespace) -> int:
-    from .indexer import update_index
+    from .index.indexer import update_index
 
     report = update_index(_settings(args), rebuild=args.rebuild, progress=not args.quiet)
     for skipped in report.skipped:
@@ -43,74 +55,110 @@ def cmd_index(args: argparse.Namespace) -> int:
     return 0
 
 
-def open_engine(args: argparse.Namespace, progress: bool = True):
-    from .engine import Engine
-
-    engine, report = Engine.open(_settings(args), progress=progress)
-    if report is not None:
-        print(report.summary(), file=sys.stderr)
-    return engine
-
-
 def cmd_ask(args: argparse.Namespace) -> int:
-    from .answer import answer_question
+    """Through a warm server when one runs for these settings (warm.py), else in-process,
+    leaving a warm server behind for the next question."""
+    from . import warm
 
     if not args.question.strip():
         raise CommandError("the question is empty")
-    engine = open_engine(args, progress=not args.json)
-    answer = answer_question(engine, args.question, max_quotes=args.k)
-    if args.json:
-        print(json.dumps(answer.to_dict(), ensure_ascii=False, indent=2))
+    settings = _settings(args)
+    use_warm = warm.enabled() and not args.cold
+    reply = warm.ask(settings, args.question, args.k) if use_warm else None
+    if reply is not None:
+        if reply.get("update"):
+            print(reply["update"], file=sys.stderr)
+        answer = reply["answer"]
     else:
-        print(answer.answer)
+        answer = open_assistant(args, progress=not args.json).ask(args.question, max_quotes=args.k).to_dict()
+        if use_warm:
+            warm.start(settings)
+    if args.json:
+        print(json.dumps(answer, ensure_ascii=False, indent=2))
+    else:
+        print(answer["answer"])
     return 0
 
 
+def cmd_stop(args: argparse.Namespace) -> int:
+    from . import warm
+
+    stopped = warm.stop_all(Settings())
+    print(f"stopped {stopped} warm assistant(s)")
+    return 0
+
+
+def source_record(article) -> dict:
+    """What `assistant sources --json` prints for an article (`byline`: its span in `show`)."""
+    meta = article.metadata()
+    return {k: meta[k] for k in ("file", "title", "date", "language", "authors", "url", "byline", "content_hash")}
+
+
 def cmd_sources(args: argparse.Namespace) -> int:
-    engine = open_engine(args)
-    rows = [{k: a.get(k) for k in ("file", "title", "date", "language", "content_hash")} for a in engine.data.articles]
+    """One article a line (file, date, language, title, authors, url; "-" when unknown), or JSON."""
+    rows = [source_record(a) for a in open_assistant(args).sources()]
     if args.json:
         print(json.dumps(rows, ensure_ascii=False, indent=2))
         return 0
     for row in rows:
-        print(f"{row['file']}\t{row['date'] or '-'}\t{row['language']}\t{row['title']}")
+        authors = ", ".join(row["authors"]) or "-"
+        print(f"{row['file']}\t{row['date'] or '-'}\t{row['language']}\t{row['title']}\t{authors}\t{row['url'] or '-'}")
     return 0
 
 
-def cmd_show(args: argparse.Namespace) -> int:
-    from .engine import UnknownArticle
+def article_name(given: str, sources_dir: Path) -> str:
+    """The article's name in the sources folder, for a bare name or a path into that folder
+    (`sources/x.txt`, `./sources/x.txt`, an absolute path)."""
+    path = Path(given)
+    if path.exists() or len(path.parts) > 1:
+        try:
+            return path.resolve().relative_to(sources_dir.resolve()).as_posix()
+        except ValueError:
+            if path.exists():
+                raise CommandError(f"{given} is not inside the sources folder {sources_dir}") from None
+    return given
 
-    engine = open_engine(args)
+
+def cmd_show(args: argparse.Namespace) -> int:
+    from .core import UnknownArticle
+
+    settings = _settings(args)
+    name = article_name(args.file, settings.sources_dir)
     try:
-        text = engine.article(args.file)["text"]
+        text = open_assistant(args).article(name).text
     except UnknownArticle:
         raise CommandError(f"no indexed article named {args.file!r}; see: assistant sources") from None
-    sys.stdout.write(text)
+    # Offsets count characters of the text itself; the final newline is for the terminal.
+    sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return 0
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
-    from .chat import run_chat
+    from .web.app import parse_auth, run_chat
 
-    return run_chat(args, _settings(args))
+    auth = parse_auth(args.auth or os.environ.get("ASSISTANT_AUTH"))
+    return run_chat(_settings(args), host=args.host, port=args.port, auth=auth)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from .evaluation import run_eval_command
+    from .evaluation.runner import EvalOptions, run_eval_command
 
-    return run_eval_command(args, _settings(args))
+    options = EvalOptions(file=args.file, report=args.report, max_quotes=args.k, minimums=tuple(args.min),
+                          by=tuple(args.by), compare=tuple(args.compare) if args.compare else None,
+                          index_given=args.index is not None, sources_given=args.sources is not None)
+    return run_eval_command(options, _settings(args))
 
 
 def cmd_import_xquad(args: argparse.Namespace) -> int:
-    from .xquad import import_command
+    from .evaluation.xquad import import_xquad
 
-    return import_command(args)
+    articles, questions = import_xquad(args.xquad, args.out, args.questions)
+    print(f"wrote {articles} articles to {args.out / 'sources'} and {questions} questions to "
+          f"{args.out / 'questions.jsonl'}")
+    return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="assistant", description=__doc__.splitlines()[0])
-    sub = parser.add_subparsers(dest="command", required=True)
-
+def _add_commands(sub) -> None:
     def command(name: str, handler, help_text: str, corpus: bool = True) -> argparse.ArgumentParser:
         p = sub.add_parser(name, help=help_text, description=help_text)
         if corpus:
@@ -127,12 +175,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("question")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.add_argument("-k", type=_positive, default=None, help="at most this many quotes (default 3)")
+    p.add_argument("--cold", action="store_true",
+                   help="answer in this process only: no warm assistant is used or left behind (or ASSISTANT_WARM=0)")
+
+    command("stop", cmd_stop, "stop the warm assistants that `ask` leaves running", corpus=False)
 
     p = command("sources", cmd_sources, "list the indexed articles and their metadata")
     p.add_argument("--json", action="store_true")
 
     p = command("show", cmd_show, "print an article's kept text (what quote offsets index into)")
-    p.add_argument("file")
+    p.add_argument("file", help="the article's name (see: assistant sources) or its path in the sources folder")
 
     p = command("chat", cmd_chat, "start the web chat")
     p.add_argument("--host", default="127.0.0.1")
@@ -145,6 +197,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-k", type=_positive, default=None, help="quotes per answer (default 3)")
     p.add_argument("--min", action="append", default=[], metavar="METRIC=VALUE",
                    help="exit non-zero when METRIC falls below VALUE (repeatable)")
+    p.add_argument("--by", action="append", default=[], metavar="COLUMN",
+                   help="break every metric down by the values of this column of the question file (repeatable)")
     p.add_argument("--compare", nargs=2, type=Path, metavar=("A", "B"), help="metric differences of two reports")
 
     p = command("import-xquad", cmd_import_xquad, "turn an XQuAD/SQuAD file into a corpus and a question file",
@@ -152,36 +206,59 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("xquad", type=Path)
     p.add_argument("--questions", type=Path, default=None, help="parallel file in another language (by id)")
     p.add_argument("--out", type=Path, required=True)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="assistant", description=__doc__.splitlines()[0])
+    _add_commands(parser.add_subparsers(dest="command", required=True))
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    from .embedding import ModelError
-    from .engine import UnknownArticle
-    from .sources import SourceError
-    from .store import IndexProblem
+def _quiet_broken_pipe() -> int:
+    """The reader of our output went away (`| head`): stop quietly, as other tools do."""
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    return 0
 
-    logging.basicConfig(level=logging.WARNING, format="warning: %(message)s")
-    args = build_parser().parse_args(argv)
-    try:
-        return args.handler(args)
-    except (CommandError, SourceError, IndexProblem, ModelError, ValueError) as exc:
+
+def _report(exc: BaseException) -> int:
+    """One line on stderr for a failure; the exit status."""
+    from .core import UnknownArticle
+    from .index.store import IndexProblem
+    from .ingest.sources import SourceError
+    from .models.embedding import ModelError
+    from .warm import WarmError
+
+    if isinstance(exc, (CommandError, WarmError, SourceError, IndexProblem, ModelError, ValueError)):
         print(f"error: {exc}", file=sys.stderr)
-    except UnknownArticle as exc:
+    elif isinstance(exc, UnknownArticle):
         print(f"error: unknown article {exc}", file=sys.stderr)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
-    except OSError as exc:  # e.g. an --index path that cannot be created or written
+    elif isinstance(exc, OSError):  # e.g. an --index path that cannot be created or written
         where = f" {exc.filename}" if exc.filename else ""
         print(f"error: cannot use{where}: {exc.strerror or exc}", file=sys.stderr)
-    except Exception as exc:  # never a traceback for the user; ASSISTANT_DEBUG=1 shows it
+    else:  # never a traceback for the user; ASSISTANT_DEBUG=1 shows it
         if os.environ.get("ASSISTANT_DEBUG"):
-            raise
+            raise exc
         message = " ".join(str(exc).split()) or "no details"
         print(f"error: unexpected {type(exc).__name__}: {message} (ASSISTANT_DEBUG=1 shows the traceback)",
               file=sys.stderr)
     return EXIT_ERROR
+
+
+def main(argv: list[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="warning: %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        status = args.handler(args)
+        sys.stdout.flush()
+        return status
+    except BrokenPipeError:
+        return _quiet_broken_pipe()
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        return _report(exc)
 
 
 if __name__ == "__main__":

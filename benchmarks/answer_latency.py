@@ -34,11 +34,11 @@ SHIPPED_QUESTIONS = [
 
 
 class Split:
-    """Wraps the engine's embedder and retriever to time the two parts of an answer."""
+    """Wraps the assistant's embedder and retriever to time the two parts of an answer."""
 
-    def __init__(self, engine):
+    def __init__(self, assistant):
         self.embed, self.retrieve = [], []
-        embedder, retriever = engine.embedder, engine.retriever
+        embedder, retriever = assistant.embedder, assistant.snapshot.retriever
         search = retriever.search
 
         def timing(encode):
@@ -65,16 +65,14 @@ class Split:
         retriever.search = timed_search
 
 
-def measure(engine, questions: list[str], warm: int = 5) -> dict:
-    from assistant.answer import answer_question
-
+def measure(assistant, questions: list[str], warm: int = 5) -> dict:
     for q in questions[:warm]:
-        answer_question(engine, q)
-    split = Split(engine)
+        assistant.ask(q)
+    split = Split(assistant)
     total = []
     for q in questions:
         started = time.perf_counter()
-        answer_question(engine, q)
+        assistant.ask(q)
         total.append((time.perf_counter() - started) * 1000)
     rest = [t - e - r for t, e, r in zip(total, split.embed, split.retrieve)]
     return {"answers": len(total), "median_ms": pct(total, 50), "p95_ms": pct(total, 95),
@@ -111,9 +109,8 @@ def main() -> None:
 
     import torch
 
-    from assistant.config import Settings
-    from assistant.embedding import Embedder
-    from assistant.engine import Engine
+    from assistant import Assistant, Settings
+    from assistant.models.embedding import Embedder
 
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -122,18 +119,20 @@ def main() -> None:
         settings = Settings()
         embedder = Embedder(settings)
         shipped = settings.with_paths(REPO / "sources", work / "shipped-index")
-        engine, _ = Engine.open(shipped, progress=False, embedder=embedder)
-        rows = [{"corpus": f"shipped ({len(engine.data.articles)} articles, {len(engine.data.passages)} passages)",
-                 **measure(engine, SHIPPED_QUESTIONS * 6)}]
+        assistant = Assistant(settings=shipped, update=True, embedder=embedder)
+        view = assistant.snapshot.view
+        rows = [{"corpus": f"shipped ({len(view.articles)} articles, {view.passage_count} passages)",
+                 **measure(assistant, SHIPPED_QUESTIONS * 6)}]
         print(table(rows, list(rows[0])), flush=True)
         corpus = xquad_corpus(work / "xquad")
         xq = settings.with_paths(corpus / "sources", args.xquad_index or work / "xquad" / "index")
-        engine, _ = Engine.open(xq, progress=False, embedder=embedder)
+        assistant = Assistant(settings=xq, update=True, embedder=embedder)
+        view = assistant.snapshot.view
         questions = [json.loads(line)["question"] for line in (corpus / "questions.jsonl").open(encoding="utf-8")]
         rng = np.random.default_rng(3)
         picked = [questions[i] for i in rng.choice(len(questions), min(args.questions, len(questions)), replace=False)]
-        rows.append({"corpus": f"XQuAD de ({len(engine.data.articles)} articles, {len(engine.data.passages)} passages)",
-                     **measure(engine, picked)})
+        rows.append({"corpus": f"XQuAD de ({len(view.articles)} articles, {view.passage_count} passages)",
+                     **measure(assistant, picked)})
         print()
         print(table(rows, list(rows[0])))
         print(f"targets: median <= 30 ms, p95 <= 60 ms; torch threads {torch.get_num_threads()}, "

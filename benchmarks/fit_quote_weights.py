@@ -22,25 +22,25 @@ import numpy as np
 from scipy.optimize import minimize
 
 from _common import table, write_result
-from xquad_quality import normalise, parse_args, prepare
+from xquad_quality import parse_args, prepare
 
-from assistant.answer import quote_features, retrieve
-from assistant.config import Settings
-from assistant.engine import Engine
-from assistant.scoring import FEATURES, WEIGHTS
+from assistant import Assistant, Settings
+from assistant.answer.candidates import quote_features, retrieve
+from assistant.config import FEATURES
+from assistant.evaluation.metrics import contains_answer
 
 FOLDS = 5
 L2 = 1e-5
 
 
-def collect(engine: Engine, questions: list[dict]) -> list[dict]:
+def collect(assistant: Assistant, questions: list[dict]) -> list[dict]:
     """Per question: feature rows, which rows hold the answer, the article (for grouping)."""
     out = []
+    snapshot = assistant.snapshot
     for row in questions:
-        features = quote_features(engine, retrieve(engine, row["question"]))
-        answers = [normalise(a) for a in row["answer"]]
-        texts = [normalise(engine.data.articles[int(r[1])]["text"][int(r[2]):int(r[3])]) for r in features.rows]
-        labels = np.array([any(a in t for a in answers) for t in texts], dtype=bool)
+        features = quote_features(snapshot, retrieve(snapshot, row["question"]))
+        texts = [snapshot.view.text(s.article_id, s.start, s.end) for s in features.sentences]
+        labels = np.array([contains_answer(t, row["answer"]) for t in texts], dtype=bool)
         out.append({"x": features.values, "y": labels, "group": row["source"], "lang": row["lang"]})
     return out
 
@@ -63,7 +63,7 @@ def loss(weights: np.ndarray, items: list[dict]) -> tuple[float, np.ndarray]:
 
 def fit(items: list[dict]) -> np.ndarray:
     usable = [i for i in items if i["y"].any()]
-    start = WEIGHTS.vector() * 10
+    start = Settings().weights.vector() * 10
     result = minimize(loss, start, args=(usable,), jac=True, method="L-BFGS-B")
     return result.x
 
@@ -101,11 +101,11 @@ def figures(items: list[dict], weights_of) -> dict[str, dict]:
 def main() -> None:
     args = parse_args(__doc__.splitlines()[0])
     sources, sets = prepare(args.work)
-    engine, _ = Engine.open(Settings().with_paths(sources, args.work / "index"), progress=True)
+    assistant = Assistant(settings=Settings().with_paths(sources, args.work / "index"), update=True, progress=True)
     items = []
     for lang, questions in sets.items():
-        items += [{**i, "lang": lang} for i in collect(engine, [{**q, "lang": lang} for q in questions[: args.limit]])]
-    current = WEIGHTS.vector()
+        items += [{**i, "lang": lang} for i in collect(assistant, [{**q, "lang": lang} for q in questions[: args.limit]])]
+    current = assistant.settings.weights.vector()
     held_out = cross_validated(items)
     fitted = fit(items)
     fitted *= current.sum() / fitted.sum()

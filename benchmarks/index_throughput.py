@@ -54,10 +54,10 @@ def main() -> None:
     from sentence_transformers import SentenceTransformer
 
     from assistant.config import Settings
-    from assistant.embedding import Embedder, default_model_folder
-    from assistant.indexer import update_index
-    from assistant.passages import build_passages
-    from assistant.sources import load_articles
+    from assistant.models.embedding import Embedder, default_model_folder
+    from assistant.index.indexer import update_index
+    from assistant.ingest.passages import build_passages
+    from assistant.ingest.sources import load_articles
 
     work = Path(tempfile.mkdtemp(prefix="bench-index-"))
     try:

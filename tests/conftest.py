@@ -1,10 +1,14 @@
 """Shared fixtures: the real model is loaded once per test session; corpora are tiny or the
-shipped articles, each indexed into a temporary folder."""
+shipped articles, each indexed into a temporary folder.
+
+Tests never read the live `sources/` folder: users add articles to it (the chat's uploads go
+there), so the three shipped articles are named here and copied into a temporary folder.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import os
-import shutil
 from pathlib import Path
 
 import pytest
@@ -12,12 +16,21 @@ import pytest
 os.environ.setdefault("HF_HUB_OFFLINE", "1")
 os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
 os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
+# `assistant ask` in a subprocess answers in-process and leaves no warm server behind (each would
+# hold a loaded model for 15 minutes); tests/test_warm.py turns it on for itself.
+os.environ["ASSISTANT_WARM"] = "0"
 
 from assistant.config import Settings  # noqa: E402
-from assistant.embedding import Embedder  # noqa: E402
+from assistant.models.embedding import Embedder  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
-SHIPPED_SOURCES = REPO / "sources"
+# The shipped articles and the sha256 of their bytes, as committed.
+SHIPPED_FILES = {
+    "000_ce0777626153ace7.txt": "0e3bbcc1a51a7842d7b0135694b55689b845a1c0ca8fecf6d8e1239a8d357cce",
+    "001_1885b208a7ea917e.txt": "a18248c19e364ffb58f36153e632da4eae77e0e1fde8c6062f72e16e4acfccae",
+    "002_3699eb8ecc81ec22.txt": "b94485ae7c4c0ac60d79af8094b020c49ddac513f7c52a82d87feaf79585c049",
+}
+GOLEM = "000_ce0777626153ace7.txt"
 
 TINY_ARTICLES = {
     "wetter.txt": (
@@ -56,17 +69,33 @@ def tiny_settings(tmp_path: Path) -> Settings:
     return Settings().with_paths(sources, tmp_path / "index")
 
 
+def copy_shipped(folder: Path) -> Path:
+    """The three shipped articles (and nothing a user added beside them) copied into `folder`."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, digest in SHIPPED_FILES.items():
+        data = (REPO / "sources" / name).read_bytes()
+        if hashlib.sha256(data).hexdigest() != digest:
+            raise RuntimeError(f"sources/{name} is not the shipped article any more; the tests need it as "
+                               f"committed: git checkout -- sources/{name}")
+        (folder / name).write_bytes(data)
+    return folder
+
+
+@pytest.fixture(scope="session")
+def shipped_sources(tmp_path_factory) -> Path:
+    """A folder holding only the shipped articles (read-only use: do not add files)."""
+    return copy_shipped(tmp_path_factory.mktemp("shipped-articles") / "sources")
+
+
 @pytest.fixture(scope="session")
 def shipped_settings(tmp_path_factory) -> Settings:
     """A copy of the shipped articles with its own index folder."""
     root = tmp_path_factory.mktemp("shipped")
-    shutil.copytree(SHIPPED_SOURCES, root / "sources")
-    return Settings().with_paths(root / "sources", root / "index")
+    return Settings().with_paths(copy_shipped(root / "sources"), root / "index")
 
 
 @pytest.fixture(scope="session")
-def shipped_engine(shipped_settings, embedder):
-    from assistant.engine import Engine
+def shipped_assistant(shipped_settings, embedder):
+    from assistant import Assistant
 
-    engine, _ = Engine.open(shipped_settings, progress=False, embedder=embedder)
-    return engine
+    return Assistant(settings=shipped_settings, update=True, embedder=embedder)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answer import ABSTAIN, FRAMING, QuestionError, answer_question
+from assistant import QuestionError
+from assistant.answer.render import ABSTAIN, FRAMING
 
 GOLEM, ENGLISH, TELEKOM = "000_ce0777626153ace7.txt", "001_1885b208a7ea917e.txt", "002_3699eb8ecc81ec22.txt"
 
@@ -13,27 +14,40 @@ def check_quotes(engine, answer) -> None:
     """Every quote (and related quote) is an exact span of its article, with its metadata."""
     for q in [*answer.quotes, *answer.related]:
         article = engine.article(q.source)
-        assert article["text"][q.start:q.end] == q.text
+        assert article.text[q.start:q.end] == q.text
         assert q.text.strip() == q.text and q.text
-        assert q.title == article["title"] and q.date == article.get("date")
+        assert q.title == article.title and q.date == article.date
     assert [q.number for q in answer.quotes] == list(range(1, len(answer.quotes) + 1))
 
 
 def ask(engine, question, **kwargs):
-    answer = answer_question(engine, question, **kwargs)
+    answer = engine.ask(question, **kwargs)
     check_quotes(engine, answer)
     return answer
+
+
+def assert_framed(answer, language: str) -> None:
+    """The answer text opens with the short answer's line (when there is one), then the framing."""
+    lines = answer.answer.split("\n")
+    if answer.short_answer is not None:
+        assert lines[0].startswith(f"{answer.short_answer.text} [{answer.short_answer.quote}]") and lines[1] == ""
+        lines = lines[2:]
+    assert lines[0] == FRAMING[language], answer.answer
 
 
 def describe(answer) -> list[tuple]:
     return [(q.source[:3], q.score, q.text[:90]) for q in answer.quotes or answer.related]
 
 
-def test_english_question_answered_only_by_the_german_article(shipped_engine):
-    answer = ask(shipped_engine, "What share of Vodacom does Vodafone own?")
+def test_english_question_answered_only_by_the_german_article(shipped_assistant):
+    answer = ask(shipped_assistant, "What share of Vodacom does Vodafone own?")
     assert not answer.abstained and answer.language == "en"
-    assert answer.quotes[0].source == GOLEM and "65 Prozent" in answer.quotes[0].text, describe(answer)
-    assert answer.answer.startswith(FRAMING["en"])
+    assert all(q.source == GOLEM for q in answer.quotes), describe(answer)
+    assert any("65 Prozent" in q.text for q in answer.quotes), describe(answer)
+    # Across languages the reader may be unsure which figure answers (it was trained on English
+    # and German pairs only, not mixed): then it shows no short answer rather than a wrong one.
+    assert answer.short_answer is None or "65" in answer.short_answer.text, answer.short_answer
+    assert_framed(answer, "en")
 
 
 @pytest.mark.parametrize(
@@ -44,16 +58,16 @@ def test_english_question_answered_only_by_the_german_article(shipped_engine):
         ("Wer ist die Berliner Datenschutzbeauftragte?", "Maja Smoltczyk"),
     ],
 )
-def test_german_questions(shipped_engine, question, needle):
-    answer = ask(shipped_engine, question)
+def test_german_questions(shipped_assistant, question, needle):
+    answer = ask(shipped_assistant, question)
     assert not answer.abstained and answer.language == "de"
     assert any(needle in q.text for q in answer.quotes), describe(answer)
-    assert answer.answer.startswith(FRAMING["de"])
+    assert_framed(answer, "de")
     assert "Quellen:" in answer.answer
 
 
-def test_english_question_answered_by_the_english_article(shipped_engine):
-    answer = ask(shipped_engine, "How much is Vodafone investing?")
+def test_english_question_answered_by_the_english_article(shipped_assistant):
+    answer = ask(shipped_assistant, "How much is Vodafone investing?")
     assert not answer.abstained and answer.language == "en"
     assert any(q.source == ENGLISH and "$1.5 billion" in q.text for q in answer.quotes), describe(answer)
 
@@ -62,90 +76,140 @@ def test_english_question_answered_by_the_english_article(shipped_engine):
     "question, language",
     [("Wie hoch ist der Eiffelturm?", "de"), ("Who won the 2018 World Cup?", "en")],
 )
-def test_unanswerable_questions_abstain_in_the_question_language(shipped_engine, question, language):
-    answer = ask(shipped_engine, question)
+def test_unanswerable_questions_abstain_in_the_question_language(shipped_assistant, question, language):
+    answer = ask(shipped_assistant, question)
     assert answer.language == language
     assert answer.abstained, describe(answer)
     assert answer.quotes == []
     assert answer.answer == ABSTAIN[language]
 
 
-def test_answer_text_quotes_and_cites(shipped_engine):
-    answer = ask(shipped_engine, "Wie viele Kunden hat Vodacom?")
+def test_answer_text_quotes_and_cites(shipped_assistant):
+    answer = ask(shipped_assistant, "Wie viele Kunden hat Vodacom?")
     for q in answer.quotes:
         assert f'[{q.number}] "{q.text}"' in answer.answer
         assert f"({q.source}, Zeichen {q.start}-{q.end})" in answer.answer
-    assert 1 <= len(answer.quotes) <= shipped_engine.settings.max_quotes
+    assert 1 <= len(answer.quotes) <= shipped_assistant.settings.max_quotes
     assert len({q.text for q in answer.quotes}) == len(answer.quotes)
 
 
-def test_max_quotes(shipped_engine):
-    one = ask(shipped_engine, "Wann wurde M-Pesa gestartet?", max_quotes=1)
+def test_max_quotes(shipped_assistant):
+    one = ask(shipped_assistant, "Wann wurde M-Pesa gestartet?", max_quotes=1)
     assert len(one.quotes) == 1
     with pytest.raises(QuestionError):
-        answer_question(shipped_engine, "Wann wurde M-Pesa gestartet?", max_quotes=0)
+        shipped_assistant.ask("Wann wurde M-Pesa gestartet?", max_quotes=0)
 
 
-def test_files_filter(shipped_engine):
-    answer = ask(shipped_engine, "Welche Partnerschaft hat Microsoft geschlossen?", files=[TELEKOM])
+def test_files_filter(shipped_assistant):
+    answer = ask(shipped_assistant, "Welche Partnerschaft hat Microsoft geschlossen?", files=[TELEKOM])
     assert {q.source for q in answer.quotes + answer.related} == {TELEKOM}
-    english_only = ask(shipped_engine, "What share of Vodacom does Vodafone own?", files=[ENGLISH])
+    english_only = ask(shipped_assistant, "What share of Vodacom does Vodafone own?", files=[ENGLISH])
     assert all(q.source == ENGLISH for q in english_only.quotes + english_only.related)
     assert not any("65 Prozent" in q.text for q in english_only.quotes)
 
 
 @pytest.mark.parametrize("question", ["", "   ", "\n\t ", None])
-def test_empty_question_raises(shipped_engine, question):
+def test_empty_question_raises(shipped_assistant, question):
     with pytest.raises(QuestionError):
-        answer_question(shipped_engine, question)
+        shipped_assistant.ask(question)
 
 
-def test_very_long_question_is_handled(shipped_engine):
+def test_very_long_question_is_handled(shipped_assistant):
     question = ("Wie viele Kunden hat Vodacom in Afrika? " * 300)[:10_000]
-    answer = ask(shipped_engine, question)
+    answer = ask(shipped_assistant, question)
     assert answer.abstained or any("132,6" in q.text for q in answer.quotes)
 
 
-def test_to_dict_is_json_ready(shipped_engine):
+def test_to_dict_is_json_ready(shipped_assistant):
     import json
 
-    data = json.loads(json.dumps(ask(shipped_engine, "Wann wurde M-Pesa gestartet?").to_dict()))
+    data = json.loads(json.dumps(ask(shipped_assistant, "Wann wurde M-Pesa gestartet?").to_dict()))
     assert {"question", "answer", "abstained", "language", "quotes", "related"} <= set(data)
     for q in data["quotes"]:
         assert {"text", "source", "start", "end", "score"} <= set(q)
 
 
-def test_a_german_and_an_english_report_of_the_same_fact_are_both_quoted(shipped_engine):
-    answer = ask(shipped_engine, "How long is the partnership between Vodafone and Microsoft?")
+def test_a_german_and_an_english_report_of_the_same_fact_are_both_quoted(shipped_assistant):
+    answer = ask(shipped_assistant, "How long is the partnership between Vodafone and Microsoft?")
     assert not answer.abstained
     sources = [q.source for q in answer.quotes]
     assert sources[0] == ENGLISH and "10-year" in answer.quotes[0].text, describe(answer)
     assert any(q.source == GOLEM and "zehnjährige" in q.text for q in answer.quotes), describe(answer)
 
 
-def _candidates_in_one_passage(engine):
+def _candidates_in_one_passage(snapshot):
     """Three consecutive sentences of one passage of the shipped index, as quote candidates."""
-    from assistant.answer import _Candidate
+    from assistant.answer.candidates import Candidate
 
-    rows = engine.data.sentences
-    first = next(i for i in range(len(rows) - 2) if rows[i][0] == rows[i + 2][0])
-    return [_Candidate(i, int(rows[i][1]), int(rows[i][2]), int(rows[i][3]), 1.0) for i in range(first, first + 3)]
+    view = snapshot.view
+    passage = next(p for p in range(view.passage_count) if len(view.sentences_of([p])) >= 3)
+    return [Candidate(s.id, s.passage_id, s.article_id, s.start, s.end, 1.0) for s in list(view.sentences_of([passage]))[:3]]
 
 
-def test_tied_neighbouring_sentences_are_quoted_as_one_exact_span(shipped_engine):
+def test_tied_neighbouring_sentences_are_quoted_as_one_exact_span(shipped_assistant):
     from dataclasses import replace
 
-    from assistant.answer import NEIGHBOUR_TIE_MARGIN, _join_tied_neighbours
+    from assistant.answer.selection import join_tied_neighbours
 
-    a, b, c = _candidates_in_one_passage(shipped_engine)
-    text = shipped_engine.data.articles[a.article_id]["text"]
-    tied = [replace(b, score=1.0), replace(a, score=1.0 - NEIGHBOUR_TIE_MARGIN / 2), c]
-    joined = _join_tied_neighbours(shipped_engine, tied)
+    snapshot = shipped_assistant.snapshot
+    margin = snapshot.settings.neighbour_tie_margin
+    a, b, c = _candidates_in_one_passage(snapshot)
+    text = snapshot.view.articles[a.article_id].text
+    tied = [replace(b, score=1.0), replace(a, score=1.0 - margin / 2), c]
+    joined = join_tied_neighbours(snapshot, tied)
     assert len(joined) == 2 and joined[1] is c
     assert (joined[0].start, joined[0].end, joined[0].score) == (a.start, b.end, 1.0)
     assert text[joined[0].start:joined[0].end].startswith(text[a.start:a.end])
     # Not close enough, or not neighbours: left as they are.
-    apart = [b, replace(a, score=1.0 - 2 * NEIGHBOUR_TIE_MARGIN), c]
-    assert _join_tied_neighbours(shipped_engine, apart) == apart
+    apart = [b, replace(a, score=1.0 - 2 * margin), c]
+    assert join_tied_neighbours(snapshot, apart) == apart
     not_neighbours = [a, c, b]
-    assert _join_tied_neighbours(shipped_engine, not_neighbours) == not_neighbours
+    assert join_tied_neighbours(snapshot, not_neighbours) == not_neighbours
+
+
+# --------------------------------------------------------------------------- the reader (answer/reading.py)
+
+
+@pytest.mark.parametrize(
+    "question, expected",
+    [
+        ("Wie viel Prozent an Vodacom hält Vodafone?", "65 Prozent"),
+        ("Wie heißt die Berliner Datenschutzbeauftragte?", "Maja Smoltczyk"),
+        ("How many SMEs in Europe does Vodafone target with Microsoft's services?", "24 million"),
+    ],
+)
+def test_short_answer_is_an_exact_span_inside_the_first_quote(shipped_assistant, question, expected):
+    answer = ask(shipped_assistant, question)
+    short = answer.short_answer
+    assert short is not None and expected in short.text, (short, describe(answer))
+    assert len(short.text) < len(answer.quotes[0].text)  # shorter than the sentence it comes from
+    first = answer.quotes[short.quote - 1]
+    assert short.quote == 1 and short.source == first.source
+    assert first.start <= short.start < short.end <= first.end
+    assert shipped_assistant.article(short.source).text[short.start:short.end] == short.text
+    assert short.text in answer.answer  # rendered above the quotes
+
+
+def test_the_reader_puts_the_answering_sentence_first(shipped_assistant):
+    # By similarity alone the lead sentence about the partnership ranks first; the reader reads
+    # question and sentence together and puts the sentence with the figure first.
+    question = "Wie viele Kunden versorgt Vodacom nach eigenen Angaben?"
+    answer = ask(shipped_assistant, question)
+    assert "132,6 Millionen" in answer.quotes[0].text, describe(answer)
+
+
+def test_without_the_reader_there_is_no_short_answer(shipped_settings, embedder):
+    from dataclasses import replace
+
+    from assistant import Assistant
+
+    plain = Assistant(settings=replace(shipped_settings, reader=False), update=True, embedder=embedder)
+    answer = ask(plain, "Wie viel Prozent an Vodacom hält Vodafone?")
+    assert plain.reader is None and answer.short_answer is None
+    assert any("65 Prozent" in q.text for q in answer.quotes), describe(answer)
+
+
+def test_a_near_miss_about_the_articles_companies_is_refused(shipped_assistant):
+    # The Telekom article names neither revenue nor a year 2020 figure.
+    answer = ask(shipped_assistant, "Wie hoch war der Umsatz der Deutschen Telekom im Jahr 2020?")
+    assert answer.abstained and answer.short_answer is None and answer.quotes == [], describe(answer)

@@ -8,7 +8,6 @@ the expected quote among the quotes, not at a fixed position.
 
 from __future__ import annotations
 
-import shutil
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -17,10 +16,10 @@ import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from chat_server import CHROMIUM, CHROMIUM_FLAGS, LOAD_QUESTIONS, start_chat
+from conftest import copy_shipped
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-REPO = Path(__file__).resolve().parent.parent
 GERMAN_ARTICLE = "000_ce0777626153ace7.txt"
 VODACOM = "What share of Vodacom does Vodafone own?"
 
@@ -28,7 +27,7 @@ VODACOM = "What share of Vodacom does Vodafone own?"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     root = tmp_path_factory.mktemp("chat")
-    shutil.copytree(REPO / "sources", root / "sources")
+    copy_shipped(root / "sources")
     chat = start_chat(root / "sources", root / "index", root / "chat.log")
     yield chat
     chat.stop()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.uploads import MAX_UPLOAD_BYTES, UploadError, safe_file_name, store_upload
+from assistant.ingest.uploads import MAX_UPLOAD_BYTES, UploadError, safe_file_name, store_upload
 
 ARTICLE = "Die Stadt Kiel hat 2023 einen neuen Hafen eröffnet, sagte die Bürgermeisterin am Montag.".encode()
 

@@ -6,20 +6,22 @@ import re
 
 import pytest
 
-from assistant.answer import Answer, Quote
-from assistant.chat import exposure_warning, parse_auth
-from assistant.chat_view import (answer_chunks, article_view, cite_href, parse_cite, sources_panel, upload_report,
+from assistant import Answer, Quote
+from assistant.ingest.sources import Article
+from assistant.web.app import exposure_warning, parse_auth
+from assistant.web.view import (answer_chunks, article_view, cite_href, parse_cite, sources_panel, upload_report,
                                  user_message)
 
 TEXT = "Intro line.\n\nThe sign read <script>window.__pwned=1</script> & <b>bold</b> in 2023.\nEnd."
-ARTICLE = {"file": "a <b>.txt", "title": "T <i>itle</i>", "date": "2023-01-02", "language": "en", "text": TEXT}
+ARTICLE = Article(file="a <b>.txt", title="T <i>itle</i>", date="2023-01-02", language="en", text=TEXT,
+                  content_hash="0" * 64)
 START = TEXT.index("The sign")
 END = TEXT.index("\nEnd")
 
 
 def quote(number: int = 1) -> Quote:
-    return Quote(number=number, text=TEXT[START:END], source=ARTICLE["file"], start=START, end=END, score=0.9,
-                 title=ARTICLE["title"], date="2023-01-02", language="en")
+    return Quote(number=number, text=TEXT[START:END], source=ARTICLE.file, start=START, end=END, score=0.9,
+                 title=ARTICLE.title, date="2023-01-02", language="en")
 
 
 def answer(abstained: bool = False) -> Answer:
@@ -46,12 +48,12 @@ def test_abstention_is_marked_not_an_answer():
     chunks = answer_chunks(answer(abstained=True))
     assert 'class="abstain"' in chunks[0] and "do not answer" in chunks[0]
     assert "not an answer" in chunks[1]
-    panel = sources_panel(answer(abstained=True), {ARTICLE["file"]: ARTICLE})
+    panel = sources_panel(answer(abstained=True), {ARTICLE.file: ARTICLE})
     assert "not an answer" in panel and "card related" in panel
 
 
 def test_sources_panel_and_article_view_escape_and_mark():
-    panel = sources_panel(answer(), {ARTICLE["file"]: ARTICLE})
+    panel = sources_panel(answer(), {ARTICLE.file: ARTICLE})
     no_raw_markup(panel)
     assert "<mark>" in panel and "2023-01-02 · English · a &lt;b&gt;.txt" in panel
     view = article_view(ARTICLE, START, END)

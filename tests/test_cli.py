@@ -100,6 +100,51 @@ def test_index_ask_sources_show(indexed):
     assert "#" not in shown.stdout
 
     assert_clean_error(run("show", "nope.txt", *args), "nope.txt")
+    # A path into the sources folder names the article too; the output ends with a newline.
+    for given in (sources / "harbour.md", Path(os.path.relpath(sources / "harbour.md", REPO))):
+        by_path = run("show", str(given), *args)
+        assert by_path.returncode == 0 and by_path.stdout == shown.stdout, by_path.stderr
+    assert shown.stdout.endswith("\n")
+    assert_clean_error(run("show", str(REPO / "README.md"), *args), "not inside the sources folder")
+
+
+def test_a_closed_pipe_ends_quietly(corpus):
+    """`assistant sources --json | head -c 10`: the reader goes away; no error, status 0."""
+    sources, index = corpus
+    driver = ("import os, sys\nr, w = os.pipe()\nos.close(r)\nos.dup2(w, 1)\n"
+              "from assistant.cli import main\nsys.exit(main(sys.argv[1:]))")
+    done = subprocess.run([sys.executable, "-c", driver, "sources", "--json", *corpus_args(sources, index)],
+                          cwd=REPO, env=ENV, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+
+
+BYLINE_ARTICLE = ("Hafen meldet Rekord\n\nVon Max Mustermann und Erika Musterfrau\n\n"
+                  "Der Hamburger Hafen hat im vergangenen Jahr 8,7 Millionen Container umgeschlagen.\n\n"
+                  "Quelle: https://www.example.de/hafen-rekord.html")
+PAGE = ("<html><head><title>Port record</title><meta name='author' content='Jane Doe'>"
+        "<link rel='canonical' href='https://example.com/port-record'></head><body><article><h1>Port record</h1>"
+        "<p>The Port of Hamburg handled 8.7 million containers in 2022, its operator said on Monday.</p>"
+        "<p>A new rail link to the port is planned to open in 2026.</p></article></body></html>")
+
+
+def test_sources_shows_authors_url_and_the_byline_span(tmp_path):
+    sources = make_corpus(tmp_path / "sources", {"hafen.txt": BYLINE_ARTICLE, "port.html": PAGE})
+    args = corpus_args(sources, tmp_path / "index")
+    listed = run("sources", "--json", *args)
+    assert listed.returncode == 0, listed.stderr
+    rows = {row["file"]: row for row in json.loads(listed.stdout)}
+    hafen, port = rows["hafen.txt"], rows["port.html"]
+    assert hafen["authors"] == ["Max Mustermann", "Erika Musterfrau"]
+    assert hafen["url"] == "https://www.example.de/hafen-rekord.html"
+    shown = run("show", "hafen.txt", *args).stdout
+    assert shown[hafen["byline"][0]:hafen["byline"][1]] == "Von Max Mustermann und Erika Musterfrau"
+    assert port["authors"] == ["Jane Doe"] and port["url"] == "https://example.com/port-record"
+    assert port["byline"] is None  # from the page's metadata, not a span of the text
+    plain = run("sources", *args).stdout.splitlines()
+    assert ("hafen.txt\t-\tde\tHafen meldet Rekord\tMax Mustermann, Erika Musterfrau\t"
+            "https://www.example.de/hafen-rekord.html") in plain
+    assert any(line.startswith("port.html\t") and line.endswith("\tJane Doe\thttps://example.com/port-record")
+               for line in plain)
 
 
 @pytest.mark.parametrize("question", ["", "   ", "\n\t"])

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from assistant.e5_convert import BLOCK_BYTES, QUANT_BLOCK, dequantize_q4
+from assistant.models.e5_convert import BLOCK_BYTES, QUANT_BLOCK, dequantize_q4
 
 
 def _block(scale: float, nibbles: list[int]) -> bytes:
@@ -40,7 +40,7 @@ def test_dequantize_several_blocks_and_a_partial_last_block():
 
 
 def test_converted_folder_is_a_sentence_transformers_model(embedder):
-    from assistant.embedding import default_model_folder
+    from assistant.models.embedding import default_model_folder
 
     folder = default_model_folder(embedder.settings)
     for name in ("model.safetensors", "tokenizer.json", "config.json", "modules.json", "1_Pooling/config.json"):
@@ -99,7 +99,7 @@ def converted_float32(embedder):
     """The converted folder itself, loaded in float32 whatever precision the product picks."""
     from sentence_transformers import SentenceTransformer
 
-    from assistant.embedding import default_model_folder
+    from assistant.models.embedding import default_model_folder
 
     return SentenceTransformer(str(default_model_folder(embedder.settings)), device="cpu", local_files_only=True)
 

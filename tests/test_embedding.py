@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from assistant.config import Settings
-from assistant.embedding import Embedder, ModelError, default_model_folder, resolve_precision
+from assistant.models.embedding import Embedder, ModelError, default_model_folder, resolve_precision
 
 TEXTS = ["Der Deutsche Wetterdienst meldet für Berlin am Freitag 28 Grad.",
          "The Port of Hamburg handled 8.7 million containers in 2022, its operator said on Monday. " * 3,

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.eval_data import BadRow, EvalDataError, load_eval_set
+from assistant.evaluation.data import BadRow, EvalDataError, load_eval_set
+from conftest import SHIPPED_FILES
 
 
 def write(path: Path, text: str | bytes) -> Path:
@@ -41,7 +42,7 @@ def test_jsonl_bad_rows_are_reported_with_line_numbers(tmp_path):
         "{not json",                                                   # 2
         json.dumps({"answer": "no question"}),                         # 3
         "",                                                            # 4 (blank: skipped)
-        json.dumps({"question": "Extra?", "answer": "x", "notes": 1}),  # 5
+        json.dumps({"question": "Extra?", "answer": "x", "notes": 1}),  # 5 (an extra column: kept)
         json.dumps({"question": "   ", "answer": "x"}),                # 6
         json.dumps(["a", "list"]),                                     # 7
         json.dumps({"question": "No answer key?"}),                    # 8
@@ -51,12 +52,11 @@ def test_jsonl_bad_rows_are_reported_with_line_numbers(tmp_path):
         json.dumps({"question": "Also good", "answer": ["a"]}),        # 12
     ])
     s = load_eval_set(write(tmp_path / "q.jsonl", text))
-    assert [r.line for r in s.rows] == [1, 12]
-    assert [b.line for b in s.bad] == [2, 3, 5, 6, 7, 8, 9, 10, 11]
+    assert [r.line for r in s.rows] == [1, 5, 12]
+    assert [b.line for b in s.bad] == [2, 3, 6, 7, 8, 9, 10, 11]
     reasons = {b.line: b.reason for b in s.bad}
     assert "unreadable JSON" in reasons[2]
     assert reasons[3] == "no question" and reasons[6] == "no question"
-    assert "unknown column" in reasons[5] and "'notes'" in reasons[5]
     assert "JSON object" in reasons[7]
     assert "answer" in reasons[8]
     assert "'answer'" in reasons[9] and "'source'" in reasons[10] and "'question'" in reasons[11]
@@ -113,10 +113,42 @@ def test_csv_bad_rows_and_bad_header(tmp_path):
     reasons = {b.line: b.reason for b in s.bad}
     assert reasons[3] == "no question" and "3 cells" in reasons[4] and "JSON list" in reasons[5]
 
-    with pytest.raises(EvalDataError, match=r"line 1: header: unknown column\(s\) 'notes'"):
-        load_eval_set(write(tmp_path / "h.csv", "question,answer,notes\nQ?,a,n\n"))
+    with pytest.raises(EvalDataError, match=r"line 1: header: repeated column\(s\) 'answer'"):
+        load_eval_set(write(tmp_path / "h.csv", "question,answer,Answer\nQ?,a,n\n"))
     with pytest.raises(EvalDataError, match="no 'question' column"):
         load_eval_set(write(tmp_path / "h2.csv", "id,answer\n1,a\n"))
+
+
+def test_extra_jsonl_columns_are_kept_and_noted_once(tmp_path):
+    rows = [
+        {"id": "a", "question": "Wer ist CEO?", "answer": "Satya Nadella", "lang": "de", "type": "name"},
+        {"id": "b", "question": "How many?", "answer": ["24 million"], "lang": "en", "notes": {"by": "me"}},
+        {"id": "c", "question": "Capital of Peru?", "answer": [], "category": None},
+    ]
+    s = load_eval_set(write(tmp_path / "q.jsonl", "\n".join(json.dumps(r) for r in rows)))
+    assert s.bad == [] and [r.id for r in s.rows] == ["a", "b", "c"]
+    assert s.rows[0].extra == {"lang": "de", "type": "name"}
+    assert s.rows[1].extra == {"lang": "en", "notes": {"by": "me"}}  # kept as written
+    assert s.rows[2].extra == {"category": None}
+    assert s.columns == ["lang", "type", "notes", "category"]
+    assert len(s.notes) == 1 and "'lang', 'type', 'notes', 'category'" in s.notes[0] and "--by lang" in s.notes[0]
+
+
+def test_extra_csv_columns_are_kept_with_their_names(tmp_path):
+    text = ("ID,Question,Answer,lang,Category,\n"
+            'a,Wer ist CEO?,Satya Nadella,de,people,\n'
+            'b,How many?,"[""24 million""]",en,,\n')
+    s = load_eval_set(write(tmp_path / "q.csv", text))
+    assert s.bad == [] and [r.id for r in s.rows] == ["a", "b"]  # known columns in any case
+    assert s.rows[0].extra == {"lang": "de", "Category": "people"}  # the unnamed last column is ignored
+    assert s.rows[1].extra == {"lang": "en", "Category": None}  # an empty cell: no value
+    assert s.rows[1].answers == ("24 million",)
+    assert s.columns == ["lang", "Category"] and len(s.notes) == 1
+
+
+def test_no_extra_columns_no_note(tmp_path):
+    s = load_eval_set(write(tmp_path / "q.jsonl", '{"question": "Q?", "answer": "a"}\n'))
+    assert s.columns == [] and s.notes == [] and s.rows[0].extra == {}
 
 
 def test_format_is_sniffed_for_other_suffixes(tmp_path):
@@ -133,8 +165,7 @@ def test_repeated_ids_are_kept_with_a_warning(tmp_path):
 def test_shipped_question_set_is_clean():
     s = load_eval_set(Path(__file__).resolve().parent.parent / "eval" / "shipped_questions.jsonl")
     assert s.bad == [] and s.warnings == []
+    assert all(r.extra.get("lang") in ("de", "en") and r.extra.get("type") for r in s.rows)
     assert len(s.rows) >= 20
     assert sum(not r.answerable for r in s.rows) >= 5
-    sources = {src for r in s.rows for src in r.sources}
-    shipped = {p.name for p in (Path(__file__).resolve().parent.parent / "sources").iterdir()}
-    assert sources <= shipped
+    assert {src for r in s.rows for src in r.sources} <= set(SHIPPED_FILES)

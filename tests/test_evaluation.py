@@ -13,14 +13,13 @@ from pathlib import Path
 
 import pytest
 
-from assistant import evaluation
-from assistant.answer import answer_question
-from assistant.eval_data import EvalRow, load_eval_set
-from assistant.eval_report import render_html, write_report
-from assistant.answer import retrieve
-from assistant.evaluation import (EvalError, check_bounds, compare_summaries, index_dir_for, parse_bounds, run_eval,
-                                  summarise)
-from assistant.metrics import contains_answer
+from assistant.evaluation import runner as evaluation
+from assistant.evaluation.data import EvalRow, load_eval_set
+from assistant.evaluation.report import render_html, write_report
+from assistant.answer.candidates import retrieve
+from assistant.evaluation.runner import (EvalError, breakdown, breakdown_columns, check_bounds, compare_summaries,
+                                         index_dir_for, parse_bounds, run_eval, summarise)
+from assistant.evaluation.metrics import contains_answer, gold_answer_type
 
 REPO = Path(__file__).resolve().parent.parent
 SHIPPED_QUESTIONS = REPO / "eval" / "shipped_questions.jsonl"
@@ -46,8 +45,9 @@ def write_jsonl(path: Path, rows: list[dict]) -> Path:
 
 
 def result(answerable=True, abstained=False, rank=None, quotes=(), related=(), sources=(), f1=0.0,
-           latency=100.0, top=0.5):
-    """A results.jsonl row as evaluate_row writes it; `quotes` are (contains_answer, exact, source)."""
+           latency=100.0, top=0.5, extra=None, answer_type="other", short=None):
+    """A results.jsonl row as evaluate_row writes it; `quotes` are (contains_answer, exact, source),
+    `short` is the short answer's (holds an answer, token F1)."""
     qs = [{"number": i, "text": "t", "source": src, "start": 0, "end": 1, "score": top, "exact": exact,
            "contains_answer": hit if answerable else None, "expected_source": (src in sources) if sources else None}
           for i, (hit, exact, src) in enumerate(quotes, 1)]
@@ -69,17 +69,20 @@ def result(answerable=True, abstained=False, rank=None, quotes=(), related=(), s
             "abstained": abstained, "top_score": top, "answer": "", "quotes": qs, "related": rel,
             "retrieval_rank": rank, "passages": [], "first_quote_hit": first, "any_quote_hit": any_hit,
             "answer_f1": f1, "source_hit": source_hit, "exact_quotes": exact_all, "correct": correct,
-            "verdict": verdict, "latency_ms": latency}
+            "verdict": verdict, "latency_ms": latency, "extra": extra or {},
+            "short_answer_hit": (short or (False, 0.0))[0] if answerable else None,
+            "short_answer_f1": (short or (False, 0.0))[1] if answerable else None,
+            "answer_type": answer_type if answerable else "unanswerable"}
 
 
 def test_summary_of_hand_made_results_has_known_values():
     results = [
         # answerable, first quote hits, from the expected source, answer at passage rank 1
         result(rank=1, quotes=[(True, True, "a.txt"), (False, True, "b.txt")], sources=["a.txt"], f1=1.0,
-               latency=10),
+               latency=10, short=(True, 1.0)),
         # answerable, second quote hits, rank 2, quotes from the wrong source
         result(rank=2, quotes=[(False, True, "b.txt"), (True, True, "b.txt")], sources=["a.txt"], f1=0.5,
-               latency=20),
+               latency=20, short=(False, 0.5)),
         # answerable, no quote hits, answer passage at rank 10 (outside k=5); no source given
         result(rank=10, quotes=[(False, True, "c.txt")], f1=0.0, latency=30),
         # answerable but abstained; answer passage never retrieved
@@ -96,6 +99,8 @@ def test_summary_of_hand_made_results_has_known_values():
     assert s["first_quote_hit"] == 0.25
     assert s["any_quote_hit"] == 0.5
     assert s["answer_f1"] == pytest.approx(round((1 + 0.5 + 0 + 0) / 4, 4))
+    assert s["short_answer_hit"] == 0.25  # an abstention shows no short answer: a miss
+    assert s["short_answer_f1"] == pytest.approx(round((1 + 0.5) / 4, 4))
     assert s["retrieval_hit@1"] == 0.25
     assert s["retrieval_hit@k"] == 0.5 and s["retrieval_k"] == 5
     assert s["mrr"] == pytest.approx(round((1 + 0.5 + 0.1 + 0) / 4, 4))
@@ -115,6 +120,48 @@ def test_metrics_that_do_not_apply_are_none():
     assert s["abstained_unanswerable"] == 1.0 and s["exact_quote_rate"] is None
     assert evaluation.format_value("mrr", None) == "n/a"
     assert "n/a" in evaluation.summary_table({**s, "bad_rows": 0})
+
+
+def test_breakdown_by_a_column_summarises_each_group():
+    results = [
+        result(rank=1, quotes=[(True, True, "a.txt")], extra={"lang": "de"}, answer_type="number", latency=10),
+        result(rank=None, quotes=[(False, True, "a.txt")], extra={"lang": "de"}, answer_type="name", latency=20),
+        result(rank=2, quotes=[(True, True, "a.txt")], extra={"lang": "en"}, answer_type="number", latency=30),
+        result(answerable=False, abstained=True, extra={"lang": "en"}, latency=40),
+        result(rank=1, quotes=[(True, True, "a.txt")], extra={}, latency=50),  # no lang: its own group
+    ]
+    by = breakdown(results, ["lang", "answer_type"], retrieval_k=5)
+    assert list(by["lang"]) == ["de", "en", "(none)"]
+    de, en, none = by["lang"]["de"], by["lang"]["en"], by["lang"]["(none)"]
+    assert (de["questions"], en["questions"], none["questions"]) == (2, 2, 1)
+    assert de["first_quote_hit"] == 0.5 and de["retrieval_hit@1"] == 0.5 and de["abstained_unanswerable"] is None
+    assert en["first_quote_hit"] == 1.0 and en["mrr"] == 0.5 and en["abstained_unanswerable"] == 1.0
+    assert en["quality"] == 1.0 and en["latency_p50_ms"] == 35.0
+    assert by["answer_type"]["number"]["questions"] == 2 and by["answer_type"]["unanswerable"]["questions"] == 1
+    # every group's metrics are those of summarise() over that group alone
+    assert de == summarise(results[:2], retrieval_k=5)
+
+
+@pytest.mark.parametrize("answers, kind", [
+    (["1,5 Milliarden US-Dollar"], "number"), (["24 million"], "number"), (["Zehntausende"], "number"),
+    (["zehnjährige", "10-year"], "number"), (["16. Januar 2024"], "date"), (["April 2024"], "date"), (["2007"], "date"),
+    (["January 16, 2024"], "date"), (["Satya Nadella"], "name"), (["Open Telekom Cloud"], "name"), (["TOBi"], "name"),
+    (["Ursula von der Leyen"], "name"), (["Festnetz- und Mobilfunk", "fixed and mobile connectivity"], "other"),
+    (["Daten für ihre eigenen Zwecke zu nutzen"], "other"), ([], "unanswerable"),
+])
+def test_answer_type_is_read_from_the_accepted_answers(answers, kind):
+    assert gold_answer_type(answers) == kind
+
+
+def test_breakdown_columns_are_checked_against_the_file(tmp_path):
+    plain = load_eval_set(write_jsonl(tmp_path / "p.jsonl", [{"question": "Q?", "answer": "a"}]))
+    assert breakdown_columns(plain, []) == ["answer_type"]  # added when the file has no type column
+    typed = load_eval_set(write_jsonl(tmp_path / "t.jsonl", [{"question": "Q?", "answer": "a", "lang": "en",
+                                                               "type": "name"}]))
+    assert breakdown_columns(typed, ["lang", "lang"]) == ["lang"]
+    assert breakdown_columns(typed, ["type", "answer_type"]) == ["type", "answer_type"]
+    with pytest.raises(EvalError, match=r"--by 'category'.*its extra columns: lang, type"):
+        breakdown_columns(typed, ["category"])
 
 
 def test_parse_and_check_bounds():
@@ -152,11 +199,10 @@ def test_index_dir_for_a_sources_folder_is_its_own(tmp_path):
 
 
 @pytest.fixture()
-def tiny_engine(tiny_settings, embedder):
-    from assistant.engine import Engine
+def tiny_assistant(tiny_settings, embedder):
+    from assistant import Assistant
 
-    engine, _ = Engine.open(tiny_settings, progress=False, embedder=embedder)
-    return engine
+    return Assistant(settings=tiny_settings, update=True, embedder=embedder)
 
 
 @pytest.fixture()
@@ -173,13 +219,14 @@ def tiny_questions(tmp_path) -> Path:
     ])
 
 
-def test_run_eval_agrees_with_answer_question(tiny_engine, tiny_questions, tmp_path):
+def test_run_eval_agrees_with_ask(tiny_assistant, tiny_questions, tmp_path):
     eval_set = load_eval_set(tiny_questions)
-    run = run_eval(tiny_engine, eval_set, progress=False)
+    run = run_eval(tiny_assistant, eval_set, progress=False)
     assert [r["id"] for r in run.results] == ["containers", "hitze", "wärmer", "nasty", "peru"]
-    texts = {a["file"]: a["text"] for a in tiny_engine.data.articles}
+    texts = {a.file: a.text for a in tiny_assistant.sources()}
+    view = tiny_assistant.snapshot.view
     for row, r in zip(eval_set.rows, run.results):
-        direct = answer_question(tiny_engine, row.question)
+        direct = tiny_assistant.ask(row.question)
         assert r["abstained"] == direct.abstained and r["answer"] == direct.answer
         assert r["top_score"] == direct.top_score and r["language"] == direct.language
         assert [(q["text"], q["source"], q["start"], q["end"], q["score"]) for q in r["quotes"]] == \
@@ -188,9 +235,8 @@ def test_run_eval_agrees_with_answer_question(tiny_engine, tiny_questions, tmp_p
             assert q["exact"] and texts[q["source"]][q["start"]:q["end"]] == q["text"]
         # the retrieval rank is that of the first ranked passage that holds an answer
         if row.answerable and r["retrieval_rank"] is not None:
-            hits = retrieve(tiny_engine, " ".join(row.question.split())).hits
-            aid, start, end = tiny_engine.data.passages[hits[r["retrieval_rank"] - 1].passage_id]
-            assert contains_answer(tiny_engine.data.articles[int(aid)]["text"][int(start):int(end)], row.answers)
+            hits = retrieve(tiny_assistant.snapshot, " ".join(row.question.split())).hits
+            assert contains_answer(view.passage_text(hits[r["retrieval_rank"] - 1].passage_id), row.answers)
     by_id = {r["id"]: r for r in run.results}
     assert by_id["containers"]["retrieval_rank"] == 1 and by_id["containers"]["any_quote_hit"]
     assert by_id["hitze"]["any_quote_hit"] and by_id["hitze"]["source_hit"]
@@ -202,13 +248,13 @@ def test_run_eval_agrees_with_answer_question(tiny_engine, tiny_questions, tmp_p
     assert s["exact_quote_rate"] == 1.0
     for key in REQUIRED_KEYS:
         assert isinstance(s[key], (int, float)), key
-    assert s["model"] == tiny_engine.embedder.identity and s["run"]["articles"] == 2
+    assert s["model"] == tiny_assistant.embedder.identity and s["run"]["articles"] == 2
     assert s["run"]["questions_sha256"] and s["date"]
     assert s["bad_rows"] == 1 and s["run"]["bad_rows"] == [{"line": 6, "reason": "no question"}]
 
 
-def test_max_quotes_is_passed_through(tiny_engine, tiny_questions):
-    run = run_eval(tiny_engine, load_eval_set(tiny_questions), max_quotes=1, progress=False)
+def test_max_quotes_is_passed_through(tiny_assistant, tiny_questions):
+    run = run_eval(tiny_assistant, load_eval_set(tiny_questions), max_quotes=1, progress=False)
     assert all(len(r["quotes"]) <= 1 for r in run.results)
     assert run.summary["run"]["max_quotes"] == 1
 
@@ -238,8 +284,8 @@ class _Checker(HTMLParser):
         self.text.append(data)
 
 
-def test_report_files_and_html(tiny_engine, tiny_questions, tmp_path):
-    run = run_eval(tiny_engine, load_eval_set(tiny_questions), progress=False)
+def test_report_files_and_html(tiny_assistant, tiny_questions, tmp_path):
+    run = run_eval(tiny_assistant, load_eval_set(tiny_questions), progress=False)
     folder = tmp_path / "report"
     write_report(run, folder)
     lines = (folder / "results.jsonl").read_text(encoding="utf-8").splitlines()
@@ -266,8 +312,8 @@ def by_id(run):
     return {r["id"]: r for r in run.results}
 
 
-def test_render_html_escapes_quotes_from_articles(tiny_engine, tmp_path):
-    run = run_eval(tiny_engine, load_eval_set(write_jsonl(tmp_path / "q.jsonl", [
+def test_render_html_escapes_quotes_from_articles(tiny_assistant, tmp_path):
+    run = run_eval(tiny_assistant, load_eval_set(write_jsonl(tmp_path / "q.jsonl", [
         {"question": "Which rail link is planned?", "answer": "no such answer"}])), progress=False)
     run.results[0]["quotes"][0]["text"] = "<img src=x onerror=alert(1)>"
     page = render_html(run)
@@ -321,14 +367,61 @@ def test_cli_min_fails_and_passes_on_a_tiny_corpus(tiny_settings, tiny_questions
     assert "all 2 minimum(s) met" in passing.stdout
 
 
+def test_cli_by_columns_in_terminal_json_and_html(tiny_settings, tmp_path):
+    questions = write_jsonl(tmp_path / "by.jsonl", [
+        {"question": "How many containers did the Port of Hamburg handle in 2022?", "answer": "8.7 million",
+         "lang": "en", "category": "<b>cargo</b>"},
+        {"question": "Wie warm wird es am Freitag in Berlin?", "answer": "28 Grad", "lang": "de", "category": "weather"},
+        {"question": "Um wie viel Grad wird es in Potsdam wärmer?", "answer": "1,5 Grad", "lang": "de"},
+        {"question": "What is the capital of Peru?", "answer": [], "lang": "en", "category": "weather"},
+    ])
+    report = tmp_path / "report"
+    done = cli("eval", str(questions), "--sources", str(tiny_settings.sources_dir), "--report", str(report),
+               "--by", "lang", "--by", "category")
+    assert done.returncode == 0, done.stderr
+    assert done.stderr.count("note:") == 1 and "extra column(s) 'lang', 'category'" in done.stderr
+    # terminal: one table per column (and the answer type, as the file has no type column)
+    out = done.stdout
+    assert "by lang:" in out and "by category:" in out and "by answer_type:" in out
+    lang_table = out[out.index("by lang:"):out.index("by category:")]
+    assert "de (2)" in lang_table and "en (2)" in lang_table and "first_quote_hit" in lang_table
+    assert "(none) (1)" in out[out.index("by category:"):]
+    # summary.json: "by": {"lang": {"de": {...}, "en": {...}}, ...}
+    summary = json.loads((report / "summary.json").read_text(encoding="utf-8"))
+    assert list(summary["by"]) == ["lang", "category", "answer_type"]
+    assert set(summary["by"]["lang"]) == {"de", "en"}
+    de, en = summary["by"]["lang"]["de"], summary["by"]["lang"]["en"]
+    assert (de["questions"], de["answerable"], en["questions"], en["unanswerable"]) == (2, 2, 2, 1)
+    for key in REQUIRED_KEYS:
+        assert key in de and key in en
+    assert set(summary["by"]["answer_type"]) == {"number", "unanswerable"}
+    assert summary["run"]["extra_columns"] == ["lang", "category"]
+    # results.jsonl carries the extra columns and the answer type
+    rows = [json.loads(line) for line in (report / "results.jsonl").read_text(encoding="utf-8").splitlines()]
+    assert rows[0]["extra"] == {"lang": "en", "category": "<b>cargo</b>"} and rows[0]["answer_type"] == "number"
+    assert rows[2]["extra"] == {"lang": "de"}
+    # report.html: a table per column, values escaped
+    page = (report / "report.html").read_text(encoding="utf-8")
+    checker = _Checker()
+    checker.feed(page)
+    checker.close()
+    assert checker.stack == []
+    assert "By lang" in page and "By category" in page and "By answer_type" in page
+    assert "<b>cargo</b>" not in page and "&lt;b&gt;cargo&lt;/b&gt;" in page
+    # an unknown --by column fails before any index is opened
+    bad = cli("eval", str(questions), "--sources", str(tmp_path / "nowhere"), "--by", "langg")
+    assert bad.returncode == 2 and "--by 'langg'" in bad.stderr and "lang, category" in bad.stderr
+
+
 @pytest.fixture(scope="module")
 def shipped_report(shipped_settings, tmp_path_factory):
     """The shipped question set run once through the command line, with the shipped bounds."""
     report = tmp_path_factory.mktemp("shipped-report")
-    bounds = [arg for name, value in SHIPPED_MIN.items() if not name.startswith("_")
+    bounds = [arg for name, value in SHIPPED_MIN.items() if not name.startswith("_") and name != "by"
               for arg in ("--min", f"{name}={value}")]
     done = cli("eval", str(SHIPPED_QUESTIONS), "--sources", str(shipped_settings.sources_dir),
-               "--index", str(shipped_settings.index_dir), "--report", str(report), *bounds)
+               "--index", str(shipped_settings.index_dir), "--report", str(report), *bounds,
+               "--by", "batch", "--by", "lang", "--by", "type")
     return done, report
 
 
@@ -342,6 +435,13 @@ def test_shipped_question_set_meets_its_bounds(shipped_report):
     assert summary["questions"] == len(load_eval_set(SHIPPED_QUESTIONS).rows)
     assert summary["exact_quote_rate"] == 1.0
     assert (report / "report.html").stat().st_size > 1000
+    # bounds on groups of rows: the first 31 questions keep the bounds they had on their own
+    failed = [f"{column}={value}: {line}" for column, groups in SHIPPED_MIN["by"].items()
+              for value, bounds in groups.items()
+              for line in check_bounds(summary["by"][column][value], bounds)]
+    assert failed == []
+    assert set(summary["by"]["lang"]) == {"de", "en"} and "author" in summary["by"]["type"]
+    assert "answer_type" not in summary["by"]  # the set has its own type column
 
 
 @pytest.mark.parametrize("question_id", ["x-vodacom-share", "none-capital"])

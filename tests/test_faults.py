@@ -17,10 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from assistant import store
-from assistant.answer import answer_question
-from assistant.engine import Engine
-from assistant.indexer import update_index
+from assistant.index import store
+from assistant import Assistant
+from assistant.index.indexer import update_index
 
 from conftest import TINY_ARTICLES, make_corpus
 
@@ -49,10 +48,10 @@ def start_index(settings) -> subprocess.Popen:
 
 def assert_answers(settings, embedder) -> None:
     """The live index loads whole and answers with exact quotes."""
-    engine, _ = Engine.open(settings, update=False, embedder=embedder)
-    answer = answer_question(engine, "Wie warm wird es in Berlin?")
+    engine = Assistant(settings=settings, embedder=embedder)
+    answer = engine.ask("Wie warm wird es in Berlin?")
     for quote in answer.quotes + answer.related:
-        assert engine.article(quote.source)["text"][quote.start:quote.end] == quote.text
+        assert engine.article(quote.source).text[quote.start:quote.end] == quote.text
 
 
 def assert_clean(index_dir: Path) -> None:
@@ -95,7 +94,7 @@ def test_sigkill_during_index_never_loses_the_previous_index(tiny_settings, embe
     report = update_index(settings, embedder, progress=False)  # the next run cleans up and catches up
     assert_clean(settings.index_dir)
     data = store.load_generation(settings.index_dir)
-    assert {f"neu_{i}.txt" for i in range(1, 3)} <= {a["file"] for a in data.articles}
+    assert {f"neu_{i}.txt" for i in range(1, 3)} <= {a.file for a in data.articles}
     assert report.wrote or store.load_generation(settings.index_dir)
     print(f"killed {kills} builds, {finished} finished before their kill time; one full run took {full:.1f} s")
 
@@ -109,7 +108,7 @@ def test_two_indexers_at_once_and_readers_see_whole_indexes(tiny_settings, embed
         while not stop.is_set():
             try:
                 data = store.load_generation(settings.index_dir)
-                assert data.faiss_index.ntotal == data.manifest["passages"] == len(data.passages)
+                assert data.vector_index.size == data.manifest["passages"] == len(data.passages)
                 loads[0] += 1
             except Exception as exc:  # noqa: BLE001
                 errors.append(repr(exc))
@@ -132,7 +131,7 @@ def test_two_indexers_at_once_and_readers_see_whole_indexes(tiny_settings, embed
         reader.join()
     assert errors == [] and loads[0] > 0
     assert_clean(settings.index_dir)
-    files = {a["file"] for a in store.load_generation(settings.index_dir).articles}
+    files = {a.file for a in store.load_generation(settings.index_dir).articles}
     assert {"gleichzeitig_0.txt", "gleichzeitig_1.txt"} <= files
 
 

@@ -7,10 +7,10 @@ import json
 import numpy as np
 import pytest
 
-from assistant import store
-from assistant.indexer import index_is_current, update_index
-from assistant.passages import build_passages
-from assistant.sources import SourceError, load_article
+from assistant.index import store
+from assistant.index.indexer import index_is_current, update_index
+from assistant.ingest.passages import build_passages
+from assistant.ingest.sources import SourceError, load_article
 
 EXTRA = (
     "Die Stadt Leipzig eröffnet im Herbst eine neue Straßenbahnlinie. Sie verbindet den Hauptbahnhof "
@@ -21,19 +21,19 @@ EXTRA = (
 def counts(settings, file: str) -> tuple[int, int]:
     """Passages and sentences the indexer has to embed for one article."""
     article = load_article(settings.sources_dir, file)
-    passages = build_passages(article.text, article.language, settings.passage_max_chars)
+    passages = build_passages(article.text, article.language, settings.passage_max_chars, skip=article.unquotable)
     return len(passages), sum(len(p.sentences) for p in passages)
 
 
 def vectors_by_article(settings) -> dict[str, np.ndarray]:
     data = store.load_generation(settings.index_dir)
-    return {a["file"]: np.array(data.passage_vectors[data.passages[:, 0] == i]) for i, a in enumerate(data.articles)}
+    return {a.file: np.array(data.passage_vectors[data.passages[:, 0] == i]) for i, a in enumerate(data.articles)}
 
 
 def check_spans(settings) -> None:
     data = store.load_generation(settings.index_dir)
     for article_id, start, end in data.passages:
-        text = data.articles[article_id]["text"]
+        text = data.articles[article_id].text
         assert 0 <= start < end <= len(text) and text[start:end].strip() == text[start:end]
     previous_token_end = 0
     for passage_id, article_id, start, end, token_start, token_end in data.sentences:
@@ -45,6 +45,24 @@ def check_spans(settings) -> None:
     assert previous_token_end == len(data.token_vectors)
     norms = np.linalg.norm(np.asarray(data.sentence_context_vectors), axis=1)
     assert np.allclose(norms, 1.0, atol=1e-3)
+
+
+def test_byline_is_metadata_and_in_no_passage(tiny_settings, embedder):
+    article = ("Hafen meldet Rekord\nVon Max Mustermann\nDer Hamburger Hafen hat im vergangenen Jahr "
+               "8,7 Millionen Container umgeschlagen, teilte der Betreiber mit.")
+    (tiny_settings.sources_dir / "hafen.txt").write_text(article, encoding="utf-8")
+    update_index(tiny_settings, embedder, progress=False)
+    check_spans(tiny_settings)
+    manifest = store.read_manifest(tiny_settings.index_dir)
+    assert manifest["articles"]["hafen.txt"]["authors"] == ["Max Mustermann"]
+    assert manifest["articles"]["wetter.txt"]["authors"] == [] and manifest["articles"]["wetter.txt"]["url"] is None
+    data = store.load_generation(tiny_settings.index_dir)
+    article_id = [a.file for a in data.articles].index("hafen.txt")
+    stored = data.articles[article_id]
+    start, end = stored.byline
+    assert stored.text[start:end] == "Von Max Mustermann" and stored.authors == ("Max Mustermann",)
+    rows = [r for r in data.passages if r[0] == article_id] + [r[1:4] for r in data.sentences if r[1] == article_id]
+    assert rows and all(e <= start or s >= end for _, s, e in rows)
 
 
 def test_incremental_updates(tiny_settings, embedder):
@@ -85,7 +103,7 @@ def test_incremental_updates(tiny_settings, embedder):
     assert changed.changed == ["wetter.txt"] and changed.added == [] and changed.removed == []
     assert (changed.embedded_passages, changed.embedded_sentences) == counts(s, "wetter.txt")
     data = store.load_generation(s.index_dir)
-    assert "München" in next(a["text"] for a in data.articles if a["file"] == "wetter.txt")
+    assert "München" in next(a.text for a in data.articles if a.file == "wetter.txt")
     np.testing.assert_array_equal(vectors_by_article(s)["harbour.md"], before["harbour.md"])
 
     # Removing an article embeds nothing and drops it.

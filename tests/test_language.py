@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.language import ENGLISH, GERMAN, detect_language
-from conftest import SHIPPED_SOURCES, TINY_ARTICLES
+from assistant.ingest.language import ENGLISH, GERMAN, detect_language
+from conftest import SHIPPED_FILES, TINY_ARTICLES
 
 
 @pytest.mark.parametrize(
@@ -44,8 +44,8 @@ def test_english(text):
     assert detect_language(text) == ENGLISH
 
 
-def test_shipped_articles():
-    languages = [detect_language(p.read_text(encoding="utf-8")) for p in sorted(SHIPPED_SOURCES.glob("*.txt"))]
+def test_shipped_articles(shipped_sources):
+    languages = [detect_language((shipped_sources / name).read_text(encoding="utf-8")) for name in sorted(SHIPPED_FILES)]
     assert languages == [GERMAN, ENGLISH, GERMAN]
 
 

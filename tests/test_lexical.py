@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.lexical import LexicalIndex, normalise_number, tokenize
+from assistant.index.lexical import LexicalIndex, normalise_number, tokenize
 
 
 def test_german_stemming_matches_inflected_forms():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant import metrics
+from assistant.evaluation import metrics
 
 
 @pytest.mark.parametrize("raw, expected", [

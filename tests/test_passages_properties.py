@@ -7,7 +7,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assistant.passages import build_passages, split_sentences
+from assistant.ingest.passages import build_passages, split_sentences
 
 PIECES = ["Der", "Bund", "zahlt", "1,5", "Mio.", "Euro", "z. B.", "Dr.", "Nr.", "16. Januar 2024", "U.S.", "Mr.",
           "said", "Kassel", "e.g.", "...", ".", "!", "?", "?!", ",", ";", ":", "\"", "„", "“", "«", "»", "'", "(", ")",

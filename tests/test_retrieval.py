@@ -5,23 +5,28 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from assistant.language import detect_language
-from assistant.lexical import tokenize
+from assistant.ingest.language import detect_language
+from assistant.index.lexical import tokenize
 
 GOLEM, ENGLISH, TELEKOM = "000_ce0777626153ace7.txt", "001_1885b208a7ea917e.txt", "002_3699eb8ecc81ec22.txt"
 
 
-def search(engine, question: str, files: list[str] | None = None):
+def search(assistant, question: str, files: list[str] | None = None):
     language = detect_language(question)
-    query = engine.embedder.encode_queries([question])[0]
-    articles = engine.article_ids(files) if files is not None else None
-    return engine.retriever.search(query, tokenize(question, language), language, articles)
+    snapshot = assistant.snapshot
+    query = assistant.embedder.encode_queries([question])[0]
+    articles = snapshot.view.article_ids(files) if files is not None else None
+    return snapshot.retriever.search(query, tokenize(question, language), language, articles)
 
 
-def passage_text(engine, hit) -> str:
-    article_id, start, end = engine.data.passages[hit.passage_id]
-    assert article_id == hit.article_id
-    return engine.data.articles[article_id]["text"][start:end]
+def passage_text(assistant, hit) -> str:
+    passage = assistant.snapshot.view.passage(hit.passage_id)
+    assert passage.article_id == hit.article_id
+    return assistant.snapshot.view.passage_text(hit.passage_id)
+
+
+def article_of(assistant, hit):
+    return assistant.snapshot.view.articles[hit.article_id]
 
 
 @pytest.mark.parametrize(
@@ -34,15 +39,15 @@ def passage_text(engine, hit) -> str:
         ("Wer ist die Berliner Datenschutzbeauftragte?", TELEKOM, "Maja Smoltczyk"),
     ],
 )
-def test_answer_passage_is_among_the_passages_quotes_come_from(shipped_engine, question, file, needle):
-    hits = search(shipped_engine, question)
-    top = hits[: shipped_engine.settings.quote_passages]
-    found = [(shipped_engine.data.articles[h.article_id]["file"], needle in passage_text(shipped_engine, h)) for h in top]
-    assert (file, True) in found, [(f, round(h.score, 3), passage_text(shipped_engine, h)[:60]) for (f, _), h in zip(found, top)]
+def test_answer_passage_is_among_the_passages_quotes_come_from(shipped_assistant, question, file, needle):
+    hits = search(shipped_assistant, question)
+    top = hits[: shipped_assistant.settings.quote_passages]
+    found = [(article_of(shipped_assistant, h).file, needle in passage_text(shipped_assistant, h)) for h in top]
+    assert (file, True) in found, [(f, round(h.score, 3), passage_text(shipped_assistant, h)[:60]) for (f, _), h in zip(found, top)]
 
 
-def test_hits_are_sorted_unique_and_consistent(shipped_engine):
-    hits = search(shipped_engine, "Wie viele Kunden hat Vodacom?")
+def test_hits_are_sorted_unique_and_consistent(shipped_assistant):
+    hits = search(shipped_assistant, "Wie viele Kunden hat Vodacom?")
     scores = [h.score for h in hits]
     assert scores == sorted(scores, reverse=True)
     assert len({h.passage_id for h in hits}) == len(hits)
@@ -52,35 +57,37 @@ def test_hits_are_sorted_unique_and_consistent(shipped_engine):
     assert max(h.lexical for h in hits) == pytest.approx(1.0)
 
 
-def test_cross_language_passages_get_no_lexical_boost(shipped_engine):
+def test_cross_language_passages_get_no_lexical_boost(shipped_assistant):
     """An English question against German passages: BM25 must not move them (see retrieval.py)."""
-    settings = shipped_engine.settings
-    for h in search(shipped_engine, "How many customers does Vodacom have?"):
-        language = shipped_engine.data.articles[h.article_id]["language"]
+    settings = shipped_assistant.settings
+    for h in search(shipped_assistant, "How many customers does Vodacom have?"):
+        language = article_of(shipped_assistant, h).language
         weight = settings.lexical_weight_same_language if language == "en" else settings.lexical_weight_cross_language
         assert h.score == pytest.approx(h.dense + weight * h.lexical, abs=1e-5)
 
 
-def test_files_filter_restricts_the_search(shipped_engine):
-    hits = search(shipped_engine, "Wie viele Kunden hat Vodacom?", files=[TELEKOM])
+def test_files_filter_restricts_the_search(shipped_assistant):
+    hits = search(shipped_assistant, "Wie viele Kunden hat Vodacom?", files=[TELEKOM])
     assert hits
-    assert {shipped_engine.data.articles[h.article_id]["file"] for h in hits} == {TELEKOM}
-    both = search(shipped_engine, "Microsoft partnership", files=[ENGLISH, TELEKOM])
-    assert {shipped_engine.data.articles[h.article_id]["file"] for h in both} <= {ENGLISH, TELEKOM}
+    assert {article_of(shipped_assistant, h).file for h in hits} == {TELEKOM}
+    both = search(shipped_assistant, "Microsoft partnership", files=[ENGLISH, TELEKOM])
+    assert {article_of(shipped_assistant, h).file for h in both} <= {ENGLISH, TELEKOM}
 
 
-def test_unknown_file_in_filter_is_an_error(shipped_engine):
-    from assistant.engine import UnknownArticle
+def test_unknown_file_in_filter_is_an_error(shipped_assistant):
+    from assistant import UnknownArticle
 
     with pytest.raises(UnknownArticle):
-        shipped_engine.article_ids(["nope.txt"])
+        shipped_assistant.snapshot.view.article_ids(["nope.txt"])
+    with pytest.raises(UnknownArticle):
+        shipped_assistant.ask("Wie viele Kunden hat Vodacom?", files=["nope.txt"])
 
 
-def test_dense_scores_are_cosines(shipped_engine):
-    query = shipped_engine.embedder.encode_queries(["Vodacom Kunden"])[0]
+def test_dense_scores_are_cosines(shipped_assistant):
+    query = shipped_assistant.embedder.encode_queries(["Vodacom Kunden"])[0]
     assert np.linalg.norm(query) == pytest.approx(1.0, abs=1e-4)
-    hits = shipped_engine.retriever.search(query, [], "de")
+    hits = shipped_assistant.snapshot.retriever.search(query, [], "de")
     for h in hits[:5]:
-        vector = np.asarray(shipped_engine.data.passage_vectors[h.passage_id])
+        vector = shipped_assistant.snapshot.view.passage_vectors(np.array([h.passage_id]))[0]
         assert h.dense == pytest.approx(float(vector @ query), abs=1e-5)
         assert h.lexical == 0.0

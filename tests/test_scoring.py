@@ -6,7 +6,7 @@ import re
 
 import numpy as np
 
-from assistant.scoring import (answer_type, best_matches, content_token_mask, has_answer_type, maxsim,
+from assistant.answer.scoring import (answer_type, best_matches, content_token_mask, has_answer_type, maxsim,
                                word_coverage)
 
 

@@ -6,7 +6,7 @@ import os
 
 import pytest
 
-from assistant.sources import (
+from assistant.ingest.sources import (
     MAX_ARTICLE_BYTES,
     SourceError,
     decode_text,
@@ -15,7 +15,7 @@ from assistant.sources import (
     parse_article,
     scan_sources,
 )
-from conftest import SHIPPED_SOURCES, TINY_ARTICLES, make_corpus
+from conftest import GOLEM, TINY_ARTICLES, make_corpus
 
 GERMAN = "Die Straße in München ist schön – sagte er „heute“ für 5 € über die Brücke. Öl wird teurer."
 HTML = """<!DOCTYPE html>
@@ -147,8 +147,8 @@ def test_content_hash_is_of_the_bytes(tmp_path):
     assert parse_article("w.txt", data).content_hash == hashlib.sha256(data).hexdigest()
 
 
-def test_shipped_articles_metadata():
-    articles, skipped = load_articles(SHIPPED_SOURCES)
+def test_shipped_articles_metadata(shipped_sources):
+    articles, skipped = load_articles(shipped_sources)
     assert skipped == []
     meta = {a.file: a for a in articles}
     assert [(m.file, m.date, m.language) for m in meta.values()] == [
@@ -158,13 +158,22 @@ def test_shipped_articles_metadata():
     ]
     assert meta["000_ce0777626153ace7.txt"].title == \
         "KI, Cloud und IoT: Vodafone schließt 1,5-Milliarden-Vertrag mit Microsoft"
-    assert meta["001_1885b208a7ea917e.txt"].title.startswith("Vodafone and Microsoft have announced")
-    assert meta["002_3699eb8ecc81ec22.txt"].title.startswith("Die Deutsche Telekom und Microsoft")
+    # no headline: the first sentence, cut after a clause or a whole word
+    assert meta["001_1885b208a7ea917e.txt"].title == ("Vodafone and Microsoft have announced a significant 10-year "
+                                                      "strategic partnership for enhancing digital services…")
+    assert meta["002_3699eb8ecc81ec22.txt"].title == ("Die Deutsche Telekom und Microsoft haben eine Erweiterung "
+                                                      "ihrer Partnerschaft angekündigt…")
+    golem = meta[GOLEM]
+    assert golem.authors == ("Achim Sawall",) and golem.text[golem.byline[0]:golem.byline[1]] == "/ Achim Sawall"
     for article in articles:
         assert len(article.title) <= 160 and "\n" not in article.title
         assert not article.text.startswith(" date")
         assert len(article.content_hash) == 64
-        assert set(article.metadata()) == {"file", "title", "date", "language", "content_hash"}
+        assert article.url is None
+        assert set(article.metadata()) == {"file", "title", "date", "language", "content_hash", "authors", "url",
+                                           "byline"}
+    assert meta["001_1885b208a7ea917e.txt"].authors == () and meta["001_1885b208a7ea917e.txt"].byline is None
+    assert golem.metadata()["authors"] == ["Achim Sawall"] and golem.metadata()["byline"] == list(golem.byline)
 
 
 def test_subfolders_are_read_with_relative_names(tmp_path):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from assistant.sources import Article, SourceError, load_articles, parse_article
+from assistant.ingest.sources import Article, SourceError, load_articles, parse_article
 
 SUFFIX = st.sampled_from([".txt", ".md", ".html", ".htm", ".TXT"])
 TEXTY = st.one_of(

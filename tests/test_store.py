@@ -10,9 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from assistant import store
-from assistant.lexical import LexicalIndex
-from assistant.vector_index import build_vector_index
+from assistant.index import store
+from assistant.ingest.sources import Article
+from assistant.index.lexical import LexicalIndex
+from assistant.index.vector_index import FaissIndex
 
 DIM = 8
 
@@ -24,7 +25,7 @@ def fake_data(n_passages: int = 3, seed: int = 0) -> store.IndexData:
     sentences = np.array([(i, 0, s, e, 2 * i, 2 * i + 2) for i, (_, s, e) in enumerate(passages)], dtype=np.int64)
     vectors = rng.standard_normal((len(passages), DIM)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    article = {"file": "a.txt", "title": "A", "date": None, "language": "de", "content_hash": f"h{seed}", "text": text}
+    article = Article(file="a.txt", title="A", date=None, language="de", content_hash=f"h{seed}", text=text)
     manifest = {"format_version": store.FORMAT_VERSION, "model": "test", "dimension": DIM,
                 "passages": len(passages), "sentences": len(sentences), "tokens": 2 * len(passages),
                 "articles": {"a.txt": {"content_hash": f"h{seed}", "title": "A", "date": None, "language": "de"}}}
@@ -32,7 +33,7 @@ def fake_data(n_passages: int = 3, seed: int = 0) -> store.IndexData:
                            passage_vectors=vectors, sentence_vectors=vectors.copy(),
                            sentence_context_vectors=vectors.copy(),
                            token_vectors=np.repeat(vectors, 2, axis=0).astype(np.float16),
-                           faiss_index=build_vector_index(vectors, 1000),
+                           vector_index=FaissIndex.build(vectors, 1000),
                            lexical=LexicalIndex.build([["erst", "satz"], ["zweit", "satz"], ["dritt", "satz"]][:n_passages]))
 
 
@@ -47,8 +48,20 @@ def test_write_then_load_roundtrip(tmp_path):
     gen = build(tmp_path)
     data = store.load_generation(tmp_path)
     assert data.path == gen
-    assert data.faiss_index.ntotal == 3 and data.articles[0]["file"] == "a.txt"
+    assert data.vector_index.size == 3 and data.articles[0].file == "a.txt"
     assert isinstance(data.passages, np.memmap)  # memory-mapped, not read whole per question
+
+
+def test_loading_reads_no_article_text_until_one_is_asked_for(tmp_path):
+    from assistant.index.articles import ArticleTable
+
+    build(tmp_path)
+    data = store.load_generation(tmp_path)
+    assert isinstance(data.articles, ArticleTable) and len(data.articles) == 1
+    assert data.articles.fetch.cache_info().currsize == 0  # counted and checked, none fetched
+    article = data.articles[0]
+    assert article.text.startswith("Erster Satz") and data.articles.fetch.cache_info().currsize == 1
+    assert [a.file for a in data.articles] == ["a.txt"] == data.articles.files
 
 
 def test_missing_index_is_index_missing(tmp_path):
@@ -116,7 +129,11 @@ def corrupt_truncated_vectors(gen: Path) -> None:
 
 
 def corrupt_articles(gen: Path) -> None:
-    (gen / "articles.jsonl").write_text('{"file": "a.txt"\n')
+    (gen / "articles.sqlite").write_bytes(b"SQLite format 3\x00" + b"\x00" * 40 + b"garbage" * 100)
+
+
+def corrupt_missing_articles(gen: Path) -> None:
+    (gen / "articles.sqlite").unlink()
 
 
 def corrupt_bm25(gen: Path) -> None:
@@ -126,7 +143,7 @@ def corrupt_bm25(gen: Path) -> None:
 
 @pytest.mark.parametrize("damage", [corrupt_truncated_faiss, corrupt_manifest_count, corrupt_manifest_json,
                                     corrupt_manifest_hash, corrupt_missing_passages, corrupt_truncated_vectors,
-                                    corrupt_articles, corrupt_bm25])
+                                    corrupt_articles, corrupt_missing_articles, corrupt_bm25])
 def test_damaged_generation_is_index_corrupt(tmp_path, damage):
     gen = build(tmp_path)
     damage(gen)
@@ -167,7 +184,7 @@ def test_readers_never_see_a_mixed_generation(tmp_path):
         while not stop.is_set():
             try:
                 data = store.load_generation(tmp_path)
-                assert data.faiss_index.ntotal == data.manifest["passages"]
+                assert data.vector_index.size == data.manifest["passages"]
                 loads[0] += 1
             except Exception as exc:  # noqa: BLE001 - any failure is recorded
                 errors.append(repr(exc))

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.eval_data import load_eval_set
-from assistant.xquad import XquadError, article_file_name, import_xquad
+from assistant.evaluation.data import load_eval_set
+from assistant.evaluation.xquad import XquadError, article_file_name, import_xquad
 
 GERMAN = {"version": "1.0", "data": [
     {"title": "Super_Bowl_50", "paragraphs": [

@@ -1,0 +1,50 @@
+"""Does the best quote answer the question, or do the articles not say?
+
+The policy's numbers live in `Settings.abstention` (with the weights they were calibrated
+with); this module applies them to a question's best candidate.
+"""
+
+from __future__ import annotations
+
+from ..config import AbstentionPolicy
+from .candidates import Candidate, Retrieved
+from .scoring import word_coverage
+from .snapshot import Snapshot
+
+
+def same_language(snapshot: Snapshot, candidate: Candidate, language: str) -> bool:
+    return snapshot.view.articles[candidate.article_id].language == language
+
+
+def above_threshold(snapshot: Snapshot, candidate: Candidate, language: str) -> float:
+    """The candidate's score above the abstention threshold of its language pair."""
+    policy = snapshot.settings.abstention
+    same = same_language(snapshot, candidate, language)
+    return candidate.score - (policy.threshold if same else policy.threshold_cross_language)
+
+
+def coverage(snapshot: Snapshot, retrieved: Retrieved, top: Candidate) -> float:
+    """How well the question's worst-matched name or figure is matched in the top quote's passage."""
+    states = retrieved.token_states
+    if states is None:
+        return 1.0  # no token states for this model: coverage cannot veto
+    tokens = snapshot.view.passage_token_block(top.passage_id)
+    return word_coverage(retrieved.question, retrieved.language, states.spans, states.vectors, tokens)
+
+
+def reader_threshold(snapshot: Snapshot) -> float:
+    configured = snapshot.settings.reader_threshold
+    return configured if configured is not None else snapshot.reader.threshold
+
+
+def reader_abstains(snapshot: Snapshot, top: Candidate) -> bool:
+    """Reader mode: no span in the best candidate, or one too close to "no answer"."""
+    return top.span is None or top.span.margin < reader_threshold(snapshot)
+
+
+def abstains(snapshot: Snapshot, top: Candidate, language: str, top_coverage: float) -> bool:
+    """Below the calibrated score or name coverage for the quote's language pair."""
+    policy: AbstentionPolicy = snapshot.settings.abstention
+    same = same_language(snapshot, top, language)
+    minimum = policy.min_word_coverage if same else policy.min_word_coverage_cross_language
+    return above_threshold(snapshot, top, language) < 0 or top_coverage < minimum

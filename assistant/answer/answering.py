@@ -1,0 +1,159 @@
+"""Answer a question with verbatim, cited quotes, or say that the articles do not answer it.
+
+`answer_question` is the one answering function: `Assistant.ask`, and through it the CLI, the
+web chat and the evaluation runner, all call it. The answer is the sentences of the retrieved
+passages that best match the question, each an exact span of its article.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .abstention import abstains, above_threshold, coverage, reader_abstains, reader_threshold
+from .authorship import asks_for_author, author_span, authorship
+from .candidates import Candidate, Retrieved, rank_candidates, retrieve
+from .conversation import Reading, readings
+from .reading import read_candidates
+from .render import render
+from .retrieval import PassageHit
+from .selection import select, select_read
+from .snapshot import Snapshot
+from .types import Answer, MetadataCitation, QuestionError, Quote, ShortAnswer
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    """One reading of the question, its quotes and whether they answer it."""
+
+    reading: Reading
+    retrieved: Retrieved
+    picked: list[Candidate]
+    coverage: float
+    abstained: bool
+    margin: float  # how far the best quote is above the point where the answer is refused
+    confirms: list[int | None] = field(default_factory=list)  # per picked candidate (reader mode)
+
+
+def _quote(snapshot: Snapshot, c: Candidate, number: int, confirms: int | None = None) -> Quote:
+    article = snapshot.view.articles[c.article_id]
+    score = c.reader_score if c.reader_score is not None else c.score
+    return Quote(number=number, text=article.text[c.start:c.end], source=article.file, start=c.start,
+                 end=c.end, score=round(score, 4), title=article.title, date=article.date,
+                 language=article.language, authors=article.authors, confirms=confirms)
+
+
+def _short_answer(snapshot: Snapshot, outcome: _Outcome) -> ShortAnswer | None:
+    """The reader's span in the first quote, when the answer stands and the reader is sure of it."""
+    top = outcome.picked[0] if outcome.picked else None
+    if outcome.abstained or top is None or top.span is None:
+        return None
+    if top.span.margin < snapshot.settings.short_answer_min_margin:
+        return None
+    article = snapshot.view.articles[top.article_id]
+    return ShortAnswer(article.text[top.span.start:top.span.end], article.file, top.span.start, top.span.end, 1)
+
+
+def clean_question(question: object) -> str:
+    """The question with its whitespace collapsed; QuestionError when there is none."""
+    if not isinstance(question, str) or not question.strip():
+        raise QuestionError("the question is empty")
+    return " ".join(question.split())
+
+
+def _read(snapshot: Snapshot, reading: Reading, language: str | None, limit: int,
+          files: list[str] | None) -> _Outcome:
+    retrieved = retrieve(snapshot, reading.query, files, language)
+    candidates = rank_candidates(snapshot, retrieved)
+    if snapshot.reader is not None:
+        return _read_with_reader(snapshot, reading, retrieved, candidates, limit)
+    picked = select(snapshot, candidates, limit, retrieved.language)
+    if not picked:
+        return _Outcome(reading, retrieved, [], 0.0, True, float("-inf"))
+    top_coverage = coverage(snapshot, retrieved, picked[0])
+    return _Outcome(reading, retrieved, picked, top_coverage,
+                    abstains(snapshot, picked[0], retrieved.language, top_coverage),
+                    above_threshold(snapshot, picked[0], retrieved.language))
+
+
+def _read_with_reader(snapshot: Snapshot, reading: Reading, retrieved: Retrieved, candidates: list[Candidate],
+                      limit: int) -> _Outcome:
+    read = read_candidates(snapshot, reading.query, candidates, retrieved.language)
+    chosen = select_read(snapshot, read, limit, retrieved.language)
+    if not chosen:
+        return _Outcome(reading, retrieved, [], 0.0, True, float("-inf"))
+    picked = [c for c, _ in chosen]
+    top = picked[0]
+    margin = top.span.margin - reader_threshold(snapshot) if top.span else float("-inf")
+    top_coverage = coverage(snapshot, retrieved, top)
+    refused = reader_abstains(snapshot, top)
+    if snapshot.settings.reader_similarity_veto and candidates:
+        best = candidates[0]
+        refused = refused or abstains(snapshot, best, retrieved.language, coverage(snapshot, retrieved, best))
+    return _Outcome(reading, retrieved, picked, top_coverage, refused, margin, [confirms for _, confirms in chosen])
+
+
+def _choose(outcomes: list[_Outcome], margin: float) -> _Outcome:
+    """The question alone, unless reading it with the topic answers it clearly better."""
+    alone = outcomes[0]
+    for other in outcomes[1:]:
+        if not other.abstained and (alone.abstained or other.margin > alone.margin + margin):
+            return other
+    return alone
+
+
+def _author_answer(snapshot: Snapshot, question: str, language: str, retrieved: Retrieved) -> Answer:
+    """The byline (or page metadata) of the article the question is about (authorship.py)."""
+    found = authorship(snapshot.view.articles[retrieved.hits[0].article_id]) if retrieved.hits else None
+    if found is None:
+        return Answer(question=question, answer=render(language, [], True), abstained=True, language=language)
+    article = found.article
+    if found.from_metadata:
+        cited = MetadataCitation("authors", article.authors, article.file, article.title)
+        return Answer(question=question, answer=render(language, [], False, metadata=cited), abstained=False,
+                      language=language, metadata=cited)
+    quote = Quote(number=1, text=article.text[found.start:found.end], source=article.file, start=found.start,
+                  end=found.end, score=1.0, title=article.title, date=article.date, language=article.language,
+                  authors=article.authors)
+    start, end = author_span(article, found.start, found.end)
+    short = ShortAnswer(article.text[start:end], article.file, start, end, quote=1)
+    return Answer(question=question, answer=render(language, [quote], False, short), abstained=False,
+                  language=language, quotes=[quote], top_score=1.0, coverage=1.0, short_answer=short)
+
+
+def answer_question(snapshot: Snapshot, question: str, max_quotes: int | None = None,
+                    files: list[str] | None = None, topic: str | None = None) -> Answer:
+    """Quotes that answer `question`, from all articles or only from `files`; `topic` is the
+    conversation's topic question, for follow-ups (conversation.py)."""
+    return answer_with_passages(snapshot, question, max_quotes, files, topic)[0]
+
+
+def answer_with_passages(snapshot: Snapshot, question: str, max_quotes: int | None = None,
+                         files: list[str] | None = None, topic: str | None = None
+                         ) -> tuple[Answer, list[PassageHit]]:
+    """The answer and the ranked passages it was drawn from (for evaluation of retrieval)."""
+    question = clean_question(question)
+    limit = max_quotes if max_quotes is not None else snapshot.settings.max_quotes
+    if limit < 1:
+        raise QuestionError("the number of quotes must be at least 1")
+    first = _read(snapshot, Reading(question, False), None, limit, files)
+    language = first.retrieved.language  # the question's own language, also with the topic added
+    if asks_for_author(question):
+        return _author_answer(snapshot, question, language, first.retrieved), first.retrieved.hits
+    others = [_read(snapshot, r, language, limit, files) for r in readings(question, topic)[1:]]
+    chosen = _choose([first, *others], snapshot.settings.followup_margin)
+    confirms = chosen.confirms or [None] * len(chosen.picked)
+    quotes = [_quote(snapshot, c, i, agrees) for i, (c, agrees) in enumerate(zip(chosen.picked, confirms), 1)]
+    short = _short_answer(snapshot, chosen)
+    answer = Answer(
+        question=question,
+        answer=render(language, quotes, chosen.abstained, short),
+        abstained=chosen.abstained,
+        language=language,
+        quotes=[] if chosen.abstained else quotes,
+        related=quotes if chosen.abstained else [],
+        top_score=quotes[0].score if quotes else 0.0,
+        coverage=round(chosen.coverage, 4),
+        understood_as=chosen.reading.query if chosen.reading.with_topic else None,
+        short_answer=short,
+    )
+    return answer, chosen.retrieved.hits

@@ -1,0 +1,64 @@
+"""The second stage: a trained reader reads the best first-stage candidates with the question.
+
+The first stage (candidates.py) ranks sentences by similarity; the reader (models/reader) reads
+question and text together and finds the span that answers, or says none does. It reads the
+`reader_candidates` best distinct sentences (and a close one from another article), each with the sentence before it in its passage
+as context ("it", "the company"), in one batched forward pass. A candidate's reader score is
+its best span's score above the no-answer score; the candidates it read are ordered by that
+score plus `reader_prior` times their first-stage score, ahead of the ones it did not read.
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from ..models.embedding import torch_threads
+from .candidates import Candidate, ReadSpan
+from .selection import close_support, distinct
+from .snapshot import Snapshot
+
+
+def _window(snapshot: Snapshot, c: Candidate) -> tuple[int, int]:
+    """The candidate sentence with the sentence before it in its passage, as article offsets."""
+    view = snapshot.view
+    start = c.start
+    if c.sentence_id > 0:
+        previous = view.sentence(c.sentence_id - 1)
+        if previous.passage_id == c.passage_id:
+            start = previous.start
+    return start, c.end
+
+
+def _to_read(snapshot: Snapshot, candidates: list[Candidate], language: str) -> list[Candidate]:
+    """The best `reader_candidates` distinct sentences, and the first stage's close runner-up
+    from another article (selection.close_support), so a second report of the fact can be quoted."""
+    ranked = distinct(snapshot, candidates)
+    top = ranked[: snapshot.settings.reader_candidates]
+    support = close_support(snapshot, ranked, language)
+    if support is not None and support not in top:
+        top.append(support)
+    return top
+
+
+def read_candidates(snapshot: Snapshot, question: str, candidates: list[Candidate], language: str) -> list[Candidate]:
+    """The candidates re-ranked by the reader (each read one carrying its `span`)."""
+    from ..models.reader.model import best_span
+
+    settings = snapshot.settings
+    top = _to_read(snapshot, candidates, language)
+    if snapshot.reader is None or not top:
+        return candidates
+    windows = [_window(snapshot, c) for c in top]
+    texts = [snapshot.view.text(c.article_id, a, b) for c, (a, b) in zip(top, windows)]
+    with torch_threads(settings.reader_threads):
+        readings = snapshot.reader.read(question, texts)
+    read = []
+    for c, (w_start, _), reading in zip(top, windows, readings):
+        span = best_span(reading, c.start - w_start, c.end - w_start)
+        margin = reading.margin(span)
+        found = ReadSpan(w_start + span.start, w_start + span.end, margin) if span is not None else None
+        score = (margin if span is not None else -1e3) + settings.reader_prior * c.score
+        read.append(replace(c, span=found, reader_score=score))
+    read.sort(key=lambda c: -c.reader_score)
+    ids = {c.sentence_id for c in read}
+    return read + [c for c in candidates if c.sentence_id not in ids]

@@ -1,0 +1,111 @@
+"""`Assistant`: the one object the CLI, the chat, the evaluation and library users work with.
+
+    from assistant import Assistant
+    assistant = Assistant()                     # sources/ and index/, read-only
+    answer = assistant.ask("Wie viele Kunden hat Vodacom?")
+    print(answer.answer)
+
+Opening is read-only unless asked otherwise (`update=True`, or `index()`), so answering never
+imports or runs the write path. The loaded state is an immutable `Snapshot`; `index()` builds
+the next one and swaps it in with one assignment, so a question asked during an update is
+answered entirely from the old index or entirely from the new one.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .answer.answering import answer_question, answer_with_passages
+from .answer.retrieval import PassageHit
+from .answer.snapshot import Snapshot
+from .answer.types import Answer
+from .config import Settings
+from .index.view import UnknownArticle
+from .ingest.sources import Article
+from .models.embedding import Embedder, default_model_folder
+from .models.reader.lazy import Reader
+
+if TYPE_CHECKING:  # the write path is imported only when indexing
+    from .index.indexer import UpdateReport
+
+__all__ = ["Assistant", "UnknownArticle"]
+
+
+def _reader(settings: Settings) -> Reader | None:
+    """The second stage, loaded on its first question; None when switched off."""
+    if not settings.reader:
+        return None
+    return Reader(lambda: default_model_folder(settings))
+
+
+class Assistant:
+    def __init__(self, sources_dir: str | Path | None = None, index_dir: str | Path | None = None,
+                 settings: Settings | None = None, *, update: bool = False, progress: bool = False,
+                 embedder: Embedder | None = None):
+        """Open the index of `sources_dir` (default sources/) in `index_dir` (default index/).
+
+        With `update=True` the index is first built or brought up to date with the sources
+        folder (`last_update` then says what changed); otherwise a missing index is an error
+        (store.IndexMissing) that names the command which builds it."""
+        self.settings = (settings or Settings()).with_paths(sources_dir, index_dir)
+        self.embedder = embedder or Embedder(self.settings)
+        self.reader = _reader(self.settings)
+        self._write_lock = threading.Lock()
+        self.last_update: UpdateReport | None = None
+        if update:
+            self._update(rebuild=False, progress=progress, only_if_stale=True)
+        self._snapshot = Snapshot.load(self.settings, self.embedder, self.reader)
+
+    @property
+    def snapshot(self) -> Snapshot:
+        """The index as it is now; hold on to it to answer several questions from one state."""
+        return self._snapshot
+
+    def ask(self, question: str, max_quotes: int | None = None, files: list[str] | None = None,
+            topic: str | None = None) -> Answer:
+        """Answer from all articles, or only from `files`; raises QuestionError for an empty question.
+
+        In a conversation, `topic` is the last question answered on its own (see
+        answer/conversation.py: `next_topic`): a follow-up is then also read together with it."""
+        return answer_question(self._snapshot, question, max_quotes, files, topic)
+
+    def ask_with_passages(self, question: str, max_quotes: int | None = None,
+                          files: list[str] | None = None) -> tuple[Answer, list[PassageHit]]:
+        """The answer and the ranked passages it was drawn from (for evaluating retrieval)."""
+        return answer_with_passages(self._snapshot, question, max_quotes, files)
+
+    def sources(self) -> tuple[Article, ...]:
+        """The indexed articles with their metadata and kept text."""
+        return tuple(self._snapshot.view.articles)
+
+    def article(self, file: str) -> Article:
+        """An indexed article by file name; UnknownArticle when there is none."""
+        return self._snapshot.view.article_by_file(file)
+
+    def index(self, rebuild: bool = False, progress: bool = False) -> UpdateReport:
+        """Bring the index in line with the sources folder, then answer from the new state."""
+        report = self._update(rebuild=rebuild, progress=progress, only_if_stale=False)
+        return report
+
+    def remove(self, file: str) -> UpdateReport:
+        """Delete an article from the sources folder and drop it from the index."""
+        article = self.article(file)  # UnknownArticle unless it is indexed
+        path = (self.settings.sources_dir / article.file).resolve()
+        if not path.is_relative_to(self.settings.sources_dir.resolve()):
+            raise UnknownArticle(file)
+        path.unlink(missing_ok=True)
+        return self.index()
+
+    def _update(self, rebuild: bool, progress: bool, only_if_stale: bool) -> UpdateReport:
+        from .index.indexer import UpdateReport, index_is_current, update_index
+
+        with self._write_lock:
+            if only_if_stale and not rebuild and index_is_current(self.settings):
+                return UpdateReport()
+            report = update_index(self.settings, self.embedder, rebuild=rebuild, progress=progress)
+            self.last_update = report
+            if report.wrote and hasattr(self, "_snapshot"):
+                self._snapshot = Snapshot.load(self.settings, self.embedder, self.reader)  # one assignment
+            return report

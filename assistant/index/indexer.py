@@ -1,0 +1,275 @@
+"""Bring the index in line with the sources folder, embedding only what changed."""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from . import store
+from ..config import Settings
+from ..models.embedding import Embedder, TokenStates, model_identity
+from .lexical import LexicalIndex, tokenize
+from ..ingest.passages import build_passages
+from ..ingest.sources import Article, Skipped, SourceError, load_articles, scan_sources
+from .vector_index import FaissIndex
+
+log = logging.getLogger(__name__)
+
+# Bump when cleaning or splitting changes, so old indexes are rebuilt rather than mixed.
+# 3: bylines kept in the text (left out of passages), authors and url in the metadata, ad lines removed.
+PIPELINE_VERSION = 3
+# What the manifest lists per article (articles.sqlite has all of it and the text).
+MANIFEST_ARTICLE_KEYS = ("content_hash", "title", "date", "language", "authors", "url")
+
+
+@dataclass
+class UpdateReport:
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    skipped: list[Skipped] = field(default_factory=list)
+    embedded_passages: int = 0
+    embedded_sentences: int = 0
+    rebuilt_reason: str | None = None
+    seconds: float = 0.0
+    wrote: bool = False
+
+    def summary(self) -> str:
+        if not self.wrote:
+            return "index is up to date: nothing to embed"
+        parts = [f"{len(self.added)} added", f"{len(self.changed)} changed", f"{len(self.removed)} removed"]
+        text = (f"index updated ({', '.join(parts)}): embedded {self.embedded_passages} passages and "
+                f"{self.embedded_sentences} sentences in {self.seconds:.1f} s")
+        return f"{text}; full rebuild because {self.rebuilt_reason}" if self.rebuilt_reason else text
+
+
+@dataclass
+class _ArticleRows:
+    """One article's passages, sentences, vectors and token states, ready to be concatenated."""
+
+    article: Article
+    passages: np.ndarray  # (n, 2) start, end
+    sentences: np.ndarray  # (m, 5) passage-within-article, start, end, token_start, token_end (in `tokens`)
+    passage_vectors: np.ndarray
+    sentence_vectors: np.ndarray
+    context_vectors: np.ndarray
+    tokens: np.ndarray  # (t, dim) float16
+
+
+def pipeline_settings(settings: Settings) -> dict:
+    return {"pipeline_version": PIPELINE_VERSION, "passage_max_chars": settings.passage_max_chars}
+
+
+def index_is_current(settings: Settings) -> bool:
+    """True when the live index matches the sources and settings: no update needed."""
+    try:
+        manifest = store.read_manifest(settings.index_dir)
+    except store.IndexProblem:
+        return False
+    if manifest is None or _rebuild_reason(manifest, settings, None):
+        return False
+    indexed = {name: entry["content_hash"] for name, entry in manifest["articles"].items()}
+    skipped = set(manifest.get("skipped", {}).items())
+    found = {name: digest for name, (_, digest) in scan_sources(settings.sources_dir).items()}
+    return {k: v for k, v in found.items() if (k, v) not in skipped} == indexed
+
+
+def _rebuild_reason(manifest: dict | None, settings: Settings, dimension: int | None) -> str | None:
+    if manifest is None:
+        return None
+    if manifest.get("model") != model_identity(settings):
+        return f"the index was built with another model ({manifest.get('model')})"
+    if dimension is not None and manifest.get("dimension") != dimension:
+        return "the embedding dimension changed"
+    if manifest.get("pipeline") != pipeline_settings(settings):
+        return "cleaning or passage settings changed"
+    return None
+
+
+def _split(article: Article, settings: Settings) -> tuple[np.ndarray, np.ndarray]:
+    passages = build_passages(article.text, article.language, settings.passage_max_chars, skip=article.unquotable)
+    passage_rows = np.array([(p.start, p.end) for p in passages], dtype=np.int64).reshape(-1, 2)
+    sentence_rows = np.array(
+        [(i, s, e) for i, p in enumerate(passages) for s, e in p.sentences], dtype=np.int64
+    ).reshape(-1, 3)
+    return passage_rows, sentence_rows
+
+
+def _rows_for_unchanged(old: store.IndexData, keep: set[str]) -> dict[str, _ArticleRows]:
+    """The stored rows of the articles in `keep`. Passages and sentences are stored in article
+    order, so each article's rows are one range found by binary search (a scan per article
+    made an update quadratic in the corpus size)."""
+    rows = {}
+    passage_owner, sentence_owner = np.asarray(old.passages[:, 0]), np.asarray(old.sentences[:, 1])
+    files = old.articles.files if hasattr(old.articles, "files") else [a.file for a in old.articles]
+    for article_id, file in enumerate(files):
+        if file not in keep:
+            continue
+        p_ids = np.arange(*np.searchsorted(passage_owner, [article_id, article_id + 1]))
+        s_ids = np.arange(*np.searchsorted(sentence_owner, [article_id, article_id + 1]))
+        sentences = np.array(old.sentences[s_ids][:, [0, 2, 3, 4, 5]])
+        first_token = int(sentences[:, 3].min()) if len(sentences) else 0
+        last_token = int(sentences[:, 4].max()) if len(sentences) else 0
+        sentences[:, 0] -= p_ids[0] if len(p_ids) else 0
+        sentences[:, 3:] -= first_token
+        rows[file] = _ArticleRows(
+            article=old.articles[article_id],
+            passages=np.array(old.passages[p_ids][:, 1:]),
+            sentences=sentences,
+            passage_vectors=np.array(old.passage_vectors[p_ids]),
+            sentence_vectors=np.array(old.sentence_vectors[s_ids]),
+            context_vectors=np.array(old.sentence_context_vectors[s_ids]),
+            tokens=np.array(old.token_vectors[first_token:last_token]),
+        )
+    return rows
+
+
+def _sentence_tokens(states: TokenStates | None, passage_start: int, start: int, end: int) -> np.ndarray:
+    """Rows of a passage's token states that belong to the sentence [start, end)."""
+    if states is None:
+        return np.zeros(0, dtype=np.int64)
+    token_end = states.spans[:, 1] + passage_start
+    return np.flatnonzero((token_end > start) & (token_end <= end))
+
+
+def _article_rows(article: Article, passages: np.ndarray, sentences: np.ndarray, passage_vectors: np.ndarray,
+                  sentence_vectors: np.ndarray, states: list[TokenStates | None]) -> _ArticleRows:
+    context, token_blocks, ranges, at = [], [], [], 0
+    for (passage, start, end), own in zip(sentences, sentence_vectors):
+        picked = _sentence_tokens(states[passage], int(passages[passage][0]), int(start), int(end))
+        block = states[passage].vectors[picked] if len(picked) else np.zeros((0, len(own)), np.float32)
+        pooled = block.mean(0) if len(block) else own  # no token states: the sentence's own vector
+        context.append(pooled / max(float(np.linalg.norm(pooled)), 1e-12))
+        token_blocks.append(block.astype(np.float16))
+        ranges.append((at, at + len(block)))
+        at += len(block)
+    dim = passage_vectors.shape[1]
+    return _ArticleRows(
+        article=article,
+        passages=passages,
+        sentences=np.column_stack([sentences, np.array(ranges, dtype=np.int64).reshape(-1, 2)]),
+        passage_vectors=passage_vectors,
+        sentence_vectors=sentence_vectors,
+        context_vectors=np.array(context, dtype=np.float32).reshape(-1, dim),
+        tokens=np.concatenate(token_blocks) if token_blocks else np.zeros((0, dim), np.float16),
+    )
+
+
+def _embed_new(articles: list[Article], settings: Settings, embedder: Embedder, progress: bool) -> list[_ArticleRows]:
+    split = [_split(a, settings) for a in articles]
+    passage_texts = [a.text[s:e] for a, (p, _) in zip(articles, split) for s, e in p]
+    sentence_texts = [a.text[s:e] for a, (_, sent) in zip(articles, split) for _, s, e in sent]
+    if embedder.has_token_states:
+        passage_vectors, states = embedder.encode_with_tokens(passage_texts, "passage", progress=progress)
+    else:
+        passage_vectors, states = embedder.encode_passages(passage_texts, progress=progress), [None] * len(passage_texts)
+    sentence_vectors = embedder.encode_passages(sentence_texts, progress=progress)
+    rows, p_at, s_at = [], 0, 0
+    for article, (p_rows, s_rows) in zip(articles, split):
+        p_end, s_end = p_at + len(p_rows), s_at + len(s_rows)
+        rows.append(_article_rows(article, p_rows, s_rows, passage_vectors[p_at:p_end],
+                                  sentence_vectors[s_at:s_end], states[p_at:p_end]))
+        p_at, s_at = p_end, s_end
+    return rows
+
+
+def _stack(blocks: list[np.ndarray], shape: tuple[int, int], dtype) -> np.ndarray:
+    return np.concatenate(blocks).astype(dtype) if blocks else np.zeros(shape, dtype)
+
+
+def _assemble(rows: list[_ArticleRows], settings: Settings, embedder: Embedder, skipped: list[Skipped]) -> store.IndexData:
+    passages, sentences, tokens = [], [], []
+    passage_base = token_base = 0
+    for article_id, r in enumerate(rows):
+        text, language = r.article.text, r.article.language
+        passages.append(np.column_stack([np.full(len(r.passages), article_id), r.passages]))
+        sentences.append(np.column_stack([r.sentences[:, 0] + passage_base, np.full(len(r.sentences), article_id),
+                                          r.sentences[:, 1:3], r.sentences[:, 3:5] + token_base]))
+        tokens.extend(tokenize(text[s:e], language) for s, e in r.passages)
+        passage_base += len(r.passages)
+        token_base += len(r.tokens)
+    dim = embedder.dimension
+    passages_arr = _stack(passages, (0, 3), np.int64)
+    sentences_arr = _stack(sentences, (0, 6), np.int64)
+    p_vec = _stack([r.passage_vectors for r in rows], (0, dim), np.float32)
+    token_vectors = _stack([r.tokens for r in rows], (0, dim), np.float16)
+    manifest = {
+        "format_version": store.FORMAT_VERSION,
+        "model": embedder.identity,
+        "dimension": dim,
+        "pipeline": pipeline_settings(settings),
+        "built": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "passages": int(len(passages_arr)),
+        "sentences": int(len(sentences_arr)),
+        "tokens": int(len(token_vectors)),
+        "vector_index": "flat" if len(passages_arr) <= settings.exact_search_max_vectors else "ivf-flat",
+        "articles": {a.article.file: {k: a.article.metadata()[k] for k in MANIFEST_ARTICLE_KEYS} for a in rows},
+        "skipped": {s.file: s.content_hash for s in skipped if s.content_hash},
+    }
+    return store.IndexData(
+        manifest=manifest, articles=[r.article for r in rows], passages=passages_arr, sentences=sentences_arr,
+        passage_vectors=p_vec,
+        sentence_vectors=_stack([r.sentence_vectors for r in rows], (0, dim), np.float32),
+        sentence_context_vectors=_stack([r.context_vectors for r in rows], (0, dim), np.float32),
+        token_vectors=token_vectors,
+        vector_index=FaissIndex.build(p_vec, settings.exact_search_max_vectors, settings.ivf_lists, settings.ivf_probe),
+        lexical=LexicalIndex.build(tokens),
+    )
+
+
+def update_index(settings: Settings, embedder: Embedder | None = None, rebuild: bool = False,
+                 progress: bool = True) -> UpdateReport:
+    """Add new and changed articles, drop removed ones, keep the rest's vectors. Atomic."""
+    started = time.monotonic()
+    embedder = embedder or Embedder(settings)
+    found = scan_sources(settings.sources_dir)
+    if not found:
+        raise SourceError(f"no articles (.txt, .md, .html) in {settings.sources_dir}")
+    report = UpdateReport()
+    with store.write_lock(settings.index_dir):
+        old, manifest = None, None
+        if not rebuild:
+            try:
+                manifest = store.read_manifest(settings.index_dir)
+                report.rebuilt_reason = _rebuild_reason(manifest, settings, None)
+            except store.IndexOutdated:
+                report.rebuilt_reason = "the index was written in another format version"
+            if manifest is not None and report.rebuilt_reason is None:
+                old = store.load_generation(settings.index_dir)
+        else:
+            report.rebuilt_reason = "--rebuild was asked for"
+        store.remove_stale(settings.index_dir)
+        indexed = {} if old is None else {n: e["content_hash"] for n, e in old.manifest["articles"].items()}
+        previously_skipped = {} if manifest is None else manifest.get("skipped", {})
+        current = {name: digest for name, (_, digest) in found.items()}
+        to_load = [n for n, d in current.items() if indexed.get(n) != d and previously_skipped.get(n) != d]
+        report.removed = sorted(set(indexed) - set(current))
+        fresh, skipped = load_articles(settings.sources_dir, to_load)
+        for s in skipped:
+            s.content_hash = current.get(s.file)
+        skipped += [Skipped(n, "skipped before (unchanged)", d) for n, d in previously_skipped.items()
+                    if current.get(n) == d and n not in to_load]
+        report.skipped = skipped
+        report.added = sorted(a.file for a in fresh if a.file not in indexed)
+        report.changed = sorted(a.file for a in fresh if a.file in indexed)
+        if old is not None and not fresh and not report.removed and \
+                old.manifest.get("skipped", {}) == {s.file: s.content_hash for s in skipped}:
+            report.seconds = time.monotonic() - started
+            return report
+        kept = _rows_for_unchanged(old, set(current) - {a.file for a in fresh}) if old is not None else {}
+        new_rows = {r.article.file: r for r in _embed_new(fresh, settings, embedder, progress)}
+        report.embedded_passages = sum(len(r.passages) for r in new_rows.values())
+        report.embedded_sentences = sum(len(r.sentences) for r in new_rows.values())
+        ordered = [new_rows.get(name) or kept.get(name) for name in sorted(current)]
+        rows = [r for r in ordered if r is not None]
+        if not rows:
+            raise SourceError(f"none of the files in {settings.sources_dir} could be read as an article")
+        data = _assemble(rows, settings, embedder, skipped)
+        store.write_generation(settings.index_dir, data)
+        store.remove_stale(settings.index_dir)
+        report.wrote = True
+    report.seconds = time.monotonic() - started
+    return report

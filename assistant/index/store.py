@@ -1,0 +1,270 @@
+"""The index on disk: plain named files in generation folders, swapped in atomically.
+
+Layout of `index/`:
+    CURRENT                 name of the live generation (replaced atomically)
+    .lock                   held by the one writer at a time
+    gen-<time>-<id>/        one complete, immutable build:
+        manifest.json       format version, model, dimension, settings, articles and hashes
+        articles.sqlite     one row an article: metadata and the kept text (read on demand)
+        passages.npy        int64 rows (article, start, end)
+        sentences.npy       int64 rows (passage, article, start, end, token_start, token_end)
+        passage_vectors.npy float32, one normalised embedding a passage
+        sentence_vectors.npy            each sentence embedded on its own
+        sentence_context_vectors.npy    each sentence's tokens pooled from its passage's pass
+        token_vectors.npy   float16, the passages' contextual token states, sentence by sentence
+                            (rows token_start:token_end of a sentence; for late interaction)
+        passages.faiss      FAISS index over passage_vectors (row i = passage i)
+        bm25/               bm25s files over the passages' stemmed tokens
+
+A build writes a new generation beside the live one and then replaces CURRENT, so a crash at
+any moment leaves the previous index intact; readers never see a half-written index.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from contextlib import contextmanager
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from pathlib import Path
+
+import numpy as np
+
+from ..files import atomic_write_text, fsync_dir
+from ..ingest.sources import Article
+from .articles import FILE as ARTICLES_FILE
+from .articles import ArticleTable, write_articles
+from .lexical import LexicalIndex
+from .vector_index import FaissIndex
+
+FORMAT_VERSION = 3
+CURRENT = "CURRENT"
+LOCK = ".lock"
+BUILDING_PREFIX = ".building-"
+GENERATION_PREFIX = "gen-"
+ARRAY_FILES = ("passages.npy", "sentences.npy", "passage_vectors.npy", "sentence_vectors.npy",
+               "sentence_context_vectors.npy", "token_vectors.npy")
+
+
+class IndexProblem(Exception):
+    """The index is missing, corrupt or unusable; the message says how to recover."""
+
+
+class IndexMissing(IndexProblem):
+    pass
+
+
+class IndexCorrupt(IndexProblem):
+    pass
+
+
+class IndexBusy(IndexProblem):
+    pass
+
+
+class IndexOutdated(IndexCorrupt):
+    """A whole index in another format version: `assistant index` rebuilds it by itself."""
+
+
+def rebuild_hint(index_dir: Path) -> str:
+    return f"rebuild it with: assistant index --rebuild --index {index_dir}"
+
+
+@dataclass
+class IndexData:
+    """Everything a build writes; also what a loaded generation holds."""
+
+    manifest: dict
+    articles: Sequence[Article]  # a list when built, an ArticleTable (SQLite, lazy) when loaded
+    passages: np.ndarray  # (n, 3) int64: article, start, end
+    sentences: np.ndarray  # (m, 6) int64: passage, article, start, end, token_start, token_end
+    passage_vectors: np.ndarray
+    sentence_vectors: np.ndarray
+    sentence_context_vectors: np.ndarray
+    token_vectors: np.ndarray  # (t, dim) float16
+    vector_index: FaissIndex | None = None
+    lexical: LexicalIndex | None = None
+    path: Path | None = field(default=None)
+
+
+def current_generation(index_dir: Path) -> Path | None:
+    pointer = index_dir / CURRENT
+    if not pointer.exists():
+        return None
+    try:
+        name = pointer.read_text(encoding="utf-8").strip()
+    except (OSError, UnicodeDecodeError) as exc:  # garbage bytes are as bad as a wrong name
+        raise IndexCorrupt(f"{pointer} is unreadable ({exc}); {rebuild_hint(index_dir)}") from None
+    if not name.startswith(GENERATION_PREFIX) or any(c in name for c in "/\n\x00"):
+        raise IndexCorrupt(f"{pointer} does not name an index generation; {rebuild_hint(index_dir)}")
+    return index_dir / name
+
+
+def read_manifest(index_dir: Path, generation: Path | None = None) -> dict | None:
+    """The live manifest (or that of `generation`), or None when no index was built yet."""
+    generation = generation or current_generation(index_dir)
+    if generation is None:
+        return None
+    try:
+        manifest = json.loads((generation / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexCorrupt(f"the index manifest in {generation} is unreadable ({exc}); {rebuild_hint(index_dir)}")
+    if not isinstance(manifest, dict) or not isinstance(manifest.get("format_version"), int):
+        raise IndexCorrupt(f"the index in {index_dir} has an unknown format; {rebuild_hint(index_dir)}")
+    if manifest["format_version"] != FORMAT_VERSION:
+        raise IndexOutdated(f"the index in {index_dir} has format {manifest['format_version']}, this version "
+                            f"reads format {FORMAT_VERSION}; {rebuild_hint(index_dir)}")
+    return manifest
+
+
+@contextmanager
+def write_lock(index_dir: Path, wait_seconds: float = 60.0):
+    """One writer at a time; a second one waits, then fails with a clear message."""
+    from filelock import FileLock, Timeout
+
+    index_dir.mkdir(parents=True, exist_ok=True)
+    lock = FileLock(index_dir / LOCK)
+    try:
+        lock.acquire(timeout=wait_seconds, poll_interval=0.2)
+    except Timeout:
+        raise IndexBusy(f"another process is updating the index in {index_dir}; try again when it is done") from None
+    try:
+        yield
+    finally:
+        lock.release()
+
+
+def _write_json(path: Path, value) -> None:
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump(value, handle, ensure_ascii=False, indent=1)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def _save_array(path: Path, array: np.ndarray) -> None:
+    with open(path, "wb") as handle:
+        np.save(handle, array, allow_pickle=False)
+        handle.flush()
+        os.fsync(handle.fileno())
+
+
+def write_generation(index_dir: Path, data: IndexData) -> Path:
+    """Write a complete generation and make it live. Call under `write_lock`."""
+    # Names sort by build time (to the microsecond): cleanup keeps the newest ones by name.
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
+    name = f"{GENERATION_PREFIX}{stamp}-{uuid.uuid4().hex[:8]}"
+    staging = index_dir / (BUILDING_PREFIX + name)
+    staging.mkdir(parents=True)
+    write_articles(staging / ARTICLES_FILE, data.articles)
+    _save_array(staging / "passages.npy", data.passages.astype(np.int64))
+    _save_array(staging / "sentences.npy", data.sentences.astype(np.int64))
+    _save_array(staging / "passage_vectors.npy", data.passage_vectors.astype(np.float32))
+    _save_array(staging / "sentence_vectors.npy", data.sentence_vectors.astype(np.float32))
+    _save_array(staging / "sentence_context_vectors.npy", data.sentence_context_vectors.astype(np.float32))
+    _save_array(staging / "token_vectors.npy", data.token_vectors.astype(np.float16))
+    data.vector_index.save(staging / FaissIndex.FILE)
+    data.lexical.save(staging / "bm25")
+    _write_json(staging / "manifest.json", data.manifest)  # last: its presence marks a full build
+    fsync_dir(staging)
+    final = index_dir / name
+    os.replace(staging, final)
+    atomic_write_text(index_dir / CURRENT, name + "\n", durable=True)
+    return final
+
+
+def remove_stale(index_dir: Path, keep: int = 2) -> None:
+    """Delete leftovers of killed builds and all but the newest `keep` generations. Under the lock."""
+    for path in index_dir.glob(BUILDING_PREFIX + "*"):
+        shutil.rmtree(path, ignore_errors=True)
+    (index_dir / (CURRENT + ".tmp")).unlink(missing_ok=True)
+    try:
+        live = current_generation(index_dir)
+    except IndexProblem:
+        return  # keep everything until a rebuild replaces the pointer
+    if live is None:
+        return
+    generations = sorted(index_dir.glob(GENERATION_PREFIX + "*"), key=lambda p: p.name, reverse=True)
+    kept = [g for g in generations if g == live][:1]
+    for generation in generations:
+        if generation in kept:
+            continue
+        if len(kept) < keep and generation.name < live.name:
+            kept.append(generation)  # the previous build: a reader may still be opening it
+            continue
+        shutil.rmtree(generation, ignore_errors=True)
+
+
+def load_generation(index_dir: Path, attempts: int = 5, probe: int | None = None) -> IndexData:
+    """Open the live generation, checking it is whole; raises IndexMissing / IndexCorrupt.
+
+    A writer may make a newer generation live and delete the one being read meanwhile; that
+    failure is retried on the new generation rather than reported as damage."""
+    for _ in range(attempts - 1):
+        generation = current_generation(index_dir)
+        try:
+            return _load(index_dir, generation, probe)
+        except IndexCorrupt:
+            if current_generation(index_dir) == generation:
+                raise
+    return _load(index_dir, current_generation(index_dir), probe)
+
+
+def _load(index_dir: Path, generation: Path | None, probe: int | None = None) -> IndexData:
+    # CURRENT is read once by the caller: a writer may replace it between two reads, and the
+    # manifest and the files must come from the same generation.
+    manifest = read_manifest(index_dir, generation) if generation is not None else None
+    if manifest is None:
+        raise IndexMissing(f"no index in {index_dir}; build it with: assistant index --index {index_dir}")
+    try:
+        articles = ArticleTable(generation / ARTICLES_FILE)
+        arrays = {name: np.load(generation / name, mmap_mode="r", allow_pickle=False) for name in ARRAY_FILES}
+        vector_index = FaissIndex.load(generation / FaissIndex.FILE, probe)
+        lexical = LexicalIndex.load(generation / "bm25")
+    except Exception as exc:  # any unreadable part means the same thing to the user
+        raise IndexCorrupt(f"the index in {index_dir} is damaged ({type(exc).__name__}: {exc}); {rebuild_hint(index_dir)}")
+    data = IndexData(
+        manifest=manifest,
+        articles=articles,
+        passages=arrays["passages.npy"],
+        sentences=arrays["sentences.npy"],
+        passage_vectors=arrays["passage_vectors.npy"],
+        sentence_vectors=arrays["sentence_vectors.npy"],
+        sentence_context_vectors=arrays["sentence_context_vectors.npy"],
+        token_vectors=arrays["token_vectors.npy"],
+        vector_index=vector_index,
+        lexical=lexical,
+        path=generation,
+    )
+    check_consistent(data, index_dir)
+    return data
+
+
+def check_consistent(data: IndexData, index_dir: Path) -> None:
+    m = data.manifest
+    n_passages, n_sentences, dim = m.get("passages"), m.get("sentences"), m.get("dimension")
+    problems = []
+    if len(data.articles) != len(m.get("articles", {})):
+        problems.append("article count differs from the manifest")
+    if data.passages.shape != (n_passages, 3) or data.passage_vectors.shape != (n_passages, dim):
+        problems.append("passage files do not match the manifest")
+    if data.sentences.shape != (n_sentences, 6) or data.sentence_vectors.shape != (n_sentences, dim) \
+            or data.sentence_context_vectors.shape != (n_sentences, dim):
+        problems.append("sentence files do not match the manifest")
+    if data.token_vectors.shape != (m.get("tokens"), dim) or \
+            (n_sentences and int(np.asarray(data.sentences[:, 5]).max()) > data.token_vectors.shape[0]):
+        problems.append("token files do not match the manifest")
+    if data.vector_index.size != n_passages or data.vector_index.dimension != dim:
+        problems.append("the FAISS index does not match the manifest")
+    hashes = data.articles.hashes() if isinstance(data.articles, ArticleTable) else \
+        {a.file: a.content_hash for a in data.articles}
+    for file, content_hash in hashes.items():
+        entry = m.get("articles", {}).get(file)
+        if entry is None or entry.get("content_hash") != content_hash:
+            problems.append(f"article {file} differs from the manifest")
+            break
+    if problems:
+        raise IndexCorrupt(f"the index in {index_dir} is inconsistent: {'; '.join(problems)}; {rebuild_hint(index_dir)}")

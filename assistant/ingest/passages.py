@@ -1,0 +1,140 @@
+"""Split article text into sentences and passages, keeping exact `[start, end)` offsets.
+
+Sentences are the unit a quote is made of; passages (a few sentences of one paragraph) are
+the unit retrieval ranks. pysbd does the sentence boundaries: its German and English rules
+know abbreviations ("z. B.", "Dr."), decimals ("1,5") and dates ("16. Januar 2024").
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import lru_cache
+
+Span = tuple[int, int]
+
+# A paragraph this short (a sub-heading) is read with the paragraph after it.
+SHORT_PARAGRAPH_CHARS = 60
+
+
+@dataclass(frozen=True)
+class Passage:
+    start: int
+    end: int
+    sentences: tuple[Span, ...]
+
+
+@lru_cache(maxsize=4)
+def _segmenter(language: str):
+    import pysbd
+
+    return pysbd.Segmenter(language=language if language in ("de", "en") else "en", clean=False)
+
+
+def _trimmed(text: str, start: int, end: int) -> Span | None:
+    while start < end and text[start].isspace():
+        start += 1
+    while end > start and text[end - 1].isspace():
+        end -= 1
+    return (start, end) if end > start else None
+
+
+def split_line(text: str, start: int, end: int, language: str) -> list[Span]:
+    """Sentence spans of text[start:end] (one line, no newlines)."""
+    spans, cursor = [], start
+    for piece in _segmenter(language).segment(text[start:end]):
+        piece = piece.strip()
+        if not piece:
+            continue
+        found = text.find(piece, cursor, end)
+        if found < 0:  # pysbd changed the text: keep the rest whole rather than lose it
+            break
+        if found > cursor and spans:  # text pysbd dropped between sentences stays attached
+            spans[-1] = (spans[-1][0], found)
+        spans.append((found, found + len(piece)))
+        cursor = found + len(piece)
+    rest = _trimmed(text, cursor, end)
+    if rest:
+        spans.append(rest)
+    return _attach_fragments(text, [s for s in (_trimmed(text, a, b) for a, b in spans) if s])
+
+
+def _attach_fragments(text: str, spans: list[Span]) -> list[Span]:
+    """A piece with no letter or digit (a closing quote mark) belongs to the sentence before it."""
+    merged: list[Span] = []
+    for start, end in spans:
+        if merged and not any(ch.isalnum() for ch in text[start:end]):
+            merged[-1] = (merged[-1][0], end)
+        else:
+            merged.append((start, end))
+    return merged
+
+
+def paragraphs(text: str) -> list[Span]:
+    """Blocks of text separated by blank lines."""
+    spans = []
+    for m in re.finditer(r"\S(?:.|\n(?!\s*\n))*", text):
+        spans.append((m.start(), m.end()))
+    return spans
+
+
+def split_sentences(text: str, language: str, start: int = 0, end: int | None = None) -> list[Span]:
+    """Sentences of text[start:end]; every line break ends a sentence (headlines, list items)."""
+    end = len(text) if end is None else end
+    spans = []
+    for m in re.finditer(r"[^\n]+", text[start:end]):
+        line = _trimmed(text, start + m.start(), start + m.end())
+        if line:
+            spans.extend(split_line(text, line[0], line[1], language))
+    return spans
+
+
+def without(spans: list[Span], skip: tuple[Span, ...], text: str) -> list[Span]:
+    """`spans` with the `skip` ranges cut out, each remaining piece trimmed of whitespace."""
+    pieces = list(spans)
+    for a, b in sorted(skip):
+        cut = []
+        for start, end in pieces:
+            if b <= start or a >= end:
+                cut.append((start, end))
+                continue
+            cut.extend(s for s in (_trimmed(text, start, a), _trimmed(text, b, end)) if s)
+        pieces = cut
+    return pieces
+
+
+def build_passages(text: str, language: str, max_chars: int = 1200, skip: tuple[Span, ...] = ()) -> list[Passage]:
+    """Consecutive sentences of one paragraph, up to `max_chars` (a longer sentence stands alone).
+
+    Text inside `skip` (an article's byline) is in no sentence and no passage: it ends its
+    paragraph as a blank line would, and a short paragraph before it (the headline) is not joined
+    to the text after it, so no passage spans it and it is never quoted.
+    """
+    passages: list[Passage] = []
+    pending: list[Span] = []  # sentences of short paragraphs waiting for the next one
+
+    def flush(group: list[Span]) -> None:
+        if group:
+            passages.append(Passage(group[0][0], group[-1][1], tuple(group)))
+
+    def add(sentences: list[Span]) -> None:
+        group: list[Span] = []
+        for sentence in sentences:
+            if group and sentence[1] - group[0][0] > max_chars:
+                flush(group)
+                group = []
+            group.append(sentence)
+        flush(group)
+
+    for para_start, para_end in without(paragraphs(text), skip, text):
+        if pending and any(pending[-1][1] <= a < para_start for a, _ in skip):
+            add(pending)
+            pending = []
+        sentences = pending + split_sentences(text, language, para_start, para_end)
+        pending = []
+        if para_end - para_start < SHORT_PARAGRAPH_CHARS:
+            pending = sentences
+            continue
+        add(sentences)
+    add(pending)  # short paragraphs at the end: still at most max_chars a passage
+    return passages

@@ -1,0 +1,207 @@
+"""Read the articles in a sources folder into cleaned text with metadata."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from .boilerplate import HTML_PRUNE_XPATH
+from .cleaning import clean_article_text, first_date_in_text, markdown_to_text
+from .language import detect_language
+from .titles import article_title
+
+log = logging.getLogger(__name__)
+
+ARTICLE_SUFFIXES = (".txt", ".md", ".html", ".htm")
+MAX_ARTICLE_BYTES = 20 * 1024 * 1024
+
+
+class SourceError(Exception):
+    """An article file that cannot be used; the message names the file and why."""
+
+
+@dataclass(frozen=True)
+class Article:
+    file: str  # name relative to the sources folder: the article's identity
+    title: str
+    date: str | None  # ISO date ("2024-01-16" or "2020-12") when known
+    language: str  # "de" or "en"
+    text: str  # the kept, cleaned text that quote offsets point into
+    content_hash: str  # sha256 of the file's bytes
+    authors: tuple[str, ...] = ()  # from the byline in `text`, else from the HTML page's metadata
+    url: str | None = None  # the original address: HTML metadata or a "Quelle: https://..." line
+    # [start, end) of the byline line inside `text` ("/ Achim Sawall", "By Staff Reporter"); None
+    # when there is none in the text (HTML bylines are removed by trafilatura: authors from metadata).
+    byline: tuple[int, int] | None = None
+
+    @property
+    def unquotable(self) -> tuple[tuple[int, int], ...]:
+        """Spans kept in `text` but left out of passages, so they are never quoted as evidence."""
+        return (self.byline,) if self.byline else ()
+
+    def metadata(self) -> dict:
+        meta = asdict(self)
+        del meta["text"]
+        meta["authors"] = list(self.authors)
+        meta["byline"] = list(self.byline) if self.byline else None
+        return meta
+
+
+@dataclass(frozen=True)
+class PageMetadata:
+    """What an HTML page says about itself (trafilatura): all optional."""
+
+    title: str | None = None
+    date: str | None = None
+    authors: tuple[str, ...] = ()
+    url: str | None = None
+
+
+@dataclass
+class Skipped:
+    file: str
+    reason: str
+    content_hash: str | None = None  # recorded so an unchanged bad file is not re-read every run
+
+
+def content_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def decode_text(data: bytes) -> str:
+    """UTF-8 (with or without BOM), UTF-16 with BOM, else the most plausible legacy encoding."""
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16")
+    if b"\x00" in data[:8192]:
+        raise SourceError("looks like a binary file")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        pass
+    # German and English articles that are not UTF-8 are nearly always Windows-1252 / Latin-1,
+    # but on short texts charset_normalizer often guesses another code page ("Straße" came back
+    # as "Straþe", "Öl" as a CJK character). So read them as such when that gives clean text.
+    try:
+        western = data.decode("cp1252")
+    except UnicodeDecodeError:  # one of the five bytes cp1252 leaves undefined
+        western = data.decode("latin-1")
+    if _western_text_share(western) >= 0.98:
+        return western
+    from charset_normalizer import from_bytes
+
+    best = from_bytes(data).best()
+    if best is None:
+        raise SourceError("text encoding could not be recognised")
+    return str(best)
+
+
+_WESTERN_CHARS = set("äöüÄÖÜßàáâçèéêëìíîïñòóôøùúûÀÁÂÇÈÉÊÑÒÓÔØÙÚÛœŒ€£„“”‚‘’«»‹›–—…•·°§©®™×½¼¾²³")
+
+
+def _western_text_share(text: str) -> float:
+    """Share of characters that are usual in German and English text."""
+    if not text:
+        return 0.0
+    usual = sum(1 for ch in text if (ch.isascii() and (ch.isprintable() or ch in "\t\n\r")) or ch in _WESTERN_CHARS)
+    return usual / len(text)
+
+
+def _html_to_text(html: str) -> tuple[str, PageMetadata]:
+    """Main text and metadata of a news web page (trafilatura, plus ad containers it keeps)."""
+    import trafilatura
+
+    doc = trafilatura.bare_extraction(
+        html, with_metadata=True, include_comments=False, include_tables=False, favor_recall=True,
+        prune_xpath=HTML_PRUNE_XPATH,
+    )
+    if doc is None or not (doc.text or "").strip():
+        raise SourceError("no article text found in the HTML")
+    # trafilatura joins several authors with "; ".
+    authors = tuple(a.strip() for a in (doc.author or "").split(";") if a.strip())
+    return doc.text, PageMetadata(doc.title or None, doc.date or None, authors, doc.url or None)
+
+
+def parse_article(file: str, data: bytes) -> Article:
+    """Clean one article's bytes; raises SourceError when nothing usable is inside."""
+    if not data.strip():
+        raise SourceError("file is empty")
+    raw = decode_text(data)
+    page = PageMetadata()
+    suffix = Path(file).suffix.lower()
+    if suffix in (".html", ".htm"):
+        raw, page = _html_to_text(raw)
+    elif suffix == ".md":
+        raw, md_title = markdown_to_text(raw)
+        page = PageMetadata(title=md_title)
+    cleaned = clean_article_text(raw)
+    text = cleaned.text
+    if len(text.split()) < 3:
+        raise SourceError("no article text after cleaning")
+    language = detect_language(text)
+    byline = cleaned.byline
+    span = byline.span if byline else None
+    return Article(
+        file=file,
+        title=page.title or article_title(text, language, file, (span,) if span else ()),
+        date=cleaned.date or (byline and byline.date) or page.date or first_date_in_text(text[:2000]),
+        language=language,
+        text=text,
+        content_hash=content_hash(data),
+        authors=byline.authors if byline else page.authors,
+        url=page.url or cleaned.url,
+        byline=span,
+    )
+
+
+def article_files(folder: Path) -> list[Path]:
+    if not folder.is_dir():
+        problem = "is not a folder" if folder.exists() else "does not exist"
+        raise SourceError(f"sources folder {folder} {problem}")
+    # A dangling link is listed too (is_file() is False for it), so it is reported, not ignored.
+    return sorted(p for p in folder.rglob("*") if (p.is_file() or p.is_symlink() and not p.is_dir())
+                  and p.suffix.lower() in ARTICLE_SUFFIXES
+                  and not any(part.startswith(".") for part in p.relative_to(folder).parts))
+
+
+def read_file_bytes(path: Path) -> bytes:
+    if path.stat().st_size > MAX_ARTICLE_BYTES:
+        raise SourceError(f"larger than {MAX_ARTICLE_BYTES // (1024 * 1024)} MiB")
+    return path.read_bytes()
+
+
+def scan_sources(folder: Path) -> dict[str, tuple[Path, str]]:
+    """File name -> (path, hash) for every article file; cheap enough to run before every answer."""
+    found = {}
+    for path in article_files(folder):
+        try:
+            found[path.relative_to(folder).as_posix()] = (path, content_hash(read_file_bytes(path)))
+        except (OSError, SourceError) as exc:
+            # Listed all the same, so that loading it reports it by name; the marker stands in
+            # for the hash (stable while the problem lasts, so it is not re-read every run).
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else exc
+            found[path.relative_to(folder).as_posix()] = (path, f"unreadable: {reason}")
+    return found
+
+
+def load_article(folder: Path, file: str) -> Article:
+    path = folder / file
+    try:
+        data = read_file_bytes(path)
+    except OSError as exc:
+        raise SourceError(f"cannot be read ({exc.strerror or exc})") from exc
+    return parse_article(file, data)
+
+
+def load_articles(folder: Path, files: list[str] | None = None) -> tuple[list[Article], list[Skipped]]:
+    """Articles that could be read, and the files skipped with the reason (also logged)."""
+    names = files if files is not None else [p.relative_to(folder).as_posix() for p in article_files(folder)]
+    articles, skipped = [], []
+    for name in names:
+        try:
+            articles.append(load_article(folder, name))
+        except SourceError as exc:
+            log.warning("skipping %s: %s", name, exc)
+            skipped.append(Skipped(name, str(exc)))
+    return articles, skipped

@@ -1,0 +1,164 @@
+"""HTML for the web chat: answer messages, the sources panel and the article view.
+
+Every piece of article, question or file-name text goes through `html.escape` here and nowhere
+else builds HTML from it, so an article holding `<script>` shows as text and runs nothing.
+Citations are links `#cite:START:END:FILE`; a click handler in the page (see chat.py) turns
+them into an "open this article at this quote" event.
+"""
+
+from __future__ import annotations
+
+from html import escape
+from urllib.parse import quote as url_quote
+
+from ..answer.render import headline
+from ..answer.types import Answer, Quote
+from ..ingest.sources import Article
+
+CONTEXT_CHARS = 220  # shown on each side of a quote in the sources panel
+
+TEXT = {
+    "en": {"related": "Closest passages — not an answer", "sources": "Sources", "open": "open article",
+           "resolved": "Understood as", "searching": "Searching the articles…", "quote": "quote"},
+    "de": {"related": "Nächste Passagen — keine Antwort", "sources": "Quellen", "open": "Artikel öffnen",
+           "resolved": "Verstanden als", "searching": "Suche in den Artikeln…", "quote": "Zitat"},
+}
+LANGUAGE_NAMES = {"de": "German", "en": "English"}
+
+
+def _t(language: str, key: str) -> str:
+    return TEXT.get(language, TEXT["en"])[key]
+
+
+def _text(value: str) -> str:
+    """Escaped text whose line breaks survive the chat's markdown step (no blank lines)."""
+    return escape(value).replace("\r", "").replace("\n", "&#10;")
+
+
+def cite_href(quote: Quote) -> str:
+    return f"#cite:{quote.start}:{quote.end}:{url_quote(quote.source, safe='')}"
+
+
+def parse_cite(value: str) -> tuple[str, int, int] | None:
+    """(file, start, end) from a citation link's tail "START:END:FILE", None when malformed."""
+    from urllib.parse import unquote
+
+    parts = (value or "").removeprefix("#cite:").split(":", 2)
+    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
+        return None
+    return unquote(parts[2]), int(parts[0]), int(parts[1])
+
+
+def user_message(question: str) -> str:
+    return f'<span class="q">{_text(question)}</span>'
+
+
+def searching_message(language: str) -> str:
+    return f'<span class="status">{escape(_t(language, "searching"))}</span>'
+
+
+def _citation_link(quote: Quote) -> str:
+    return (f'<a class="cite" href="{escape(cite_href(quote))}" title="{escape(quote.title)}">'
+            f'[{quote.number}]</a>')
+
+
+QUOTE_MARKS = "\"'“”„‚‘’«»"
+
+
+def _quote_line(quote: Quote) -> str:
+    """Quotation marks are added around the exact span unless it already starts with one."""
+    marked = "" if quote.text[:1] in QUOTE_MARKS else " marks"
+    return f'<div class="quote">{_citation_link(quote)} <span class="qt{marked}">{_text(quote.text)}</span></div>'
+
+
+def _source_line(quote: Quote, language: str) -> str:
+    date = f", {escape(quote.date)}" if quote.date else ""
+    chars = "Zeichen" if language == "de" else "characters"
+    return (f'<div class="src">{_citation_link(quote)} {escape(quote.title)}{date} '
+            f'<span class="file">({escape(quote.source)}, {chars} {quote.start}–{quote.end})</span></div>')
+
+
+def answer_chunks(answer: Answer, resolved: str | None = None) -> list[str]:
+    """The answer message in the order it is streamed: framing, each quote, then the sources."""
+    language = answer.language
+    head = ""
+    if resolved:
+        head = f'<div class="resolved">{escape(_t(language, "resolved"))}: “{_text(resolved)}”</div>'
+    if answer.abstained:
+        chunks = [f'{head}<div class="abstain">{_text(headline(language, True))}</div>']
+        if answer.related:
+            chunks.append(f'<div class="related"><div class="related-head">{escape(_t(language, "related"))}'
+                          f'</div>{"".join(_quote_line(q) for q in answer.related)}</div>')
+        return chunks
+    chunks = [f'{head}<div class="framing">{_text(headline(language, False))}</div>']
+    chunks += [_quote_line(q) for q in answer.quotes]
+    chunks.append(f'<div class="sources"><div class="sources-head">{escape(_t(language, "sources"))}:</div>'
+                  f'{"".join(_source_line(q, language) for q in answer.quotes)}</div>')
+    return chunks
+
+
+def _context(text: str, start: int, end: int) -> str:
+    """The passage around a quote, the quote itself marked; cut at spaces, with ellipses."""
+    left = max(0, start - CONTEXT_CHARS)
+    right = min(len(text), end + CONTEXT_CHARS)
+    if left > 0:
+        space = text.find(" ", left, start)
+        left = space + 1 if space != -1 else left
+    if right < len(text):
+        space = text.rfind(" ", end, right)
+        right = space if space != -1 else right
+    before = ("…" if left > 0 else "") + text[left:start]
+    after = text[end:right] + ("…" if right < len(text) else "")
+    return f'{_text(before)}<mark>{_text(text[start:end])}</mark>{_text(after)}'
+
+
+def sources_panel(answer: Answer | None, articles: dict[str, Article]) -> str:
+    """Per cited article: title, date, language, file, then each quote in its passage."""
+    if answer is None:
+        return ('<div class="panel-empty">Ask a question: the articles that answer it appear here, '
+                'with each quote marked in its passage.</div>')
+    quotes = answer.related if answer.abstained else answer.quotes
+    if not quotes:
+        return f'<div class="panel-empty">{_text(answer.answer)}</div>'
+    parts = []
+    if answer.abstained:
+        parts.append(f'<div class="related-head">{escape(_t(answer.language, "related"))}</div>')
+    by_file: dict[str, list[Quote]] = {}
+    for q in quotes:
+        by_file.setdefault(q.source, []).append(q)
+    for file, file_quotes in by_file.items():
+        article = articles.get(file)
+        text = article.text if article else ""
+        first = file_quotes[0]
+        meta = " · ".join(escape(x) for x in (first.date or "no date", LANGUAGE_NAMES.get(first.language, first.language),
+                                               file))
+        passages = "".join(
+            f'<div class="passage">{_citation_link(q)} {_context(text, q.start, q.end)}</div>' for q in file_quotes)
+        kind = " related" if answer.abstained else ""
+        parts.append(f'<div class="card{kind}"><a class="card-title" href="{escape(cite_href(first))}">'
+                     f'{escape(first.title)}</a><div class="meta">{meta}</div>{passages}</div>')
+    return f'<div class="scroll-box">{"".join(parts)}</div>'
+
+
+def article_view(article: Article, start: int | None = None, end: int | None = None) -> str:
+    """The whole article, the chosen quote marked (id="hl") so the page can scroll to it."""
+    text = article.text
+    meta = " · ".join(escape(x) for x in (article.date or "no date",
+                                           LANGUAGE_NAMES.get(article.language, article.language),
+                                           article.file))
+    if start is not None and end is not None and 0 <= start < end <= len(text):
+        body = f'{_text(text[:start])}<mark id="hl" class="hl">{_text(text[start:end])}</mark>{_text(text[end:])}'
+    else:
+        body = _text(text)
+    return (f'<div class="article scroll-box"><h3>{escape(article.title)}</h3><div class="meta">{meta}</div>'
+            f'<div class="article-text">{body}</div></div>')
+
+
+def empty_article_view() -> str:
+    return '<div class="panel-empty">Click a citation [n] or a source to read the whole article here.</div>'
+
+
+def upload_report(lines: list[tuple[bool, str]]) -> str:
+    """One line per file: ok (green) or refused (red), each message escaped."""
+    return "".join(f'<div class="{"ok" if ok else "err"}">{"✓" if ok else "✗"} {escape(msg)}</div>'
+                   for ok, msg in lines)

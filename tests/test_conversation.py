@@ -1,0 +1,53 @@
+"""Follow-up questions on the shipped articles: read alone and with the conversation's topic."""
+
+from __future__ import annotations
+
+from assistant.answer.conversation import Reading, next_topic, readings
+
+VODACOM = "What share of Vodacom does Vodafone own?"
+CHAIN_DE = ["Wer ist Chef von T-Systems?", "Und wann wurde die erste Vereinbarung geschlossen?",
+            "Und was sagt Courtois?"]
+
+
+def test_readings_alone_first_and_topic_never_nested():
+    assert readings("Und Telekom?", None) == [Reading("Und Telekom?", False)]
+    assert readings("Und Telekom?", "Wie viel investiert Vodafone?") == [
+        Reading("Und Telekom?", False), Reading("Wie viel investiert Vodafone? Und Telekom?", True)]
+    assert readings("Wer ist Chef?", "wer ist  chef?") == [Reading("Wer ist Chef?", False)]
+
+
+def test_topic_changes_only_when_a_question_is_answered_on_its_own():
+    assert next_topic(None, "Q1", with_topic=False, abstained=False) == "Q1"
+    assert next_topic("Q1", "Q2", with_topic=True, abstained=False) == "Q1"
+    assert next_topic("Q1", "Q2", with_topic=False, abstained=True) == "Q1"
+    assert next_topic("Q1", "Q3", with_topic=False, abstained=False) == "Q3"
+
+
+def converse(assistant, questions: list[str]):
+    topic, answers = None, []
+    for question in questions:
+        answer = assistant.ask(question, topic=topic)
+        topic = next_topic(topic, answer.question, answer.understood_as is not None, answer.abstained)
+        answers.append(answer)
+    return answers
+
+
+def test_german_three_turn_chain_keeps_its_topic(shipped_assistant):
+    chief, agreement, courtois = converse(shipped_assistant, CHAIN_DE)
+    assert not chief.abstained and "Al-Saleh" in chief.quotes[0].text
+    assert not agreement.abstained and any("2018" in q.text for q in agreement.quotes)
+    assert not courtois.abstained and any("Courtois" in q.text for q in courtois.quotes)
+    for answer in (agreement, courtois):  # the topic is added once, never nested
+        assert answer.understood_as in (None, f"{CHAIN_DE[0]} {answer.question}")
+
+
+def test_english_follow_up_with_a_pronoun(shipped_assistant):
+    first, follow = converse(shipped_assistant, [VODACOM, "And how many customers does it have?"])
+    assert "65 Prozent" in first.quotes[0].text
+    assert follow.understood_as == f"{VODACOM} And how many customers does it have?"
+    assert any("132,6 Millionen Kunden" in q.text for q in follow.quotes)
+
+
+def test_a_new_topic_is_not_bent_back_to_the_old_one(shipped_assistant):
+    first, second = converse(shipped_assistant, [VODACOM, "Wer ist Chef von T-Systems?"])
+    assert second.understood_as is None and "Al-Saleh" in second.quotes[0].text
