@@ -6,6 +6,7 @@ import json
 import os
 import platform
 import sys
+import shutil
 import time
 from pathlib import Path
 
@@ -75,6 +76,17 @@ def xquad_paragraphs(path: Path = XQUAD_DE) -> tuple[list[str], list[tuple[str, 
                 questions.append((qa["question"], len(paragraphs), [a["text"] for a in qa["answers"]]))
             paragraphs.append(para["context"].strip())
     return paragraphs, questions
+
+
+# The three shipped articles: benchmarks copy them, never the live sources/ folder users add to.
+SHIPPED_ARTICLES = ("000_ce0777626153ace7.txt", "001_1885b208a7ea917e.txt", "002_3699eb8ecc81ec22.txt")
+
+
+def shipped_corpus(folder: Path) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in SHIPPED_ARTICLES:
+        shutil.copy(REPO / "sources" / name, folder / name)
+    return folder
 
 
 def xquad_corpus(root: Path) -> Path:

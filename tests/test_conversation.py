@@ -43,7 +43,7 @@ def test_german_three_turn_chain_keeps_its_topic(shipped_assistant):
 
 def test_english_follow_up_with_a_pronoun(shipped_assistant):
     first, follow = converse(shipped_assistant, [VODACOM, "And how many customers does it have?"])
-    assert "65 Prozent" in first.quotes[0].text
+    assert any("65 Prozent" in q.text for q in first.quotes)
     assert follow.understood_as == f"{VODACOM} And how many customers does it have?"
     assert any("132,6 Millionen Kunden" in q.text for q in follow.quotes)
 
