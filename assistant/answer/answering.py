@@ -7,13 +7,13 @@ passages that best match the question, each an exact span of its article.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from .abstention import abstains, above_threshold, coverage, reader_abstains, reader_threshold
 from .authorship import asks_for_author, author_span, authorship
 from .candidates import Candidate, Retrieved, rank_candidates, retrieve
 from .conversation import Reading, readings
-from .reading import read_candidates
+from .reading import read, read_candidates, reader_applies
 from .render import render
 from .retrieval import PassageHit
 from .selection import select, select_read
@@ -64,14 +64,19 @@ def _read(snapshot: Snapshot, reading: Reading, language: str | None, limit: int
           files: list[str] | None) -> _Outcome:
     retrieved = retrieve(snapshot, reading.query, files, language)
     candidates = rank_candidates(snapshot, retrieved)
-    if snapshot.reader is not None:
+    if snapshot.reader is not None and candidates and reader_applies(snapshot, candidates[0], retrieved.language):
         return _read_with_reader(snapshot, reading, retrieved, candidates, limit)
     picked = select(snapshot, candidates, limit, retrieved.language)
     if not picked:
         return _Outcome(reading, retrieved, [], 0.0, True, float("-inf"))
     top_coverage = coverage(snapshot, retrieved, picked[0])
-    return _Outcome(reading, retrieved, picked, top_coverage,
-                    abstains(snapshot, picked[0], retrieved.language, top_coverage),
+    refused = abstains(snapshot, picked[0], retrieved.language, top_coverage)
+    if snapshot.reader is not None and not refused:
+        # Across languages the ranking stays similarity's; the reader only looks for the short
+        # answer inside the first quote (shown when it beats no-answer, as in one language).
+        first = read(snapshot, reading.query, picked[:1])[0]
+        picked = [replace(first, reader_score=None), *picked[1:]]  # its score stays similarity's
+    return _Outcome(reading, retrieved, picked, top_coverage, refused,
                     above_threshold(snapshot, picked[0], retrieved.language))
 
 
