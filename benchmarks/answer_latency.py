@@ -35,47 +35,30 @@ SHIPPED_QUESTIONS = [
 ]
 
 
+def timed(function, sink: list[float]):
+    """`function`, appending the milliseconds of each call to `sink`."""
+    def wrapper(*args, **kwargs):
+        started = time.perf_counter()
+        try:
+            return function(*args, **kwargs)
+        finally:
+            sink.append((time.perf_counter() - started) * 1000)
+    return wrapper
+
+
 class Split:
-    """Wraps the assistant's embedder and retriever to time the two parts of an answer."""
+    """Wraps the assistant's embedder, retriever and reader to time the parts of an answer."""
 
     def __init__(self, assistant):
         self.embed, self.retrieve, self.read = [], [], []
         embedder, retriever, reader = assistant.embedder, assistant.snapshot.retriever, assistant.snapshot.reader
-        search = retriever.search
-        if reader is not None:
-            read = reader.read
-
-            def timed_read(*a, **k):
-                started = time.perf_counter()
-                try:
-                    return read(*a, **k)
-                finally:
-                    self.read.append((time.perf_counter() - started) * 1000)
-
-            reader.read = timed_read
-
-        def timing(encode):
-            def timed_encode(*a, **k):
-                started = time.perf_counter()
-                try:
-                    return encode(*a, **k)
-                finally:
-                    self.embed.append((time.perf_counter() - started) * 1000)
-            return timed_encode
-
         # answers embed the question once, through one of these
         for name in ("encode_question", "encode_queries"):
             if hasattr(embedder, name):
-                setattr(embedder, name, timing(getattr(embedder, name)))
-
-        def timed_search(*a, **k):
-            started = time.perf_counter()
-            try:
-                return search(*a, **k)
-            finally:
-                self.retrieve.append((time.perf_counter() - started) * 1000)
-
-        retriever.search = timed_search
+                setattr(embedder, name, timed(getattr(embedder, name), self.embed))
+        retriever.search = timed(retriever.search, self.retrieve)
+        if reader is not None:
+            reader.read = timed(reader.read, self.read)
 
 
 def measure(assistant, questions: list[str], warm: int = 5) -> dict:

@@ -43,14 +43,17 @@ def _quote(snapshot: Snapshot, c: Candidate, number: int, confirms: int | None =
 
 
 def _short_answer(snapshot: Snapshot, outcome: _Outcome) -> ShortAnswer | None:
-    """The reader's span in the first quote, when the answer stands and the reader is sure of it."""
-    top = outcome.picked[0] if outcome.picked else None
-    if outcome.abstained or top is None or top.span is None:
+    """The reader's surest span among the quotes, when the answer stands and the span beats
+    "no answer" by `short_answer_min_margin`; it cites the quote it lies in."""
+    spans = [(c.span.margin, number, c) for number, c in enumerate(outcome.picked, 1) if c.span is not None]
+    if outcome.abstained or not spans:
         return None
-    if top.span.margin < snapshot.settings.short_answer_min_margin:
+    margin, number, best = max(spans, key=lambda s: (s[0], -s[1]))
+    if margin < snapshot.settings.short_answer_min_margin:
         return None
-    article = snapshot.view.articles[top.article_id]
-    return ShortAnswer(article.text[top.span.start:top.span.end], article.file, top.span.start, top.span.end, 1)
+    article = snapshot.view.articles[best.article_id]
+    return ShortAnswer(article.text[best.span.start:best.span.end], article.file, best.span.start, best.span.end,
+                       number)
 
 
 def clean_question(question: object) -> str:
@@ -72,10 +75,8 @@ def _read(snapshot: Snapshot, reading: Reading, language: str | None, limit: int
     top_coverage = coverage(snapshot, retrieved, picked[0])
     refused = abstains(snapshot, picked[0], retrieved.language, top_coverage)
     if snapshot.reader is not None and not refused:
-        # Across languages the ranking stays similarity's; the reader only looks for the short
-        # answer inside the first quote (shown when it beats no-answer, as in one language).
-        first = read(snapshot, reading.query, picked[:1])[0]
-        picked = [replace(first, reader_score=None), *picked[1:]]  # its score stays similarity's
+        # The quotes keep similarity's order and scores; the reader finds the answer span in each.
+        picked = [replace(c, reader_score=None) for c in read(snapshot, reading.query, picked)]
     return _Outcome(reading, retrieved, picked, top_coverage, refused,
                     above_threshold(snapshot, picked[0], retrieved.language))
 

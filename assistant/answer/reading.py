@@ -41,13 +41,13 @@ def _to_read(snapshot: Snapshot, candidates: list[Candidate], language: str) -> 
 
 
 def reader_applies(snapshot: Snapshot, best: Candidate, language: str) -> bool:
-    """The reader ranks only when the first stage's best sentence is in the question's language:
-    it was trained on English and German question/passage pairs, never mixed ones, and across
-    languages it ranked worse than similarity (XQuAD, English questions on German text: first
-    quote 59.2% with it, 72.4% without)."""
-    if snapshot.settings.reader_cross_language:
-        return True
-    return snapshot.view.articles[best.article_id].language == language
+    """Does the reader rank the quotes? Only with `reader_ranks` (ASSISTANT_READER=rank), and
+    then only when the first stage's best sentence is in the question's language: it was trained
+    on English and German question/passage pairs, never mixed ones."""
+    settings = snapshot.settings
+    if not settings.reader_ranks:
+        return False
+    return settings.reader_cross_language or snapshot.view.articles[best.article_id].language == language
 
 
 def read(snapshot: Snapshot, question: str, top: list[Candidate]) -> list[Candidate]:
