@@ -178,38 +178,50 @@ def test_tied_neighbouring_sentences_are_quoted_as_one_exact_span(shipped_assist
         ("How many SMEs in Europe does Vodafone target with Microsoft's services?", "24 million"),
     ],
 )
-def test_short_answer_is_an_exact_span_inside_the_first_quote(shipped_assistant, question, expected):
+def test_short_answer_is_an_exact_span_inside_the_quote_it_cites(shipped_assistant, question, expected):
     answer = ask(shipped_assistant, question)
     short = answer.short_answer
     assert short is not None and expected in short.text, (short, describe(answer))
-    assert len(short.text) < len(answer.quotes[0].text)  # shorter than the sentence it comes from
-    first = answer.quotes[short.quote - 1]
-    assert short.quote == 1 and short.source == first.source
-    assert first.start <= short.start < short.end <= first.end
+    cited = answer.quotes[short.quote - 1]
+    assert short.source == cited.source and cited.start <= short.start < short.end <= cited.end
+    assert len(short.text) < len(cited.text)  # shorter than the sentence it comes from
     assert shipped_assistant.article(short.source).text[short.start:short.end] == short.text
-    assert short.text in answer.answer  # rendered above the quotes
+    assert answer.answer.startswith(f"{short.text} [{short.quote}]")  # the answer comes first
 
 
-def test_the_reader_puts_the_answering_sentence_first(shipped_assistant):
-    # By similarity alone the lead sentence about the partnership ranks first; the reader reads
-    # question and sentence together and puts the sentence with the figure first.
-    question = "Wie viele Kunden versorgt Vodacom nach eigenen Angaben?"
-    answer = ask(shipped_assistant, question)
-    assert "132,6 Millionen" in answer.quotes[0].text, describe(answer)
-
-
-def test_without_the_reader_there_is_no_short_answer(shipped_settings, embedder):
+@pytest.fixture(scope="module")
+def assistants(shipped_settings, embedder):
+    """The shipped index read three ways: without the reader, with it (default), and ranking with it."""
     from dataclasses import replace
 
     from assistant import Assistant
 
-    plain = Assistant(settings=replace(shipped_settings, reader=False), update=True, embedder=embedder)
-    answer = ask(plain, "Wie viel Prozent an Vodacom hält Vodafone?")
-    assert plain.reader is None and answer.short_answer is None
-    assert any("65 Prozent" in q.text for q in answer.quotes), describe(answer)
+    def open_with(**changes):
+        return Assistant(settings=replace(shipped_settings, **changes), update=True, embedder=embedder)
+
+    return {"off": open_with(reader=False), "on": open_with(reader=True, reader_ranks=False),
+            "rank": open_with(reader=True, reader_ranks=True)}
 
 
-def test_a_near_miss_about_the_articles_companies_is_refused(shipped_assistant):
-    # The Telekom article names neither revenue nor a year 2020 figure.
-    answer = ask(shipped_assistant, "Wie hoch war der Umsatz der Deutschen Telekom im Jahr 2020?")
-    assert answer.abstained and answer.short_answer is None and answer.quotes == [], describe(answer)
+def test_by_default_the_reader_adds_the_short_answer_and_keeps_the_quotes(assistants):
+    question = "Wie viel Prozent an Vodacom hält Vodafone?"
+    plain, read = ask(assistants["off"], question), ask(assistants["on"], question)
+    assert assistants["off"].reader is None and plain.short_answer is None
+    assert [(q.source, q.start, q.end, q.score) for q in read.quotes] == \
+        [(q.source, q.start, q.end, q.score) for q in plain.quotes]
+    assert read.short_answer is not None and read.short_answer.text == "65 Prozent"
+
+
+def test_ranking_by_the_reader_puts_the_answering_sentence_first(assistants):
+    # The lead sentence about the partnership ranks high by similarity; read with the question,
+    # the sentence holding the figure is the one that answers.
+    answer = ask(assistants["rank"], "Wie viele Kunden versorgt Vodacom nach eigenen Angaben?")
+    assert "132,6 Millionen" in answer.quotes[0].text, describe(answer)
+    assert answer.short_answer is not None and answer.short_answer.quote == 1
+
+
+def test_a_near_miss_about_the_articles_companies_is_refused(assistants):
+    # The Telekom article names neither its revenue nor a 2020 figure.
+    for mode in ("on", "rank"):
+        answer = ask(assistants[mode], "Wie hoch war der Umsatz der Deutschen Telekom im Jahr 2020?")
+        assert answer.abstained and answer.short_answer is None and answer.quotes == [], (mode, describe(answer))
