@@ -287,3 +287,20 @@ def test_auth_refuses_unauthenticated_requests(auth_server):
         Client(auth_server.url, auth=("tester", "wrong"), verbose=False)
     result = Client(auth_server.url, auth=("tester", "s3cret-pass"), verbose=False).predict(VODACOM, api_name="/chat")
     assert result["quotes"]
+
+
+def test_short_answer_first_and_marked_in_quote_and_article(page):
+    ask(page, "How many customers does Vodacom serve?")
+    message = page.locator("#chatbot .framing").last.locator("xpath=..")
+    first = message.locator(":scope > div").first
+    assert "short-answer" in first.get_attribute("class")
+    assert first.inner_text().startswith("132,6 Millionen [1] (source in German)"), first.inner_text()
+    quote = message.locator(".quote", has=page.locator("mark.answer")).first
+    assert quote.locator("mark.answer").inner_text() == "132,6 Millionen"
+    href = quote.locator("a.cite").get_attribute("href")
+    quote.locator("a.cite").click()
+    page.wait_for_selector("#article-panel mark.hl mark.answer")
+    assert page.inner_text("#article-panel mark.hl mark.answer") == "132,6 Millionen"
+    _, start, end, _ = href.split(":", 3)
+    full = page.evaluate("() => document.querySelector('#article-panel .article-text').textContent")
+    assert full[int(start):int(end)] == quote.locator(".qt").text_content()

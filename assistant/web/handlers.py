@@ -85,12 +85,11 @@ class ChatHandlers:
         cite = view.parse_cite(str(data.get("cite", "")) if isinstance(data, dict) else "")
         if cite is None:
             return gr.skip(), gr.skip()
-        file, start, end = cite
         try:
-            article = self.assistant.article(file)
+            article = self.assistant.article(cite.file)
         except UnknownArticle:
-            return view.upload_report([(False, f"{file} is no longer indexed")]), gr.Tabs(selected="article")
-        return view.article_view(article, start, end), gr.Tabs(selected="article")
+            return view.upload_report([(False, f"{cite.file} is no longer indexed")]), gr.Tabs(selected="article")
+        return view.article_view(article, cite.start, cite.end, cite.answer), gr.Tabs(selected="article")
 
     def _store(self, paths: list[str]) -> tuple[list[tuple[bool, str]], int]:
         """Each uploaded file checked and stored: the report lines and how many were new."""
