@@ -139,3 +139,23 @@ def test_parse_auth():
     for bad in ("user", ":pw", "user:"):
         with pytest.raises(ValueError):
             parse_auth(bad)
+
+
+def test_sources_one_line_per_article_with_its_quote_numbers(customers):
+    html = answer_chunks(customers)[-1]
+    lines = re.findall(r'<div class="src">.*?</div>', html)
+    files = list(dict.fromkeys(q.source for q in customers.quotes))
+    assert len(lines) == len(files)
+    for file, line in zip(files, lines):
+        numbers = [q.number for q in customers.quotes if q.source == file]
+        first = next(q for q in customers.quotes if q.source == file)
+        text = visible(line)
+        assert text.startswith(" ".join(f"[{n}]" for n in numbers) + f" {first.title}"), text
+        assert f'<span class="file">({file})</span>' in line
+        for detail in (first.date, *first.authors, {"de": "German", "en": "English"}[first.language]):
+            assert detail and detail in text, (detail, text)
+
+
+def test_related_quotes_show_their_article_titles():
+    html = answer_chunks(answer(abstained=True))[1]
+    assert "— T &lt;i&gt;itle&lt;/i&gt;" in html

@@ -28,6 +28,7 @@ TEXT = {
            "source_in": "Quelle", "agrees": "bestätigt"},
 }
 LANGUAGE_NAMES = {"de": "German", "en": "English"}
+LANGUAGE_NAMES_DE = {"de": "Deutsch", "en": "Englisch"}
 
 
 def _t(language: str, key: str) -> str:
@@ -99,13 +100,14 @@ def _quote_text(quote: Quote, short: ShortAnswer | None) -> str:
             f'{_text(quote.text[b:])}')
 
 
-def _quote_line(quote: Quote, short: ShortAnswer | None = None, language: str = "en") -> str:
+def _quote_line(quote: Quote, short: ShortAnswer | None = None, language: str = "en", with_title: bool = False) -> str:
     """Quotation marks are added around the exact span unless it already starts with one."""
+    title = f' <span class="quote-title">— {escape(quote.title)}</span>' if with_title else ""
     marked = "" if quote.text[:1] in QUOTE_MARKS else " marks"
     agrees = (f' <span class="agrees">{escape(_t(language, "agrees"))} [{quote.confirms}]</span>'
               if quote.confirms is not None else "")
     return (f'<div class="quote">{_citation_link(quote, short)} '
-            f'<span class="qt{marked}">{_quote_text(quote, short)}</span>{agrees}</div>')
+            f'<span class="qt{marked}">{_quote_text(quote, short)}</span>{agrees}{title}</div>')
 
 
 def _short_answer_line(answer: Answer) -> str:
@@ -127,11 +129,23 @@ def _metadata_line(answer: Answer) -> str:
     return f'<div class="framing metadata">{_text(text)}</div>'
 
 
-def _source_line(quote: Quote, language: str) -> str:
-    date = f", {escape(quote.date)}" if quote.date else ""
-    chars = "Zeichen" if language == "de" else "characters"
-    return (f'<div class="src">{_citation_link(quote)} {escape(quote.title)}{date} '
-            f'<span class="file">({escape(quote.source)}, {chars} {quote.start}–{quote.end})</span></div>')
+def _by_article(quotes: list[Quote]) -> dict[str, list[Quote]]:
+    """The quotes per article file, articles in the order of their first quote."""
+    groups: dict[str, list[Quote]] = {}
+    for q in quotes:
+        groups.setdefault(q.source, []).append(q)
+    return groups
+
+
+def _source_line(quotes: list[Quote], language: str, short: ShortAnswer | None = None) -> str:
+    """One article: title, date, authors, language, the numbers of its quotes; the file name small."""
+    first = quotes[0]
+    names = LANGUAGE_NAMES_DE if language == "de" else LANGUAGE_NAMES
+    details = [first.date, ", ".join(first.authors), names.get(first.language, first.language)]
+    meta = "".join(f", {escape(x)}" for x in details if x)
+    links = " ".join(_citation_link(q, short) for q in quotes)
+    return (f'<div class="src">{links} <span class="src-title">{escape(first.title)}</span>{meta} '
+            f'<span class="file">({escape(first.source)})</span></div>')
 
 
 def answer_chunks(answer: Answer, resolved: str | None = None) -> list[str]:
@@ -146,7 +160,7 @@ def answer_chunks(answer: Answer, resolved: str | None = None) -> list[str]:
         chunks = [f'{head}<div class="abstain">{_text(headline(language, True))}</div>']
         if answer.related:
             chunks.append(f'<div class="related"><div class="related-head">{escape(_t(language, "related"))}'
-                          f'</div>{"".join(_quote_line(q, None, language) for q in answer.related)}</div>')
+                          f'</div>{"".join(_quote_line(q, None, language, with_title=True) for q in answer.related)}</div>')
         return chunks
     if answer.short_answer is not None:
         head += _short_answer_line(answer)
@@ -154,7 +168,7 @@ def answer_chunks(answer: Answer, resolved: str | None = None) -> list[str]:
     chunks = [f'{head}<div class="framing">{_text(headline(language, False))}</div>']
     chunks += [_quote_line(q, short, language) for q in answer.quotes]
     chunks.append(f'<div class="sources"><div class="sources-head">{escape(_t(language, "sources"))}:</div>'
-                  f'{"".join(_source_line(q, language) for q in answer.quotes)}</div>')
+                  f'{"".join(_source_line(qs, language, short) for qs in _by_article(answer.quotes).values())}</div>')
     return chunks
 
 
@@ -184,10 +198,7 @@ def sources_panel(answer: Answer | None, articles: dict[str, Article]) -> str:
     parts = []
     if answer.abstained:
         parts.append(f'<div class="related-head">{escape(_t(answer.language, "related"))}</div>')
-    by_file: dict[str, list[Quote]] = {}
-    for q in quotes:
-        by_file.setdefault(q.source, []).append(q)
-    for file, file_quotes in by_file.items():
+    for file, file_quotes in _by_article(quotes).items():
         article = articles.get(file)
         text = article.text if article else ""
         first = file_quotes[0]
