@@ -304,3 +304,27 @@ def test_short_answer_first_and_marked_in_quote_and_article(page):
     _, start, end, _ = href.split(":", 3)
     full = page.evaluate("() => document.querySelector('#article-panel .article-text').textContent")
     assert full[int(start):int(end)] == quote.locator(".qt").text_content()
+
+
+def test_copy_gives_the_plain_text_answer(server, browser):
+    from gradio_client import Client
+
+    question = "How many customers does Vodacom serve?"
+    plain = Client(server.url, verbose=False).predict(question, api_name="/chat")["answer"]
+    assert "\n[1] " in plain and "Sources:" in plain
+    context = browser.new_context(viewport={"width": 1280, "height": 800},
+                                  permissions=["clipboard-read", "clipboard-write"])
+    try:
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(server.url, wait_until="load")
+        page.wait_for_selector("#question textarea")
+        ask(page, question)
+        # gradio's own copy button (it copies the message's HTML) is not offered.
+        assert page.locator("#chatbot button[title='copy'], #chatbot button[aria-label='Copy message']").count() == 0
+        page.evaluate("navigator.clipboard.writeText('')")
+        page.locator("#chatbot button.copy-answer").last.click()
+        page.wait_for_function("async () => (await navigator.clipboard.readText()).length > 0")
+        assert page.evaluate("navigator.clipboard.readText()") == plain
+    finally:
+        context.close()

@@ -159,3 +159,12 @@ def test_sources_one_line_per_article_with_its_quote_numbers(customers):
 def test_related_quotes_show_their_article_titles():
     html = answer_chunks(answer(abstained=True))[1]
     assert "— T &lt;i&gt;itle&lt;/i&gt;" in html
+
+
+def test_copy_text_is_the_plain_answer(customers):
+    import html as html_lib
+    last = answer_chunks(customers)[-1]
+    hidden = re.search(r'<span class="copy-text">(.*?)</span>', last).group(1)
+    assert html_lib.unescape(hidden) == customers.answer and "\n\n" not in hidden
+    refusal = answer_chunks(answer(abstained=True))[-1]
+    assert 'class="copy-answer"' in refusal and "do not answer this question." in refusal

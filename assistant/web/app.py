@@ -73,7 +73,8 @@ def _chat_column(gr) -> SimpleNamespace:
     """The conversation, the question box and its buttons."""
     chatbot = gr.Chatbot(
         elem_id="chatbot", height=560, show_label=False, sanitize_html=True, render_markdown=True,
-        line_breaks=False, feedback_options=None, buttons=["copy"],
+        line_breaks=False, feedback_options=None,
+        buttons=[],  # gradio's copy would copy the HTML; answers carry their own (view.copy_button)
         examples=[{"text": q} for q in EXAMPLES], placeholder=WELCOME,
     )
     with gr.Row():
@@ -92,7 +93,7 @@ def _side_column(gr, handlers, max_quotes: int) -> SimpleNamespace:
     with gr.Tabs(selected="sources") as tabs:
         with gr.Tab("Sources", id="sources"):
             sources = gr.HTML(view.sources_panel(None, {}), elem_id="sources-panel",
-                              js_on_load=static_text("cite.js"))
+                              js_on_load=static_text("cite.js") + static_text("copy.js"))
         with gr.Tab("Article", id="article"):
             article = gr.HTML(view.empty_article_view(), elem_id="article-panel",
                               js_on_load=static_text("scroll_mark.js"))

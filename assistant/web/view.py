@@ -22,10 +22,12 @@ CONTEXT_CHARS = 220  # shown on each side of a quote in the sources panel
 TEXT = {
     "en": {"related": "Closest passages — not an answer", "sources": "Sources", "open": "open article",
            "resolved": "Understood as", "searching": "Searching the articles…", "quote": "quote",
-           "source_in": "source", "agrees": "agrees with"},
+           "source_in": "source", "agrees": "agrees with",
+           "copy": "Copy", "copy_title": "Copy the answer as plain text"},
     "de": {"related": "Nächste Passagen — keine Antwort", "sources": "Quellen", "open": "Artikel öffnen",
            "resolved": "Verstanden als", "searching": "Suche in den Artikeln…", "quote": "Zitat",
-           "source_in": "Quelle", "agrees": "bestätigt"},
+           "source_in": "Quelle", "agrees": "bestätigt",
+           "copy": "Kopieren", "copy_title": "Die Antwort als reinen Text kopieren"},
 }
 LANGUAGE_NAMES = {"de": "German", "en": "English"}
 LANGUAGE_NAMES_DE = {"de": "Deutsch", "en": "Englisch"}
@@ -148,8 +150,23 @@ def _source_line(quotes: list[Quote], language: str, short: ShortAnswer | None =
             f'<span class="file">({escape(first.source)})</span></div>')
 
 
+def copy_button(answer: Answer) -> str:
+    """A button and the plain-text answer (render.py) beside it, hidden: copying gives text with
+    numbered citations. The text is an element, not a data- attribute: the chat's sanitizer drops those."""
+    return (f'<div class="copy-row"><button type="button" class="copy-answer" '
+            f'title="{escape(_t(answer.language, "copy_title"))}">{escape(_t(answer.language, "copy"))}</button>'
+            f'<span class="copy-text">{_text(answer.answer)}</span></div>')
+
+
 def answer_chunks(answer: Answer, resolved: str | None = None) -> list[str]:
-    """The answer message in the order it is streamed: the short answer, framing, each quote, sources."""
+    """The answer message in the order it is streamed; the copy button comes with the last piece."""
+    chunks = _answer_pieces(answer, resolved)
+    chunks[-1] += copy_button(answer)
+    return chunks
+
+
+def _answer_pieces(answer: Answer, resolved: str | None) -> list[str]:
+    """The short answer, framing, each quote, the sources; or the refusal and the closest passages."""
     language = answer.language
     head = ""
     if resolved:
