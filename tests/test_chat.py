@@ -328,3 +328,76 @@ def test_copy_gives_the_plain_text_answer(server, browser):
         assert page.evaluate("navigator.clipboard.readText()") == plain
     finally:
         context.close()
+
+
+def test_new_chat_clears_conversation_sources_and_article(page):
+    ask(page, VODACOM)
+    page.locator("#chatbot .quote a.cite").first.click()
+    page.wait_for_selector("#article-panel mark.hl")
+    page.click("#new-chat")
+    page.wait_for_function("() => !document.querySelector('#chatbot .framing')")
+    page.click("button[role=tab]:has-text('Article')")
+    page.wait_for_selector("#article-panel .panel-empty")
+    assert page.locator("#article-panel .article, #article-panel mark").count() == 0
+    assert page.locator("#sources-panel .card").count() == 0
+
+
+CONTRAST_JS = """sel => {
+    const rgb = c => c.match(/[\\d.]+/g).map(Number);
+    const lum = c => { const [r, g, b] = rgb(c).slice(0, 3).map(v => { v /= 255;
+        return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+    const el = document.querySelector(sel);
+    let bg = el, back;
+    while (bg) { back = getComputedStyle(bg).backgroundColor;
+        const a = rgb(back); if (a.length < 4 || a[3] > 0) break; bg = bg.parentElement; }
+    const [l1, l2] = [lum(getComputedStyle(el).color), lum(back || 'rgb(255,255,255)')].sort((a, b) => b - a);
+    return (l1 + 0.05) / (l2 + 0.05);
+}"""
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_article_and_source_card_readable_in_both_themes(server, browser, theme):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(f"{server.url}?__theme={theme}", wait_until="load")
+        page.wait_for_selector("#question textarea")
+        assert page.evaluate("() => document.body.classList.contains('dark') || "
+                             "!!document.querySelector('.gradio-container.dark, .dark .gradio-container')") == (theme == "dark")
+        ask(page, VODACOM)
+        page.wait_for_selector("#sources-panel .card .passage")
+        for sel in ("#sources-panel .card .passage", "#sources-panel .card .card-title", "#chatbot .qt"):
+            assert page.evaluate(CONTRAST_JS, sel) >= 4.5, (theme, sel)
+        page.locator("#chatbot .quote a.cite").first.click()
+        page.wait_for_selector("#article-panel .article-text")
+        assert page.evaluate(CONTRAST_JS, "#article-panel .article-text") >= 4.5, theme
+    finally:
+        context.close()
+
+
+def test_chat_fills_the_window_and_new_answer_starts_in_view(server, browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 640})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(server.url, wait_until="load")
+        page.wait_for_selector("#question textarea")
+        small = page.evaluate("() => document.querySelector('#chatbot').getBoundingClientRect().height")
+        page.set_viewport_size({"width": 1280, "height": 1000})
+        page.wait_for_function(f"() => document.querySelector('#chatbot').getBoundingClientRect().height > {small} + 200")
+        page.set_viewport_size({"width": 1280, "height": 640})
+        ask(page, VODACOM)
+        ask(page, "How much will Vodafone invest in AI and cloud?")
+        page.wait_for_function("""() => {
+            const heads = document.querySelectorAll('#chatbot .framing');
+            const top = heads[heads.length - 1].parentElement.getBoundingClientRect().top;
+            let box = heads[heads.length - 1].parentElement.parentElement;
+            while (box && !(box.scrollHeight > box.clientHeight + 1 && /auto|scroll/.test(getComputedStyle(box).overflowY)))
+                box = box.parentElement;
+            const r = box.getBoundingClientRect();
+            return top >= r.top - 2 && top <= r.top + r.height / 3 && top >= 0;
+        }""", timeout=10_000)
+    finally:
+        context.close()

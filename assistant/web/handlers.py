@@ -135,8 +135,8 @@ class ChatHandlers:
         return evt.value["text"]
 
     def new_chat(self):
-        """An empty conversation: messages, sources, question box and follow-up topic cleared."""
-        return [], view.sources_panel(None, {}), "", []
+        """An empty conversation: messages, sources, question box, follow-up topic and article cleared."""
+        return [], view.sources_panel(None, {}), "", [], view.empty_article_view(), gr.Tabs(selected="sources")
 
     def api_chat(self, message: str, max_quotes: int = 0) -> dict:
         """Answer one question: the answer text (with its numbered quotes and sources) and the quotes."""
