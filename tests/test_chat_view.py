@@ -168,3 +168,11 @@ def test_copy_text_is_the_plain_answer(customers):
     assert html_lib.unescape(hidden) == customers.answer and "\n\n" not in hidden
     refusal = answer_chunks(answer(abstained=True))[-1]
     assert 'class="copy-answer"' in refusal and "do not answer this question." in refusal
+
+
+def test_every_message_is_one_html_block():
+    """A message that starts with a block tag and has no blank line is left alone by the chat's
+    markdown step, so `**x**` or `[t](u)` in a question or an article is shown as written."""
+    assert user_message("**x** [t](u)").startswith("<div")
+    for chunk in answer_chunks(answer()) + answer_chunks(answer(abstained=True)):
+        assert chunk.startswith("<div") and "\n" not in chunk

@@ -77,7 +77,7 @@ def parse_cite(value: str) -> Cite | None:
 
 
 def user_message(question: str) -> str:
-    return f'<span class="q">{_text(question)}</span>'
+    return f'<div class="q">{_text(question)}</div>'
 
 
 def searching_message(language: str) -> str:
