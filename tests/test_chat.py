@@ -440,3 +440,30 @@ def test_markdown_and_latex_in_articles_show_as_written(page, server):
             "a:not(.cite):not(.card-title)")
     for panel in ("#chatbot", "#sources-panel", "#article-panel"):
         assert page.locator(f"{panel} :is({made})").count() == 0, (panel, page.inner_html(panel)[:3000])
+
+
+def test_phone_viewport_every_tab_reachable(server, browser):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(server.url, wait_until="load")
+        page.wait_for_selector("#question textarea")
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 390 + 1  # no sideways scrolling
+        ask(page, VODACOM)
+        page.locator("#chatbot .quote a.cite").first.click()
+        page.wait_for_selector("#article-panel mark.hl")
+        shown = {"Sources": "#sources-panel .card", "Article": "#article-panel mark.hl",
+                 "Add articles": "#upload input[type=file]", "Settings": "#max-quotes input[type=range]"}
+        for name, inside in shown.items():
+            tab = page.get_by_role("tab", name=name)
+            if tab.count() == 0:  # gradio folds the tabs that do not fit into its "More tabs" menu
+                page.click("button[aria-label='More tabs']")
+                tab = page.locator(".overflow-dropdown button", has_text=name)
+            tab.click()
+            page.locator(inside).first.wait_for(state="attached")
+            assert page.locator(inside).first.is_visible() or name == "Add articles", name
+            box = page.locator(inside).first.bounding_box() if name != "Add articles" else None
+            assert box is None or (box["x"] >= -1 and box["x"] + box["width"] <= 390 + 1), (name, box)
+    finally:
+        context.close()
