@@ -287,3 +287,183 @@ def test_auth_refuses_unauthenticated_requests(auth_server):
         Client(auth_server.url, auth=("tester", "wrong"), verbose=False)
     result = Client(auth_server.url, auth=("tester", "s3cret-pass"), verbose=False).predict(VODACOM, api_name="/chat")
     assert result["quotes"]
+
+
+def test_short_answer_first_and_marked_in_quote_and_article(page):
+    ask(page, "How many customers does Vodacom serve?")
+    message = page.locator("#chatbot .framing").last.locator("xpath=..")
+    first = message.locator(":scope > div").first
+    assert "short-answer" in first.get_attribute("class")
+    assert first.inner_text().startswith("132,6 Millionen [1] (source in German)"), first.inner_text()
+    quote = message.locator(".quote", has=page.locator("mark.answer")).first
+    assert quote.locator("mark.answer").inner_text() == "132,6 Millionen"
+    href = quote.locator("a.cite").get_attribute("href")
+    quote.locator("a.cite").click()
+    page.wait_for_selector("#article-panel mark.hl mark.answer")
+    assert page.inner_text("#article-panel mark.hl mark.answer") == "132,6 Millionen"
+    _, start, end, _ = href.split(":", 3)
+    full = page.evaluate("() => document.querySelector('#article-panel .article-text').textContent")
+    assert full[int(start):int(end)] == quote.locator(".qt").text_content()
+
+
+def test_copy_gives_the_plain_text_answer(server, browser):
+    from gradio_client import Client
+
+    question = "How many customers does Vodacom serve?"
+    plain = Client(server.url, verbose=False).predict(question, api_name="/chat")["answer"]
+    assert "\n[1] " in plain and "Sources:" in plain
+    context = browser.new_context(viewport={"width": 1280, "height": 800},
+                                  permissions=["clipboard-read", "clipboard-write"])
+    try:
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(server.url, wait_until="load")
+        page.wait_for_selector("#question textarea")
+        ask(page, question)
+        # gradio's own copy button (it copies the message's HTML) is not offered.
+        assert page.locator("#chatbot button[title='copy'], #chatbot button[aria-label='Copy message']").count() == 0
+        page.evaluate("navigator.clipboard.writeText('')")
+        page.locator("#chatbot button.copy-answer").last.click()
+        page.wait_for_function("async () => (await navigator.clipboard.readText()).length > 0")
+        assert page.evaluate("navigator.clipboard.readText()") == plain
+    finally:
+        context.close()
+
+
+def test_new_chat_clears_conversation_sources_and_article(page):
+    ask(page, VODACOM)
+    page.locator("#chatbot .quote a.cite").first.click()
+    page.wait_for_selector("#article-panel mark.hl")
+    page.click("#new-chat")
+    page.wait_for_function("() => !document.querySelector('#chatbot .framing')")
+    page.click("button[role=tab]:has-text('Article')")
+    page.wait_for_selector("#article-panel .panel-empty")
+    assert page.locator("#article-panel .article, #article-panel mark").count() == 0
+    assert page.locator("#sources-panel .card").count() == 0
+
+
+CONTRAST_JS = """sel => {
+    const rgb = c => c.match(/[\\d.]+/g).map(Number);
+    const lum = c => { const [r, g, b] = rgb(c).slice(0, 3).map(v => { v /= 255;
+        return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); });
+        return 0.2126 * r + 0.7152 * g + 0.0722 * b; };
+    const el = document.querySelector(sel);
+    let bg = el, back;
+    while (bg) { back = getComputedStyle(bg).backgroundColor;
+        const a = rgb(back); if (a.length < 4 || a[3] > 0) break; bg = bg.parentElement; }
+    const [l1, l2] = [lum(getComputedStyle(el).color), lum(back || 'rgb(255,255,255)')].sort((a, b) => b - a);
+    return (l1 + 0.05) / (l2 + 0.05);
+}"""
+
+
+@pytest.mark.parametrize("theme", ["light", "dark"])
+def test_article_and_source_card_readable_in_both_themes(server, browser, theme):
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(f"{server.url}?__theme={theme}", wait_until="load")
+        page.wait_for_selector("#question textarea")
+        assert page.evaluate("() => document.body.classList.contains('dark') || "
+                             "!!document.querySelector('.gradio-container.dark, .dark .gradio-container')") == (theme == "dark")
+        ask(page, VODACOM)
+        page.wait_for_selector("#sources-panel .card .passage")
+        for sel in ("#sources-panel .card .passage", "#sources-panel .card .card-title", "#chatbot .qt"):
+            assert page.evaluate(CONTRAST_JS, sel) >= 4.5, (theme, sel)
+        page.locator("#chatbot .quote a.cite").first.click()
+        page.wait_for_selector("#article-panel .article-text")
+        assert page.evaluate(CONTRAST_JS, "#article-panel .article-text") >= 4.5, theme
+    finally:
+        context.close()
+
+
+def test_chat_fills_the_window_and_new_answer_starts_in_view(server, browser):
+    context = browser.new_context(viewport={"width": 1280, "height": 640})
+    try:
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(server.url, wait_until="load")
+        page.wait_for_selector("#question textarea")
+        small = page.evaluate("() => document.querySelector('#chatbot').getBoundingClientRect().height")
+        page.set_viewport_size({"width": 1280, "height": 1000})
+        page.wait_for_function(f"() => document.querySelector('#chatbot').getBoundingClientRect().height > {small} + 200")
+        page.set_viewport_size({"width": 1000, "height": 640})  # narrower: the answers grow taller
+        ask(page, VODACOM)
+        ask(page, "How much will Vodafone invest in AI and cloud?")
+        # The answer is taller than the chat box, so scrolling to the bottom would hide its first line.
+        page.wait_for_function("""() => {
+            const heads = document.querySelectorAll('#chatbot .framing');
+            const message = heads[heads.length - 1].parentElement;
+            let box = message.parentElement;
+            while (box && !(box.scrollHeight > box.clientHeight + 1 && /auto|scroll/.test(getComputedStyle(box).overflowY)))
+                box = box.parentElement;
+            const m = message.getBoundingClientRect(), r = box.getBoundingClientRect();
+            if (m.height <= r.height) throw new Error('answer fits the box: this test needs a taller one ' + m.height + ' ' + r.height);
+            return m.top >= r.top - 2 && m.top < r.bottom && m.top >= 0;
+        }""", timeout=10_000)
+        page.wait_for_timeout(2_000)  # and it stays there
+        assert page.evaluate("""() => {
+            const heads = document.querySelectorAll('#chatbot .framing');
+            const m = heads[heads.length - 1].parentElement.getBoundingClientRect();
+            return m.top >= document.querySelector('#chatbot').getBoundingClientRect().top - 2 && m.top >= 0;
+        }""")
+    finally:
+        context.close()
+
+
+MARKDOWN_SENTENCE = ("The Lübeck printers' guild style sheet bans $$x^2$$, $a$, **bold**, _x_, [text](http://example.com/t), "
+                     "![img](http://example.com/i.png), <http://x> and `code` in headlines, said guild secretary Ines Vogt.")
+
+
+def test_markdown_and_latex_in_articles_show_as_written(page, server):
+    article = f"Printers' guild style sheet\n\n{MARKDOWN_SENTENCE}\n\nThe guild has 42 members in Lübeck."
+    status = upload(page, [{"name": "guild_style.txt", "mimeType": "text/plain", "buffer": article.encode()}])
+    assert "added guild_style.txt" in status, status
+    question = "What does the Lübeck printers' guild style sheet ban in headlines? **x** $$y$$ _z_ `w`"
+    ask(page, question)
+    assert page.locator("#chatbot .q").last.text_content() == question
+    # The sentence splitter may cut it (at "!"): each quote is an exact span, together they hold every token.
+    quotes = [q for q in last_quotes(page) if "guild_style.txt" in q["href"]]
+    spans = sorted((int(q["href"].split(":")[1]), int(q["href"].split(":")[2]), q) for q in quotes)
+    assert "".join(q["text"] for _, _, q in spans if q["text"] in MARKDOWN_SENTENCE).count("$$x^2$$") == 1, quotes
+    page.click(f'#chatbot .quote a.cite[href="{spans[0][2]["href"]}"]')
+    page.wait_for_selector("#article-panel mark.hl")
+    full = page.evaluate("() => document.querySelector('#article-panel .article-text').textContent")
+    assert MARKDOWN_SENTENCE in full
+    for start, end, q in spans:
+        assert full[start:end] == q["text"], q
+    joined = "".join(q["text"] for _, _, q in spans)
+    for token in ("$$x^2$$", "$a$", "**bold**", "_x_", "[text](http://example.com/t)",
+                  "![img](http://example.com/i.png)", "<http://x>", "`code`"):
+        assert token in joined, (token, quotes)
+    made = ("img, .katex, .math, strong, em, code, b, i, "
+            "a:not(.cite):not(.card-title)")
+    for panel in ("#chatbot", "#sources-panel", "#article-panel"):
+        assert page.locator(f"{panel} :is({made})").count() == 0, (panel, page.inner_html(panel)[:3000])
+
+
+def test_phone_viewport_every_tab_reachable(server, browser):
+    context = browser.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    try:
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(server.url, wait_until="load")
+        page.wait_for_selector("#question textarea")
+        assert page.evaluate("() => document.documentElement.scrollWidth") <= 390 + 1  # no sideways scrolling
+        ask(page, VODACOM)
+        page.locator("#chatbot .quote a.cite").first.click()
+        page.wait_for_selector("#article-panel mark.hl")
+        shown = {"Sources": "#sources-panel .card", "Article": "#article-panel mark.hl",
+                 "Add articles": "#upload input[type=file]", "Settings": "#max-quotes input[type=range]"}
+        for name, inside in shown.items():
+            tab = page.get_by_role("tab", name=name)
+            if tab.count() == 0:  # gradio folds the tabs that do not fit into its "More tabs" menu
+                page.click("button[aria-label='More tabs']")
+                tab = page.locator(".overflow-dropdown button", has_text=name)
+            tab.click()
+            page.locator(inside).first.wait_for(state="attached")
+            assert page.locator(inside).first.is_visible() or name == "Add articles", name
+            box = page.locator(inside).first.bounding_box() if name != "Add articles" else None
+            assert box is None or (box["x"] >= -1 and box["x"] + box["width"] <= 390 + 1), (name, box)
+    finally:
+        context.close()

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+from dataclasses import replace
 
 import pytest
 
 from assistant import Answer, Quote
+from assistant.answer.types import MetadataCitation, ShortAnswer
 from assistant.ingest.sources import Article
 from assistant.web.app import exposure_warning, parse_auth
 from assistant.web.view import (answer_chunks, article_view, cite_href, parse_cite, sources_panel, upload_report,
@@ -64,9 +66,58 @@ def test_sources_panel_and_article_view_escape_and_mark():
 
 def test_citation_round_trip():
     q = quote()
-    assert parse_cite(cite_href(q)[len("#cite:"):]) == (q.source, q.start, q.end)
-    for bad in ("", "x:1:a", "1:2", "-1:3:a", "1:b:c"):
+    assert parse_cite(cite_href(q)[len("#cite:"):]) == (q.source, q.start, q.end, None)
+    short = ShortAnswer(text="2023", source=q.source, start=TEXT.index("2023"), end=TEXT.index("2023") + 4, quote=1)
+    assert parse_cite(cite_href(q, short)) == (q.source, q.start, q.end, (short.start, short.end))
+    for bad in ("", "x:1:a", "1:2", "-1:3:a", "1:b:c", "1:2:a:3", "1:2:a:3:x"):
         assert parse_cite(bad) is None
+
+
+def visible(html: str) -> str:
+    """The text a browser shows for an HTML fragment (tags dropped, entities decoded)."""
+    import html as html_lib
+    return html_lib.unescape(re.sub(r"<[^>]+>", "", html))
+
+
+@pytest.fixture(scope="module")
+def customers(shipped_assistant):
+    """A real answer whose short answer lies in a German quote, asked in English."""
+    answer = shipped_assistant.ask("How many customers does Vodacom serve?")
+    assert answer.short_answer is not None and answer.language == "en", answer
+    return answer
+
+
+def test_short_answer_comes_first_with_its_citation_and_language(customers, shipped_assistant):
+    html = "".join(answer_chunks(customers))
+    first = html[:html.index('class="framing"')]
+    short = customers.short_answer
+    assert 'class="short-answer"' in first and f"[{short.quote}]</a>" in first
+    assert visible(first).startswith(f"{short.text} [{short.quote}] (source in German)")
+    quote = next(q for q in customers.quotes if q.number == short.quote)
+    line = re.search(r'<span class="qt[^"]*">(.*?)</span>', html[html.index('class="quote"'):]).group(1)
+    assert f'<mark class="answer">{short.text}</mark>' in line
+    assert visible(line) == quote.text == shipped_assistant.article(quote.source).text[quote.start:quote.end]
+    cite = parse_cite(cite_href(quote, short))
+    view = article_view(shipped_assistant.article(quote.source), cite.start, cite.end, cite.answer)
+    marked = re.search(r'<mark id="hl" class="hl">(.*?)</mark>(?!</mark>)', view).group(0)
+    assert f'<mark class="answer">{short.text}</mark>' in marked
+
+
+def test_german_question_says_source_language_in_german(customers):
+    german = replace(customers, language="de", quotes=[replace(q, language="en") for q in customers.quotes])
+    assert "(Quelle auf Englisch)" in visible(answer_chunks(german)[0])
+
+
+def test_confirming_quote_and_metadata_answer(customers):
+    second = replace(customers.quotes[1], confirms=1)
+    html = "".join(answer_chunks(replace(customers, quotes=[customers.quotes[0], second])))
+    assert "agrees with [1]" in visible(html)
+    de = "".join(answer_chunks(replace(customers, language="de", quotes=[customers.quotes[0], second])))
+    assert "bestätigt [1]" in visible(de)
+    cited = MetadataCitation(field="authors", value=("<b>Ann</b>",), source="a.txt", title="T")
+    html = "".join(answer_chunks(replace(customers, quotes=[], short_answer=None, metadata=cited)))
+    no_raw_markup(html)
+    assert "metadata names the author: <b>Ann</b> (T, a.txt" in visible(html)
 
 
 def test_user_text_and_upload_messages_escaped():
@@ -88,3 +139,40 @@ def test_parse_auth():
     for bad in ("user", ":pw", "user:"):
         with pytest.raises(ValueError):
             parse_auth(bad)
+
+
+def test_sources_one_line_per_article_with_its_quote_numbers(customers):
+    html = answer_chunks(customers)[-1]
+    lines = re.findall(r'<div class="src">.*?</div>', html)
+    files = list(dict.fromkeys(q.source for q in customers.quotes))
+    assert len(lines) == len(files)
+    for file, line in zip(files, lines):
+        numbers = [q.number for q in customers.quotes if q.source == file]
+        first = next(q for q in customers.quotes if q.source == file)
+        text = visible(line)
+        assert text.startswith(" ".join(f"[{n}]" for n in numbers) + f" {first.title}"), text
+        assert f'<span class="file">({file})</span>' in line
+        for detail in (first.date, *first.authors, {"de": "German", "en": "English"}[first.language]):
+            assert detail and detail in text, (detail, text)
+
+
+def test_related_quotes_show_their_article_titles():
+    html = answer_chunks(answer(abstained=True))[1]
+    assert "— T &lt;i&gt;itle&lt;/i&gt;" in html
+
+
+def test_copy_text_is_the_plain_answer(customers):
+    import html as html_lib
+    last = answer_chunks(customers)[-1]
+    hidden = re.search(r'<span class="copy-text">(.*?)</span>', last).group(1)
+    assert html_lib.unescape(hidden) == customers.answer and "\n\n" not in hidden
+    refusal = answer_chunks(answer(abstained=True))[-1]
+    assert 'class="copy-answer"' in refusal and "do not answer this question." in refusal
+
+
+def test_every_message_is_one_html_block():
+    """A message that starts with a block tag and has no blank line is left alone by the chat's
+    markdown step, so `**x**` or `[t](u)` in a question or an article is shown as written."""
+    assert user_message("**x** [t](u)").startswith("<div")
+    for chunk in answer_chunks(answer()) + answer_chunks(answer(abstained=True)):
+        assert chunk.startswith("<div") and "\n" not in chunk

@@ -2,7 +2,7 @@
 
 Every piece of article, question or file-name text goes through `html.escape` here and nowhere
 else builds HTML from it, so an article holding `<script>` shows as text and runs nothing.
-Citations are links `#cite:START:END:FILE`; a click handler in the page (see chat.py) turns
+Citations are links `#cite:START:END:FILE[:ASTART:AEND]`; a click handler in the page (static/cite.js) turns
 them into an "open this article at this quote" event.
 """
 
@@ -11,19 +11,26 @@ from __future__ import annotations
 from html import escape
 from urllib.parse import quote as url_quote
 
-from ..answer.render import headline
-from ..answer.types import Answer, Quote
+from typing import NamedTuple
+
+from ..answer.render import IN_LANGUAGE, METADATA, headline
+from ..answer.types import Answer, Quote, ShortAnswer
 from ..ingest.sources import Article
 
 CONTEXT_CHARS = 220  # shown on each side of a quote in the sources panel
 
 TEXT = {
     "en": {"related": "Closest passages — not an answer", "sources": "Sources", "open": "open article",
-           "resolved": "Understood as", "searching": "Searching the articles…", "quote": "quote"},
+           "resolved": "Understood as", "searching": "Searching the articles…", "quote": "quote",
+           "source_in": "source", "agrees": "agrees with",
+           "copy": "Copy", "copy_title": "Copy the answer as plain text"},
     "de": {"related": "Nächste Passagen — keine Antwort", "sources": "Quellen", "open": "Artikel öffnen",
-           "resolved": "Verstanden als", "searching": "Suche in den Artikeln…", "quote": "Zitat"},
+           "resolved": "Verstanden als", "searching": "Suche in den Artikeln…", "quote": "Zitat",
+           "source_in": "Quelle", "agrees": "bestätigt",
+           "copy": "Kopieren", "copy_title": "Die Antwort als reinen Text kopieren"},
 }
 LANGUAGE_NAMES = {"de": "German", "en": "English"}
+LANGUAGE_NAMES_DE = {"de": "Deutsch", "en": "Englisch"}
 
 
 def _t(language: str, key: str) -> str:
@@ -35,65 +42,150 @@ def _text(value: str) -> str:
     return escape(value).replace("\r", "").replace("\n", "&#10;")
 
 
-def cite_href(quote: Quote) -> str:
-    return f"#cite:{quote.start}:{quote.end}:{url_quote(quote.source, safe='')}"
+class Cite(NamedTuple):
+    """A parsed citation link: the quote's span, and the short answer's span inside it if any."""
+
+    file: str
+    start: int
+    end: int
+    answer: tuple[int, int] | None = None
 
 
-def parse_cite(value: str) -> tuple[str, int, int] | None:
-    """(file, start, end) from a citation link's tail "START:END:FILE", None when malformed."""
+def _answer_inside(quote: Quote, short: ShortAnswer | None) -> ShortAnswer | None:
+    """The short answer when it lies inside this quote (same article, within its span)."""
+    if short is None or short.quote != quote.number or short.source != quote.source:
+        return None
+    return short if quote.start <= short.start < short.end <= quote.end else None
+
+
+def cite_href(quote: Quote, short: ShortAnswer | None = None) -> str:
+    """#cite:START:END:FILE, plus :ASTART:AEND when the quote holds the short answer."""
+    href = f"#cite:{quote.start}:{quote.end}:{url_quote(quote.source, safe='')}"
+    inside = _answer_inside(quote, short)
+    return href + (f":{inside.start}:{inside.end}" if inside else "")
+
+
+def parse_cite(value: str) -> Cite | None:
+    """The citation link's tail "START:END:FILE[:ASTART:AEND]", None when malformed."""
     from urllib.parse import unquote
 
-    parts = (value or "").removeprefix("#cite:").split(":", 2)
-    if len(parts) != 3 or not parts[0].isdigit() or not parts[1].isdigit():
+    parts = (value or "").removeprefix("#cite:").split(":")
+    if len(parts) not in (3, 5) or not all(p.isdigit() for p in parts[:2] + parts[3:]):
         return None
-    return unquote(parts[2]), int(parts[0]), int(parts[1])
+    answer = (int(parts[3]), int(parts[4])) if len(parts) == 5 else None
+    return Cite(unquote(parts[2]), int(parts[0]), int(parts[1]), answer)
 
 
 def user_message(question: str) -> str:
-    return f'<span class="q">{_text(question)}</span>'
+    return f'<div class="q">{_text(question)}</div>'
 
 
 def searching_message(language: str) -> str:
     return f'<span class="status">{escape(_t(language, "searching"))}</span>'
 
 
-def _citation_link(quote: Quote) -> str:
-    return (f'<a class="cite" href="{escape(cite_href(quote))}" title="{escape(quote.title)}">'
+def _citation_link(quote: Quote, short: ShortAnswer | None = None) -> str:
+    return (f'<a class="cite" href="{escape(cite_href(quote, short))}" title="{escape(quote.title)}">'
             f'[{quote.number}]</a>')
 
 
 QUOTE_MARKS = "\"'“”„‚‘’«»"
 
 
-def _quote_line(quote: Quote) -> str:
+def _quote_text(quote: Quote, short: ShortAnswer | None) -> str:
+    """The quote escaped, the short answer inside it marked; the visible text stays the exact span."""
+    inside = _answer_inside(quote, short)
+    if inside is None:
+        return _text(quote.text)
+    a, b = inside.start - quote.start, inside.end - quote.start
+    return (f'{_text(quote.text[:a])}<mark class="answer">{_text(quote.text[a:b])}</mark>'
+            f'{_text(quote.text[b:])}')
+
+
+def _quote_line(quote: Quote, short: ShortAnswer | None = None, language: str = "en", with_title: bool = False) -> str:
     """Quotation marks are added around the exact span unless it already starts with one."""
+    title = f' <span class="quote-title">— {escape(quote.title)}</span>' if with_title else ""
     marked = "" if quote.text[:1] in QUOTE_MARKS else " marks"
-    return f'<div class="quote">{_citation_link(quote)} <span class="qt{marked}">{_text(quote.text)}</span></div>'
+    agrees = (f' <span class="agrees">{escape(_t(language, "agrees"))} [{quote.confirms}]</span>'
+              if quote.confirms is not None else "")
+    return (f'<div class="quote">{_citation_link(quote, short)} '
+            f'<span class="qt{marked}">{_quote_text(quote, short)}</span>{agrees}{title}</div>')
 
 
-def _source_line(quote: Quote, language: str) -> str:
-    date = f", {escape(quote.date)}" if quote.date else ""
-    chars = "Zeichen" if language == "de" else "characters"
-    return (f'<div class="src">{_citation_link(quote)} {escape(quote.title)}{date} '
-            f'<span class="file">({escape(quote.source)}, {chars} {quote.start}–{quote.end})</span></div>')
+def _short_answer_line(answer: Answer) -> str:
+    """The answer first: the short answer, its citation, and the source's language when it differs."""
+    short = answer.short_answer
+    quote = next((q for q in answer.quotes if q.number == short.quote), None)
+    link = _citation_link(quote, short) if quote else f"[{short.quote}]"
+    other = ""
+    if quote is not None and quote.language != answer.language:
+        in_language = IN_LANGUAGE.get(answer.language, IN_LANGUAGE["en"]).get(quote.language, quote.language)
+        other = f' <span class="in-language">({escape(_t(answer.language, "source_in"))} {escape(in_language)})</span>'
+    return f'<div class="short-answer"><span class="sa-text">{_text(short.text)}</span> {link}{other}</div>'
+
+
+def _metadata_line(answer: Answer) -> str:
+    cited = answer.metadata
+    text = METADATA.get(answer.language, METADATA["en"]).format(
+        value=", ".join(cited.value), title=cited.title, source=cited.source)
+    return f'<div class="framing metadata">{_text(text)}</div>'
+
+
+def _by_article(quotes: list[Quote]) -> dict[str, list[Quote]]:
+    """The quotes per article file, articles in the order of their first quote."""
+    groups: dict[str, list[Quote]] = {}
+    for q in quotes:
+        groups.setdefault(q.source, []).append(q)
+    return groups
+
+
+def _source_line(quotes: list[Quote], language: str, short: ShortAnswer | None = None) -> str:
+    """One article: title, date, authors, language, the numbers of its quotes; the file name small."""
+    first = quotes[0]
+    names = LANGUAGE_NAMES_DE if language == "de" else LANGUAGE_NAMES
+    details = [first.date, ", ".join(first.authors), names.get(first.language, first.language)]
+    meta = "".join(f", {escape(x)}" for x in details if x)
+    links = " ".join(_citation_link(q, short) for q in quotes)
+    return (f'<div class="src">{links} <span class="src-title">{escape(first.title)}</span>{meta} '
+            f'<span class="file">({escape(first.source)})</span></div>')
+
+
+def copy_button(answer: Answer) -> str:
+    """A button and the plain-text answer (render.py) beside it, hidden: copying gives text with
+    numbered citations. The text is an element, not a data- attribute: the chat's sanitizer drops those."""
+    return (f'<div class="copy-row"><button type="button" class="copy-answer" '
+            f'title="{escape(_t(answer.language, "copy_title"))}">{escape(_t(answer.language, "copy"))}</button>'
+            f'<span class="copy-text">{_text(answer.answer)}</span></div>')
 
 
 def answer_chunks(answer: Answer, resolved: str | None = None) -> list[str]:
-    """The answer message in the order it is streamed: framing, each quote, then the sources."""
+    """The answer message in the order it is streamed; the copy button comes with the last piece."""
+    chunks = _answer_pieces(answer, resolved)
+    chunks[-1] += copy_button(answer)
+    return chunks
+
+
+def _answer_pieces(answer: Answer, resolved: str | None) -> list[str]:
+    """The short answer, framing, each quote, the sources; or the refusal and the closest passages."""
     language = answer.language
     head = ""
     if resolved:
         head = f'<div class="resolved">{escape(_t(language, "resolved"))}: “{_text(resolved)}”</div>'
+    if answer.metadata is not None:
+        return [head + _metadata_line(answer)]
     if answer.abstained:
         chunks = [f'{head}<div class="abstain">{_text(headline(language, True))}</div>']
         if answer.related:
             chunks.append(f'<div class="related"><div class="related-head">{escape(_t(language, "related"))}'
-                          f'</div>{"".join(_quote_line(q) for q in answer.related)}</div>')
+                          f'</div>{"".join(_quote_line(q, None, language, with_title=True) for q in answer.related)}</div>')
         return chunks
+    if answer.short_answer is not None:
+        head += _short_answer_line(answer)
+    short = answer.short_answer
     chunks = [f'{head}<div class="framing">{_text(headline(language, False))}</div>']
-    chunks += [_quote_line(q) for q in answer.quotes]
+    chunks += [_quote_line(q, short, language) for q in answer.quotes]
     chunks.append(f'<div class="sources"><div class="sources-head">{escape(_t(language, "sources"))}:</div>'
-                  f'{"".join(_source_line(q, language) for q in answer.quotes)}</div>')
+                  f'{"".join(_source_line(qs, language, short) for qs in _by_article(answer.quotes).values())}</div>')
     return chunks
 
 
@@ -123,10 +215,7 @@ def sources_panel(answer: Answer | None, articles: dict[str, Article]) -> str:
     parts = []
     if answer.abstained:
         parts.append(f'<div class="related-head">{escape(_t(answer.language, "related"))}</div>')
-    by_file: dict[str, list[Quote]] = {}
-    for q in quotes:
-        by_file.setdefault(q.source, []).append(q)
-    for file, file_quotes in by_file.items():
+    for file, file_quotes in _by_article(quotes).items():
         article = articles.get(file)
         text = article.text if article else ""
         first = file_quotes[0]
@@ -140,14 +229,25 @@ def sources_panel(answer: Answer | None, articles: dict[str, Article]) -> str:
     return f'<div class="scroll-box">{"".join(parts)}</div>'
 
 
-def article_view(article: Article, start: int | None = None, end: int | None = None) -> str:
+def _marked_body(text: str, start: int, end: int, answer: tuple[int, int] | None) -> str:
+    """The article escaped, the quote in mark#hl and the short answer, when inside it, in mark.answer."""
+    if answer is None or not start <= answer[0] < answer[1] <= end:
+        quote = _text(text[start:end])
+    else:
+        quote = (f'{_text(text[start:answer[0]])}<mark class="answer">{_text(text[answer[0]:answer[1]])}</mark>'
+                 f'{_text(text[answer[1]:end])}')
+    return f'{_text(text[:start])}<mark id="hl" class="hl">{quote}</mark>{_text(text[end:])}'
+
+
+def article_view(article: Article, start: int | None = None, end: int | None = None,
+                 answer: tuple[int, int] | None = None) -> str:
     """The whole article, the chosen quote marked (id="hl") so the page can scroll to it."""
     text = article.text
     meta = " · ".join(escape(x) for x in (article.date or "no date",
                                            LANGUAGE_NAMES.get(article.language, article.language),
                                            article.file))
     if start is not None and end is not None and 0 <= start < end <= len(text):
-        body = f'{_text(text[:start])}<mark id="hl" class="hl">{_text(text[start:end])}</mark>{_text(text[end:])}'
+        body = _marked_body(text, start, end, answer)
     else:
         body = _text(text)
     return (f'<div class="article scroll-box"><h3>{escape(article.title)}</h3><div class="meta">{meta}</div>'
