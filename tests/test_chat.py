@@ -330,11 +330,12 @@ def test_copy_gives_the_plain_text_answer(server, browser):
         context.close()
 
 
-def test_new_chat_clears_conversation_sources_and_article(page):
+@pytest.mark.parametrize("button", ["#new-chat", "#chatbot button[aria-label='Clear']"])
+def test_new_chat_clears_conversation_sources_and_article(page, button):
     ask(page, VODACOM)
     page.locator("#chatbot .quote a.cite").first.click()
     page.wait_for_selector("#article-panel mark.hl")
-    page.click("#new-chat")
+    page.click(button)
     page.wait_for_function("() => !document.querySelector('#chatbot .framing')")
     page.click("button[role=tab]:has-text('Article')")
     page.wait_for_selector("#article-panel .panel-empty")

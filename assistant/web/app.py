@@ -124,7 +124,9 @@ def _wire(gr, handlers, chat: SimpleNamespace, side: SimpleNamespace, asked) -> 
     chat.send.click(handlers.respond, inputs, outputs, **private).then(None, **to_answer)
     chat.chatbot.example_select(handlers.example_text, None, chat.box, **private).then(
         handlers.respond, inputs, outputs, **private).then(None, **to_answer)
-    chat.clear.click(handlers.new_chat, None, outputs + [side.article, side.tabs], **private)
+    cleared = outputs + [side.article, side.tabs]
+    chat.clear.click(handlers.new_chat, None, cleared, **private)
+    chat.chatbot.clear(handlers.new_chat, None, cleared, **private)  # the chat's own bin button
     side.sources.click(handlers.open_citation, None, [side.article, side.tabs], **private).then(
         None, js=static_text("scroll_after.js"))
     side.upload.upload(handlers.add_articles, side.upload, [side.upload_status, side.files, side.upload], **private)
