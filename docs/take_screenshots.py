@@ -1,15 +1,14 @@
 """Screenshots of the web chat's main states at 1280x800, for the README and for looking at.
 
 Starts the real `assistant chat` on a copy of the shipped articles (loopback) and drives it with
-Debian chromium. Writes docs/chat_empty.png, docs/chat_answer.png, docs/chat_article.png and
-docs/chat_abstention.png.
+Debian chromium. Writes docs/chat_empty.png, docs/chat_answer.png, docs/chat_article.png,
+docs/chat_abstention.png and docs/chat_dark.png.
 
     .venv/bin/python docs/take_screenshots.py
 """
 
 from __future__ import annotations
 
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -17,6 +16,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 from chat_server import CHROMIUM, CHROMIUM_FLAGS, start_chat  # noqa: E402
+from conftest import copy_shipped  # noqa: E402
 from test_chat import ask  # noqa: E402
 
 DOCS = REPO / "docs"
@@ -29,7 +29,7 @@ def main() -> int:
 
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
-        shutil.copytree(REPO / "sources", root / "sources")
+        copy_shipped(root / "sources")  # the shipped articles only, not what users added
         server = start_chat(root / "sources", root / "index", root / "chat.log")
         try:
             with sync_playwright() as p:
@@ -39,7 +39,7 @@ def main() -> int:
                 page.goto(server.url, wait_until="load")
                 page.wait_for_selector("#question textarea")
                 page.screenshot(path=DOCS / "chat_empty.png")
-                ask(page, "What share of Vodacom does Vodafone own?")
+                ask(page, "How many customers does Vodacom serve?")
                 page.wait_for_selector("#sources-panel .card")
                 page.wait_for_timeout(500)
                 page.screenshot(path=DOCS / "chat_answer.png")
@@ -58,6 +58,14 @@ def main() -> int:
                 page.wait_for_selector("#sources-panel .card")
                 page.wait_for_timeout(500)
                 page.screenshot(path=DOCS / "chat_abstention.png")
+                page = browser.new_page(viewport={"width": 1280, "height": 800})
+                page.set_default_timeout(60_000)
+                page.goto(server.url + "?__theme=dark", wait_until="load")
+                page.wait_for_selector("#question textarea")
+                ask(page, "How many customers does Vodacom serve?")
+                page.wait_for_selector("#sources-panel .card")
+                page.wait_for_timeout(500)
+                page.screenshot(path=DOCS / "chat_dark.png")
                 browser.close()
         finally:
             server.stop()

@@ -330,11 +330,12 @@ def test_copy_gives_the_plain_text_answer(server, browser):
         context.close()
 
 
-def test_new_chat_clears_conversation_sources_and_article(page):
+@pytest.mark.parametrize("button", ["#new-chat", "#chatbot button[aria-label='Clear']"])
+def test_new_chat_clears_conversation_sources_and_article(page, button):
     ask(page, VODACOM)
     page.locator("#chatbot .quote a.cite").first.click()
     page.wait_for_selector("#article-panel mark.hl")
-    page.click("#new-chat")
+    page.click(button)
     page.wait_for_function("() => !document.querySelector('#chatbot .framing')")
     page.click("button[role=tab]:has-text('Article')")
     page.wait_for_selector("#article-panel .panel-empty")
@@ -364,8 +365,9 @@ def test_article_and_source_card_readable_in_both_themes(server, browser, theme)
         page.set_default_timeout(60_000)
         page.goto(f"{server.url}?__theme={theme}", wait_until="load")
         page.wait_for_selector("#question textarea")
-        assert page.evaluate("() => document.body.classList.contains('dark') || "
-                             "!!document.querySelector('.gradio-container.dark, .dark .gradio-container')") == (theme == "dark")
+        dark = page.evaluate("() => document.body.classList.contains('dark') || "
+                             "!!document.querySelector('.gradio-container.dark, .dark .gradio-container')")
+        assert dark == (theme == "dark")
         ask(page, VODACOM)
         page.wait_for_selector("#sources-panel .card .passage")
         for sel in ("#sources-panel .card .passage", "#sources-panel .card .card-title", "#chatbot .qt"):
@@ -386,7 +388,8 @@ def test_chat_fills_the_window_and_new_answer_starts_in_view(server, browser):
         page.wait_for_selector("#question textarea")
         small = page.evaluate("() => document.querySelector('#chatbot').getBoundingClientRect().height")
         page.set_viewport_size({"width": 1280, "height": 1000})
-        page.wait_for_function(f"() => document.querySelector('#chatbot').getBoundingClientRect().height > {small} + 200")
+        page.wait_for_function(
+            f"() => document.querySelector('#chatbot').getBoundingClientRect().height > {small} + 200")
         page.set_viewport_size({"width": 1000, "height": 640})  # narrower: the answers grow taller
         ask(page, VODACOM)
         ask(page, "How much will Vodafone invest in AI and cloud?")
@@ -395,10 +398,13 @@ def test_chat_fills_the_window_and_new_answer_starts_in_view(server, browser):
             const heads = document.querySelectorAll('#chatbot .framing');
             const message = heads[heads.length - 1].parentElement;
             let box = message.parentElement;
-            while (box && !(box.scrollHeight > box.clientHeight + 1 && /auto|scroll/.test(getComputedStyle(box).overflowY)))
+            const scrolls = b => b.scrollHeight > b.clientHeight + 1
+                && /auto|scroll/.test(getComputedStyle(b).overflowY);
+            while (box && !scrolls(box))
                 box = box.parentElement;
             const m = message.getBoundingClientRect(), r = box.getBoundingClientRect();
-            if (m.height <= r.height) throw new Error('answer fits the box: this test needs a taller one ' + m.height + ' ' + r.height);
+            if (m.height <= r.height)
+                throw new Error(`answer fits the box: this test needs a taller one (${m.height} <= ${r.height})`);
             return m.top >= r.top - 2 && m.top < r.bottom && m.top >= 0;
         }""", timeout=10_000)
         page.wait_for_timeout(2_000)  # and it stays there
@@ -411,8 +417,9 @@ def test_chat_fills_the_window_and_new_answer_starts_in_view(server, browser):
         context.close()
 
 
-MARKDOWN_SENTENCE = ("The Lübeck printers' guild style sheet bans $$x^2$$, $a$, **bold**, _x_, [text](http://example.com/t), "
-                     "![img](http://example.com/i.png), <http://x> and `code` in headlines, said guild secretary Ines Vogt.")
+MARKDOWN_SENTENCE = ("The Lübeck printers' guild style sheet bans $$x^2$$, $a$, **bold**, _x_, "
+                     "[text](http://example.com/t), ![img](http://example.com/i.png), <http://x> and `code` in "
+                     "headlines, said guild secretary Ines Vogt.")
 
 
 def test_markdown_and_latex_in_articles_show_as_written(page, server):

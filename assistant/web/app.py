@@ -72,7 +72,8 @@ WELCOME = ("<div class='welcome'><b>Ask about the articles, in German or English
 def _chat_column(gr) -> SimpleNamespace:
     """The conversation, the question box and its buttons."""
     chatbot = gr.Chatbot(
-        elem_id="chatbot", height="calc(100vh - 190px)", min_height=360, show_label=False, sanitize_html=True, render_markdown=True,
+        elem_id="chatbot", height="calc(100vh - 190px)", min_height=360, show_label=False, sanitize_html=True,
+        render_markdown=True,
         line_breaks=False, feedback_options=None, latex_delimiters=[],  # article text is never LaTeX
         buttons=[],  # gradio's copy would copy the HTML; answers carry their own (view.copy_button)
         examples=[{"text": q} for q in EXAMPLES], placeholder=WELCOME,
@@ -123,7 +124,9 @@ def _wire(gr, handlers, chat: SimpleNamespace, side: SimpleNamespace, asked) -> 
     chat.send.click(handlers.respond, inputs, outputs, **private).then(None, **to_answer)
     chat.chatbot.example_select(handlers.example_text, None, chat.box, **private).then(
         handlers.respond, inputs, outputs, **private).then(None, **to_answer)
-    chat.clear.click(handlers.new_chat, None, outputs + [side.article, side.tabs], **private)
+    cleared = outputs + [side.article, side.tabs]
+    chat.clear.click(handlers.new_chat, None, cleared, **private)
+    chat.chatbot.clear(handlers.new_chat, None, cleared, **private)  # the chat's own bin button
     side.sources.click(handlers.open_citation, None, [side.article, side.tabs], **private).then(
         None, js=static_text("scroll_after.js"))
     side.upload.upload(handlers.add_articles, side.upload, [side.upload_status, side.files, side.upload], **private)

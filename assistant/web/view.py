@@ -176,8 +176,9 @@ def _answer_pieces(answer: Answer, resolved: str | None) -> list[str]:
     if answer.abstained:
         chunks = [f'{head}<div class="abstain">{_text(headline(language, True))}</div>']
         if answer.related:
+            lines = "".join(_quote_line(q, None, language, with_title=True) for q in answer.related)
             chunks.append(f'<div class="related"><div class="related-head">{escape(_t(language, "related"))}'
-                          f'</div>{"".join(_quote_line(q, None, language, with_title=True) for q in answer.related)}</div>')
+                          f'</div>{lines}</div>')
         return chunks
     if answer.short_answer is not None:
         head += _short_answer_line(answer)
