@@ -114,10 +114,19 @@ def test_confirming_quote_and_metadata_answer(customers):
     assert "agrees with [1]" in visible(html)
     de = "".join(answer_chunks(replace(customers, language="de", quotes=[customers.quotes[0], second])))
     assert "bestätigt [1]" in visible(de)
-    cited = MetadataCitation(field="authors", value=("<b>Ann</b>",), source="a.txt", title="T")
+    cited = MetadataCitation(field="authors", value=("<b>Ann</b>",), source="a <b>.txt", title="T")
     html = "".join(answer_chunks(replace(customers, quotes=[], short_answer=None, metadata=cited)))
     no_raw_markup(html)
-    assert "metadata names the author: <b>Ann</b> (T, a.txt" in visible(html)
+    assert "metadata names the author: <b>Ann</b> (T, a <b>.txt" in visible(html)
+    link = re.search(r'<a class="cite" href="#cite:([^"]*)">', html).group(1)
+    assert parse_cite(link) == ("a <b>.txt", 0, 0, None)  # opens the article, nothing marked
+
+
+def test_sources_panel_marks_the_short_answer(customers, shipped_assistant):
+    articles = {a.file: a for a in shipped_assistant.sources()}
+    panel = sources_panel(customers, articles)
+    assert panel.count('<mark class="answer">') == 1
+    assert f'<mark class="answer">{customers.short_answer.text}</mark>' in panel
 
 
 def test_user_text_and_upload_messages_escaped():

@@ -72,9 +72,9 @@ WELCOME = ("<div class='welcome'><b>Ask about the articles, in German or English
 def _chat_column(gr) -> SimpleNamespace:
     """The conversation, the question box and its buttons."""
     chatbot = gr.Chatbot(
-        elem_id="chatbot", height="calc(100vh - 190px)", min_height=360, show_label=False, sanitize_html=True,
-        render_markdown=True,
-        line_breaks=False, feedback_options=None, latex_delimiters=[],  # article text is never LaTeX
+        elem_id="chatbot", height="calc(100vh - 190px)", min_height=360,  # the window's height, not a fixed one
+        show_label=False, sanitize_html=True, render_markdown=True, line_breaks=False, feedback_options=None,
+        latex_delimiters=[],  # "$$x^2$$" in an article is text: KaTeX would change the quote
         buttons=[],  # gradio's copy would copy the HTML; answers carry their own (view.copy_button)
         examples=[{"text": q} for q in EXAMPLES], placeholder=WELCOME,
     )

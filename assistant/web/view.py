@@ -51,18 +51,27 @@ class Cite(NamedTuple):
     answer: tuple[int, int] | None = None
 
 
-def _answer_inside(quote: Quote, short: ShortAnswer | None) -> ShortAnswer | None:
-    """The short answer when it lies inside this quote (same article, within its span)."""
+def _answer_span(quote: Quote, short: ShortAnswer | None) -> tuple[int, int] | None:
+    """The short answer's article span when it lies inside this quote (same article, within it)."""
     if short is None or short.quote != quote.number or short.source != quote.source:
         return None
-    return short if quote.start <= short.start < short.end <= quote.end else None
+    return (short.start, short.end) if quote.start <= short.start < short.end <= quote.end else None
+
+
+def _with_answer(text: str, start: int, end: int, answer: tuple[int, int] | None) -> str:
+    """text[start:end] escaped, the short answer's span in it (when inside) in mark.answer; the
+    visible text stays text[start:end] character for character."""
+    if answer is None or not start <= answer[0] < answer[1] <= end:
+        return _text(text[start:end])
+    a, b = answer
+    return f'{_text(text[start:a])}<mark class="answer">{_text(text[a:b])}</mark>{_text(text[b:end])}'
 
 
 def cite_href(quote: Quote, short: ShortAnswer | None = None) -> str:
     """#cite:START:END:FILE, plus :ASTART:AEND when the quote holds the short answer."""
     href = f"#cite:{quote.start}:{quote.end}:{url_quote(quote.source, safe='')}"
-    inside = _answer_inside(quote, short)
-    return href + (f":{inside.start}:{inside.end}" if inside else "")
+    span = _answer_span(quote, short)
+    return href + (f":{span[0]}:{span[1]}" if span else "")
 
 
 def parse_cite(value: str) -> Cite | None:
@@ -94,12 +103,9 @@ QUOTE_MARKS = "\"'“”„‚‘’«»"
 
 def _quote_text(quote: Quote, short: ShortAnswer | None) -> str:
     """The quote escaped, the short answer inside it marked; the visible text stays the exact span."""
-    inside = _answer_inside(quote, short)
-    if inside is None:
-        return _text(quote.text)
-    a, b = inside.start - quote.start, inside.end - quote.start
-    return (f'{_text(quote.text[:a])}<mark class="answer">{_text(quote.text[a:b])}</mark>'
-            f'{_text(quote.text[b:])}')
+    span = _answer_span(quote, short)
+    shifted = (span[0] - quote.start, span[1] - quote.start) if span else None
+    return _with_answer(quote.text, 0, len(quote.text), shifted)
 
 
 def _quote_line(quote: Quote, short: ShortAnswer | None = None, language: str = "en", with_title: bool = False) -> str:
@@ -125,10 +131,14 @@ def _short_answer_line(answer: Answer) -> str:
 
 
 def _metadata_line(answer: Answer) -> str:
+    """An author known only from the page's metadata: render.py's sentence, and the article to open."""
     cited = answer.metadata
     text = METADATA.get(answer.language, METADATA["en"]).format(
         value=", ".join(cited.value), title=cited.title, source=cited.source)
-    return f'<div class="framing metadata">{_text(text)}</div>'
+    href = f"#cite:0:0:{url_quote(cited.source, safe='')}"  # an empty span: the article opens unmarked
+    return (f'<div class="framing metadata">{_text(text)}</div><div class="sources"><div class="src">'
+            f'<a class="cite" href="{escape(href)}">{escape(cited.title)}</a> '
+            f'<span class="file">({escape(cited.source)})</span></div></div>')
 
 
 def _by_article(quotes: list[Quote]) -> dict[str, list[Quote]]:
@@ -190,8 +200,9 @@ def _answer_pieces(answer: Answer, resolved: str | None) -> list[str]:
     return chunks
 
 
-def _context(text: str, start: int, end: int) -> str:
-    """The passage around a quote, the quote itself marked; cut at spaces, with ellipses."""
+def _context(text: str, start: int, end: int, answer: tuple[int, int] | None = None) -> str:
+    """The passage around a quote, the quote itself marked (and the short answer in it); cut at
+    spaces, with ellipses."""
     left = max(0, start - CONTEXT_CHARS)
     right = min(len(text), end + CONTEXT_CHARS)
     if left > 0:
@@ -202,7 +213,7 @@ def _context(text: str, start: int, end: int) -> str:
         right = space if space != -1 else right
     before = ("…" if left > 0 else "") + text[left:start]
     after = text[end:right] + ("…" if right < len(text) else "")
-    return f'{_text(before)}<mark>{_text(text[start:end])}</mark>{_text(after)}'
+    return f'{_text(before)}<mark>{_with_answer(text, start, end, answer)}</mark>{_text(after)}'
 
 
 def sources_panel(answer: Answer | None, articles: dict[str, Article]) -> str:
@@ -214,16 +225,18 @@ def sources_panel(answer: Answer | None, articles: dict[str, Article]) -> str:
     if not quotes:
         return f'<div class="panel-empty">{_text(answer.answer)}</div>'
     parts = []
+    short = None if answer.abstained else answer.short_answer
     if answer.abstained:
         parts.append(f'<div class="related-head">{escape(_t(answer.language, "related"))}</div>')
     for file, file_quotes in _by_article(quotes).items():
         article = articles.get(file)
         text = article.text if article else ""
         first = file_quotes[0]
-        meta = " · ".join(escape(x) for x in (first.date or "no date", LANGUAGE_NAMES.get(first.language, first.language),
-                                               file))
-        passages = "".join(
-            f'<div class="passage">{_citation_link(q)} {_context(text, q.start, q.end)}</div>' for q in file_quotes)
+        language = LANGUAGE_NAMES.get(first.language, first.language)
+        meta = " · ".join(escape(x) for x in (first.date or "no date", language, file))
+        passages = "".join(f'<div class="passage">{_citation_link(q, short)} '
+                           f'{_context(text, q.start, q.end, _answer_span(q, short))}</div>'
+                           for q in file_quotes)
         kind = " related" if answer.abstained else ""
         parts.append(f'<div class="card{kind}"><a class="card-title" href="{escape(cite_href(first))}">'
                      f'{escape(first.title)}</a><div class="meta">{meta}</div>{passages}</div>')
@@ -232,11 +245,7 @@ def sources_panel(answer: Answer | None, articles: dict[str, Article]) -> str:
 
 def _marked_body(text: str, start: int, end: int, answer: tuple[int, int] | None) -> str:
     """The article escaped, the quote in mark#hl and the short answer, when inside it, in mark.answer."""
-    if answer is None or not start <= answer[0] < answer[1] <= end:
-        quote = _text(text[start:end])
-    else:
-        quote = (f'{_text(text[start:answer[0]])}<mark class="answer">{_text(text[answer[0]:answer[1]])}</mark>'
-                 f'{_text(text[answer[1]:end])}')
+    quote = _with_answer(text, start, end, answer)
     return f'{_text(text[:start])}<mark id="hl" class="hl">{quote}</mark>{_text(text[end:])}'
 
 
