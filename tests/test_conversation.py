@@ -51,3 +51,28 @@ def test_english_follow_up_with_a_pronoun(shipped_assistant):
 def test_a_new_topic_is_not_bent_back_to_the_old_one(shipped_assistant):
     first, second = converse(shipped_assistant, [VODACOM, "Wer ist Chef von T-Systems?"])
     assert second.understood_as is None and "Al-Saleh" in second.quotes[0].text
+
+
+def test_a_new_question_with_its_own_names_is_not_answered_from_the_old_topic(tmp_path, embedder):
+    # After a question about a zoo, "What share of Vodacom ...?" (English, about a German article,
+    # so its own reading scores low) must not be read as a follow-up about the zoo, even where the
+    # zoo reading scores better: a negative followup_margin lets any topic reading win on score.
+    from dataclasses import replace
+
+    from assistant import Assistant, Settings
+    from conftest import copy_shipped
+
+    sources = copy_shipped(tmp_path / "sources")
+    (sources / "zoo_leipzig.txt").write_text(
+        "Zoo Leipzig meldet Besucherrekord\n\nDer Zoo Leipzig hat im Jahr 2023 genau 1,93 Millionen Besucher "
+        "gezählt, teilte Zoodirektor Jörg Junhold am Dienstag mit. Das ist der höchste Wert in der Geschichte "
+        "des Zoos.\n\nFür 2024 plant der Zoo eine neue Anlage für Schneeleoparden.", encoding="utf-8")
+    settings = replace(Settings(), followup_margin=-1.0).with_paths(sources, tmp_path / "index")
+    assistant = Assistant(settings=settings, update=True, embedder=embedder)
+    zoo, share = converse(assistant, ["Wie viele Besucher hatte der Zoo Leipzig 2023?", VODACOM])
+    assert any("1,93 Millionen" in q.text for q in zoo.quotes)
+    assert share.understood_as is None
+    assert all(q.source != "zoo_leipzig.txt" for q in share.quotes + share.related)
+    # A real follow-up still takes the topic: its question has no names of its own to miss.
+    _, follow = converse(assistant, [VODACOM, "And how many customers does it have?"])
+    assert follow.understood_as is not None

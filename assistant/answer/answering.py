@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from .abstention import abstains, above_threshold, coverage, reader_abstains, reader_threshold
+from .abstention import abstains, above_threshold, coverage, reader_abstains, reader_threshold, same_language
 from .authorship import asks_for_author, author_span, authorship
 from .candidates import Candidate, Retrieved, rank_candidates, retrieve
 from .conversation import Reading, readings
@@ -98,11 +98,23 @@ def _read_with_reader(snapshot: Snapshot, reading: Reading, retrieved: Retrieved
     return _Outcome(reading, retrieved, picked, top_coverage, refused, margin, [confirms for _, confirms in chosen])
 
 
-def _choose(outcomes: list[_Outcome], margin: float) -> _Outcome:
+def _keeps_the_question(snapshot: Snapshot, alone: _Outcome, other: _Outcome) -> bool:
+    """Does the topic reading's best quote still match the question's own names and figures?
+    Without this a new question whose own reading is weak ("What share of Vodacom ...?" after a
+    question about a zoo) is answered from the old topic's article."""
+    policy = snapshot.settings.abstention
+    top = other.picked[0]
+    same = same_language(snapshot, top, alone.retrieved.language)
+    minimum = policy.min_word_coverage if same else policy.min_word_coverage_cross_language
+    return coverage(snapshot, alone.retrieved, top) >= minimum
+
+
+def _choose(snapshot: Snapshot, outcomes: list[_Outcome], margin: float) -> _Outcome:
     """The question alone, unless reading it with the topic answers it clearly better."""
     alone = outcomes[0]
     for other in outcomes[1:]:
-        if not other.abstained and (alone.abstained or other.margin > alone.margin + margin):
+        if not other.abstained and (alone.abstained or other.margin > alone.margin + margin) \
+                and _keeps_the_question(snapshot, alone, other):
             return other
     return alone
 
@@ -146,7 +158,7 @@ def answer_with_passages(snapshot: Snapshot, question: str, max_quotes: int | No
     if asks_for_author(question):
         return _author_answer(snapshot, question, language, first.retrieved), first.retrieved.hits
     others = [_read(snapshot, r, language, limit, files) for r in readings(question, topic)[1:]]
-    chosen = _choose([first, *others], snapshot.settings.followup_margin)
+    chosen = _choose(snapshot, [first, *others], snapshot.settings.followup_margin)
     confirms = chosen.confirms or [None] * len(chosen.picked)
     quotes = [_quote(snapshot, c, i, agrees) for i, (c, agrees) in enumerate(zip(chosen.picked, confirms), 1)]
     short = _short_answer(snapshot, chosen)
