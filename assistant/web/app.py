@@ -105,13 +105,40 @@ def _side_column(gr, handlers, max_quotes: int) -> SimpleNamespace:
             # No file_types filter: a wrong file should get this page's own clear message.
             upload = gr.File(file_count="multiple", type="filepath", label="Articles", elem_id="upload")
             upload_status = gr.HTML("", elem_id="upload-status")
+        with gr.Tab("Library", id="library"):
+            library = _library_tab(gr, handlers)
         with gr.Tab("Settings", id="settings"):
             quotes = gr.Slider(1, MAX_QUOTES, value=max_quotes, step=1,
                                label="Quotes per answer", elem_id="max-quotes")
             files = gr.Dropdown(choices=handlers.article_choices(), value=[], multiselect=True,
                                 label="Search only these articles (none chosen: all)", elem_id="article-filter")
     return SimpleNamespace(tabs=tabs, sources=sources, article=article, upload=upload,
-                           upload_status=upload_status, quotes=quotes, files=files)
+                           upload_status=upload_status, quotes=quotes, files=files, library=library)
+
+
+def _library_tab(gr, handlers) -> SimpleNamespace:
+    """The indexed articles, and removing one in two explicit steps (Remove, then Confirm)."""
+    listing = gr.HTML(view.library_list(handlers.assistant.sources()), elem_id="library-list")
+    choice = gr.Dropdown(choices=handlers.article_choices(), value=None, label="Article to remove",
+                         elem_id="remove-file")
+    with gr.Row():
+        remove = gr.Button("Remove", variant="stop", elem_id="remove")
+        confirm = gr.Button("Confirm removal", variant="stop", visible=False, elem_id="confirm-remove")
+        cancel = gr.Button("Cancel", visible=False, elem_id="cancel-remove")
+    status = gr.HTML("", elem_id="remove-status")
+    return SimpleNamespace(listing=listing, choice=choice, remove=remove, confirm=confirm, cancel=cancel,
+                           status=status, pending=gr.State(None))
+
+
+def _wire_library(handlers, side: SimpleNamespace) -> None:
+    """Remove asks, Confirm deletes, Cancel or choosing another article asks again."""
+    lib, private = side.library, {"api_visibility": "private"}
+    steps = [lib.pending, lib.status, lib.remove, lib.confirm, lib.cancel]
+    lib.remove.click(handlers.ask_removal, lib.choice, steps, **private)
+    lib.cancel.click(handlers.cancel_removal, None, steps, **private)
+    lib.choice.input(handlers.cancel_removal, None, steps, **private)
+    lib.confirm.click(handlers.confirm_removal, [lib.pending, side.files],
+                      steps + [lib.listing, lib.choice, side.files], **private)
 
 
 def _wire(gr, handlers, chat: SimpleNamespace, side: SimpleNamespace, asked) -> None:
@@ -129,7 +156,9 @@ def _wire(gr, handlers, chat: SimpleNamespace, side: SimpleNamespace, asked) -> 
     chat.chatbot.clear(handlers.new_chat, None, cleared, **private)  # the chat's own bin button
     side.sources.click(handlers.open_citation, None, [side.article, side.tabs], **private).then(
         None, js=static_text("scroll_after.js"))
-    side.upload.upload(handlers.add_articles, side.upload, [side.upload_status, side.files, side.upload], **private)
+    side.upload.upload(handlers.add_articles, side.upload, [side.upload_status, side.files, side.upload,
+                                                             side.library.listing, side.library.choice], **private)
+    _wire_library(handlers, side)
     gr.api(handlers.api_chat, api_name="chat")
 
 
@@ -149,6 +178,8 @@ def build_app(assistant):
             with gr.Column(scale=2):
                 side = _side_column(gr, handlers, assistant.settings.max_quotes)
         _wire(gr, handlers, chat, side, asked)
+        # The layout was built once; a page opened later lists the articles indexed since then.
+        app.load(handlers.library_now, None, [side.library.listing, side.library.choice], api_visibility="private")
     return app
 
 

@@ -129,7 +129,50 @@ class ChatHandlers:
             lines += self._reindex()
         if not lines:
             lines.append((False, "no file was received"))
-        return view.upload_report(lines), gr.Dropdown(choices=self.article_choices()), None
+        choices = self.article_choices()
+        return (view.upload_report(lines), gr.Dropdown(choices=choices), None,
+                view.library_list(self.assistant.sources()), gr.Dropdown(choices=choices))
+
+    def library_now(self):
+        """The Library tab as the index is now (on page load: uploads since the page was built)."""
+        return view.library_list(self.assistant.sources()), gr.Dropdown(choices=self.article_choices())
+
+    def _removal_buttons(self, pending: str | None):
+        """Remove, or Confirm and Cancel while a removal waits for its second, explicit step."""
+        label = "Confirm removal"
+        if pending:
+            title = next((a.title for a in self.assistant.sources() if a.file == pending), pending)
+            label = f"Confirm removal of {title[:80]}"
+        return (gr.Button(visible=not pending), gr.Button(value=label, visible=bool(pending)),
+                gr.Button(visible=bool(pending)))
+
+    def ask_removal(self, file: str | None):
+        """First step: remember the chosen article and ask for confirmation; nothing is deleted yet."""
+        if not file:
+            return (None, view.removal_report(False, "choose an article to remove first"),
+                    *self._removal_buttons(None))
+        message = f"{file} will be deleted from the sources folder: confirm or cancel"
+        return (file, view.removal_report(True, message), *self._removal_buttons(file))
+
+    def cancel_removal(self):
+        return (None, view.removal_report(True, "nothing removed"), *self._removal_buttons(None))
+
+    def confirm_removal(self, pending: str | None, chosen_filter: list[str] | None):
+        """Second step: delete the article and re-index; the list, both dropdowns and the status follow."""
+        if not pending:
+            ok, message = False, "nothing to remove: choose an article and press Remove"
+        else:
+            try:
+                ok, message = True, f"removed {pending}; {self.assistant.remove(pending).summary()}"
+            except UnknownArticle:
+                ok, message = False, f"{pending} is not indexed (already removed?): nothing removed"
+            except Exception as exc:  # the page says so; the previous index stays in use
+                ok, message = False, f"removing {pending} failed: {exc}"
+        choices = self.article_choices()
+        known = {file for _, file in choices}
+        return (None, view.removal_report(ok, message), *self._removal_buttons(None),
+                view.library_list(self.assistant.sources()), gr.Dropdown(choices=choices, value=None),
+                gr.Dropdown(choices=choices, value=[f for f in (chosen_filter or []) if f in known]))
 
     def example_text(self, evt: gr.SelectData) -> str:
         return evt.value["text"]

@@ -272,3 +272,22 @@ def upload_report(lines: list[tuple[bool, str]]) -> str:
     """One line per file: ok (green) or refused (red), each message escaped."""
     return "".join(f'<div class="{"ok" if ok else "err"}">{"✓" if ok else "✗"} {escape(msg)}</div>'
                    for ok, msg in lines)
+
+
+def library_list(articles) -> str:
+    """Every indexed article, one line each: what the Library tab lists before a removal."""
+    if not articles:
+        return '<div class="panel-empty">No article is indexed yet: add some in the Add articles tab.</div>'
+    rows = []
+    for a in articles:
+        details = [a.date or "no date", LANGUAGE_NAMES.get(a.language, a.language), ", ".join(a.authors)]
+        meta = " · ".join(escape(x) for x in details if x)
+        rows.append(f'<div class="lib-item"><span class="lib-title">{escape(a.title)}</span>'
+                    f'<div class="meta">{meta} <span class="file">({escape(a.file)})</span></div></div>')
+    count = f'<div class="lib-count">{len(articles)} article{"s" if len(articles) != 1 else ""} indexed</div>'
+    return f'<div class="library scroll-box">{count}{"".join(rows)}</div>'
+
+
+def removal_report(ok: bool, message: str) -> str:
+    """The Library tab's status line, escaped like the upload report."""
+    return upload_report([(ok, message)])
