@@ -11,8 +11,8 @@ from assistant import Answer, Quote
 from assistant.answer.types import MetadataCitation, ShortAnswer
 from assistant.ingest.sources import Article
 from assistant.web.app import exposure_warning, parse_auth
-from assistant.web.view import (answer_chunks, article_view, cite_href, parse_cite, sources_panel, upload_report,
-                                 user_message)
+from assistant.web.view import (answer_chunks, article_view, cite_href, library_list, parse_cite, removal_report,
+                                 sources_panel, upload_report, user_message)
 
 TEXT = "Intro line.\n\nThe sign read <script>window.__pwned=1</script> & <b>bold</b> in 2023.\nEnd."
 ARTICLE = Article(file="a <b>.txt", title="T <i>itle</i>", date="2023-01-02", language="en", text=TEXT,
@@ -132,6 +132,23 @@ def test_sources_panel_marks_the_short_answer(customers, shipped_assistant):
 def test_user_text_and_upload_messages_escaped():
     no_raw_markup(user_message("<script>alert(1)</script><b>x</b>"))
     no_raw_markup(upload_report([(False, "<b>x.exe</b>: refused")]))
+    no_raw_markup(removal_report(False, "<b>x.txt</b> is not indexed"))
+    assert 'class="err"' in removal_report(False, "x") and 'class="ok"' in removal_report(True, "x")
+
+
+def test_library_lists_each_article_escaped_with_its_details():
+    """The Library tab shows titles, files and authors from articles: all of it escaped."""
+    other = replace(ARTICLE, file="b.txt", title="Zweiter Artikel", date=None, language="de",
+                    authors=("Ada <script>Lovelace</script>", "Bob"))
+    html = library_list([ARTICLE, other])
+    no_raw_markup(html)
+    assert html.count('class="lib-item"') == 2 and "2 articles indexed" in html
+    assert "T &lt;i&gt;itle&lt;/i&gt;" in html and "(a &lt;b&gt;.txt)" in html
+    assert "2023-01-02 · English" in html
+    assert "no date · German · Ada &lt;script&gt;Lovelace&lt;/script&gt;, Bob" in html
+    assert "\n\n" not in html
+    assert "1 article indexed" in library_list([ARTICLE])
+    assert "No article is indexed" in library_list([])
 
 
 @pytest.mark.parametrize("host, auth, warns", [
