@@ -499,6 +499,10 @@ def test_library_lists_articles_and_removes_one_only_after_confirmation(page, se
     assert f"added {name}" in status, status
     ask(page, question)
     assert any(name in q["href"] and "14,2 Metern" in q["text"] for q in last_quotes(page))
+    page.click("button[role=tab]:has-text('Library')")
+    page.click("#remove")  # nothing chosen yet
+    page.wait_for_selector("#remove-status .err:has-text('choose an article to remove first')")
+    assert page.locator("#confirm-remove").is_hidden()
     choose_for_removal(page, name)
     listed = page.inner_text("#library-list")
     assert name in library_files(page) and GERMAN_ARTICLE in library_files(page)
