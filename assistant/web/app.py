@@ -212,8 +212,10 @@ def run_chat(settings: Settings, host: str = "127.0.0.1", port: int = 7860,
     from ..ingest.uploads import MAX_UPLOAD_BYTES
 
     try:
+        # quiet: the line above says where the chat is; gradio's own banner adds a "share=True"
+        # hint that a command-line user cannot act on
         app.launch(server_name=host, server_port=port, auth=auth, css=static_text("chat.css"), show_error=True,
-                   max_file_size=4 * MAX_UPLOAD_BYTES, quiet=False, footer_links=[], ssr_mode=False)
+                   max_file_size=4 * MAX_UPLOAD_BYTES, quiet=True, footer_links=[], ssr_mode=False)
     except OSError as exc:  # port taken, address not available: one line, not a traceback
         print(f"error: cannot serve on {host}:{port}: {exc}", file=sys.stderr)
         return 2
