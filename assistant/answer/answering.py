@@ -32,6 +32,7 @@ class _Outcome:
     abstained: bool
     margin: float  # how far the best quote is above the point where the answer is refused
     confirms: list[int | None] = field(default_factory=list)  # per picked candidate (reader mode)
+    read: bool = False  # the reader has read the picked candidates (they carry their spans)
 
 
 def _quote(snapshot: Snapshot, c: Candidate, number: int, confirms: int | None = None) -> Quote:
@@ -74,17 +75,23 @@ def _read(snapshot: Snapshot, reading: Reading, language: str | None, limit: int
         return _Outcome(reading, retrieved, [], 0.0, True, float("-inf"))
     top_coverage = coverage(snapshot, retrieved, picked[0])
     refused = abstains(snapshot, picked[0], retrieved.language, top_coverage)
-    if snapshot.reader is not None and not refused:
-        # The quotes keep similarity's order and scores; the reader finds the answer span in each.
-        picked = [replace(c, reader_score=None) for c in read(snapshot, reading.query, picked)]
     return _Outcome(reading, retrieved, picked, top_coverage, refused,
                     above_threshold(snapshot, picked[0], retrieved.language))
 
 
+def _with_spans(snapshot: Snapshot, outcome: _Outcome) -> _Outcome:
+    """The chosen outcome's quotes, each with the reader's answer span (for the short answer);
+    they keep similarity's order and scores. Only the chosen reading is read, once."""
+    if snapshot.reader is None or outcome.read or outcome.abstained or not outcome.picked:
+        return outcome
+    spans = [replace(c, reader_score=None) for c in read(snapshot, outcome.reading.query, outcome.picked)]
+    return replace(outcome, picked=spans, read=True)
+
+
 def _read_with_reader(snapshot: Snapshot, reading: Reading, retrieved: Retrieved, candidates: list[Candidate],
                       limit: int) -> _Outcome:
-    read = read_candidates(snapshot, reading.query, candidates, retrieved.language)
-    chosen = select_read(snapshot, read, limit, retrieved.language)
+    ranked = read_candidates(snapshot, reading.query, candidates, retrieved.language)
+    chosen = select_read(snapshot, ranked, limit, retrieved.language)
     if not chosen:
         return _Outcome(reading, retrieved, [], 0.0, True, float("-inf"))
     picked = [c for c, _ in chosen]
@@ -95,7 +102,8 @@ def _read_with_reader(snapshot: Snapshot, reading: Reading, retrieved: Retrieved
     if snapshot.settings.reader_similarity_veto and candidates:
         best = candidates[0]
         refused = refused or abstains(snapshot, best, retrieved.language, coverage(snapshot, retrieved, best))
-    return _Outcome(reading, retrieved, picked, top_coverage, refused, margin, [confirms for _, confirms in chosen])
+    return _Outcome(reading, retrieved, picked, top_coverage, refused, margin, [confirms for _, confirms in chosen],
+                    read=True)
 
 
 def _keeps_the_question(snapshot: Snapshot, alone: _Outcome, other: _Outcome) -> bool:
@@ -158,7 +166,7 @@ def answer_with_passages(snapshot: Snapshot, question: str, max_quotes: int | No
     if asks_for_author(question):
         return _author_answer(snapshot, question, language, first.retrieved), first.retrieved.hits
     others = [_read(snapshot, r, language, limit, files) for r in readings(question, topic)[1:]]
-    chosen = _choose(snapshot, [first, *others], snapshot.settings.followup_margin)
+    chosen = _with_spans(snapshot, _choose(snapshot, [first, *others], snapshot.settings.followup_margin))
     confirms = chosen.confirms or [None] * len(chosen.picked)
     quotes = [_quote(snapshot, c, i, agrees) for i, (c, agrees) in enumerate(zip(chosen.picked, confirms), 1)]
     short = _short_answer(snapshot, chosen)

@@ -1,11 +1,12 @@
-"""The second stage: a trained reader reads the best first-stage candidates with the question.
+"""The second stage: a trained reader (models/reader) reads the question together with candidate
+sentences and finds the span that answers, or says none does.
 
-The first stage (candidates.py) ranks sentences by similarity; the reader (models/reader) reads
-question and text together and finds the span that answers, or says none does. It reads the
-`reader_candidates` best distinct sentences (and a close one from another article), each with the sentence before it in its passage
-as context ("it", "the company"), in one batched forward pass. A candidate's reader score is
-its best span's score above the no-answer score; the candidates it read are ordered by that
-score plus `reader_prior` times their first-stage score, ahead of the ones it did not read.
+Each sentence is read with the sentence before it in its passage as context ("it", "the
+company"), all in one batched forward pass. By default the reader reads the chosen quotes for
+the short answer (answering.py); with `reader_ranks` it also ranks: the `reader_candidates` best
+distinct sentences (and a close one from another article) are ordered by their best span's
+margin over "no answer" plus `reader_prior` times their first-stage score, ahead of the ones it
+did not read.
 """
 
 from __future__ import annotations
@@ -60,14 +61,14 @@ def read(snapshot: Snapshot, question: str, top: list[Candidate]) -> list[Candid
     texts = [snapshot.view.text(c.article_id, a, b) for c, (a, b) in zip(top, windows)]
     with torch_threads(settings.reader_threads):
         readings = snapshot.reader.read(question, texts)
-    read = []
+    results = []
     for c, (w_start, _), reading in zip(top, windows, readings):
         span = best_span(reading, c.start - w_start, c.end - w_start)
         margin = reading.margin(span)
         found = ReadSpan(w_start + span.start, w_start + span.end, margin) if span is not None else None
         score = (margin if span is not None else -1e3) + settings.reader_prior * c.score
-        read.append(replace(c, span=found, reader_score=score))
-    return read
+        results.append(replace(c, span=found, reader_score=score))
+    return results
 
 
 def read_candidates(snapshot: Snapshot, question: str, candidates: list[Candidate], language: str) -> list[Candidate]:
