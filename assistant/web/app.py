@@ -24,9 +24,6 @@ EXAMPLES = [
     "How much will Vodafone invest in AI and cloud?",
     "Wie viele Kunden hat Vodacom?",
 ]
-MAX_QUESTION_CHARS = 2000  # longer messages are refused, not silently cut
-TOO_LONG = f"The question is too long: at most {MAX_QUESTION_CHARS} characters."
-MAX_QUOTES = 10
 STREAM_PAUSE_S = 0.03  # between streamed pieces of an answer, so they arrive as a stream
 STATIC = "static"  # chat.css and the page's scripts, shipped as package data
 
@@ -69,7 +66,7 @@ WELCOME = ("<div class='welcome'><b>Ask about the articles, in German or English
            "the quote in its article.</div>")
 
 
-def _chat_column(gr) -> SimpleNamespace:
+def _chat_column(gr, settings: Settings) -> SimpleNamespace:
     """The conversation, the question box and its buttons."""
     chatbot = gr.Chatbot(
         elem_id="chatbot", height="calc(100vh - 190px)", min_height=360,  # the window's height, not a fixed one
@@ -80,14 +77,14 @@ def _chat_column(gr) -> SimpleNamespace:
     )
     with gr.Row():
         box = gr.Textbox(elem_id="question", show_label=False, scale=5, autofocus=True, container=False,
-                         max_length=MAX_QUESTION_CHARS,
+                         max_length=settings.max_question_chars,
                          placeholder="Ask a question (German or English) and press Enter")
         send = gr.Button("Ask", variant="primary", scale=0, min_width=90, elem_id="ask")
         clear = gr.Button("New chat", scale=0, min_width=130, elem_id="new-chat")
     return SimpleNamespace(chatbot=chatbot, box=box, send=send, clear=clear)
 
 
-def _side_column(gr, handlers, max_quotes: int) -> SimpleNamespace:
+def _side_column(gr, handlers, settings: Settings) -> SimpleNamespace:
     """The tabs beside the chat: sources, article, adding articles, settings."""
     from ..ingest.uploads import MAX_UPLOAD_BYTES
 
@@ -108,7 +105,7 @@ def _side_column(gr, handlers, max_quotes: int) -> SimpleNamespace:
         with gr.Tab("Library", id="library"):
             library = _library_tab(gr, handlers)
         with gr.Tab("Settings", id="settings"):
-            quotes = gr.Slider(1, MAX_QUOTES, value=max_quotes, step=1,
+            quotes = gr.Slider(1, settings.max_quotes_limit, value=settings.max_quotes, step=1,
                                label="Quotes per answer", elem_id="max-quotes")
             files = gr.Dropdown(choices=handlers.article_choices(), value=[], multiselect=True,
                                 label="Search only these articles (none chosen: all)", elem_id="article-filter")
@@ -174,9 +171,9 @@ def build_app(assistant):
         gr.Markdown("### News assistant — answers are verbatim quotes from the articles, each cited")
         with gr.Row(equal_height=False):
             with gr.Column(scale=3):
-                chat = _chat_column(gr)
+                chat = _chat_column(gr, assistant.settings)
             with gr.Column(scale=2):
-                side = _side_column(gr, handlers, assistant.settings.max_quotes)
+                side = _side_column(gr, handlers, assistant.settings)
         _wire(gr, handlers, chat, side, asked)
         # The layout was built once; a page opened later lists the articles indexed since then.
         app.load(handlers.library_now, None, [side.library.listing, side.library.choice], api_visibility="private")

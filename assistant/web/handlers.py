@@ -10,7 +10,7 @@ from pathlib import Path
 import gradio as gr
 
 from . import view
-from .app import MAX_QUESTION_CHARS, MAX_QUOTES, STREAM_PAUSE_S, TOO_LONG
+from .app import STREAM_PAUSE_S
 from ..answer.answering import answer_question
 from ..answer.conversation import next_topic
 from ..answer.types import QuestionError
@@ -29,6 +29,9 @@ class ChatHandlers:
 
     def __init__(self, assistant):
         self.assistant = assistant
+        # longer messages are refused, not silently cut (the limits are the library's, in Settings)
+        self.max_chars = assistant.settings.max_question_chars
+        self.too_long = f"The question is too long: at most {self.max_chars} characters."
 
     def article_choices(self) -> list[tuple[str, str]]:
         return [(f"{a.title[:70]} ({a.file})", a.file) for a in self.assistant.sources()]
@@ -52,8 +55,8 @@ class ChatHandlers:
         if not message:
             yield history, gr.skip(), "", asked
             return
-        if len(message) > MAX_QUESTION_CHARS:
-            history.append(_assistant_message(view.user_message(TOO_LONG)))
+        if len(message) > self.max_chars:
+            history.append(_assistant_message(view.user_message(self.too_long)))
             yield history, gr.skip(), message, asked
             return
         default = GERMAN if self.assistant.snapshot.mostly_german else "en"
@@ -185,6 +188,7 @@ class ChatHandlers:
         """Answer one question: the answer text (with its numbered quotes and sources) and the quotes."""
         if not (message or "").strip():
             return {"question": message, "error": "the question is empty"}
-        if len(message) > MAX_QUESTION_CHARS:
-            return {"question": message[:200], "error": TOO_LONG}
-        return self.run_answer(message, min(max(int(max_quotes or 0), 0), MAX_QUOTES) or None, None).to_dict()
+        if len(message) > self.max_chars:
+            return {"question": message[:200], "error": self.too_long}
+        limit = self.assistant.settings.max_quotes_limit
+        return self.run_answer(message, min(max(int(max_quotes or 0), 0), limit) or None, None).to_dict()
