@@ -77,12 +77,17 @@ def index_dir_for(sources_dir: Path) -> Path:
     return sources_dir.resolve().parent / f"index-{name}"
 
 
+def _is_exact(span, text_of: dict[str, str]) -> bool:
+    """Is a quote's or short answer's text the article's text at its offsets?"""
+    article_text = text_of.get(span.source)
+    return article_text is not None and article_text[span.start:span.end] == span.text
+
+
 def _quote_dict(q, text_of: dict[str, str], sources: tuple[str, ...], answers: tuple[str, ...]) -> dict:
-    article_text = text_of.get(q.source)
     return {
         "number": q.number, "text": q.text, "source": q.source, "start": q.start, "end": q.end,
         "score": q.score, "title": q.title, "date": q.date, "language": q.language,
-        "exact": article_text is not None and article_text[q.start:q.end] == q.text,
+        "exact": _is_exact(q, text_of),
         "contains_answer": metrics.contains_answer(q.text, answers) if answers else None,
         "expected_source": (q.source in sources) if sources else None,
     }
@@ -114,7 +119,7 @@ def evaluate_row(assistant, row: EvalRow, max_quotes: int | None, text_of: dict[
     exact = all(q["exact"] for q in quotes + related)
     short = answer.short_answer
     if short is not None:
-        exact = exact and text_of.get(short.source, "")[short.start:short.end] == short.text
+        exact = exact and _is_exact(short, text_of)
     short_hit = short_f1 = None
     if row.answerable:
         short_hit = short is not None and metrics.contains_answer(short.text, row.answers)
