@@ -111,6 +111,16 @@ class Settings:
     lexical_weight_same_language: float = 0.07
     lexical_weight_cross_language: float = 0.02
 
+    # Stored vectors: sentence vectors and token states are kept as FAISS codec codes
+    # (index/codecs.py) once the index holds `codec_min_tokens` token states; before that, as
+    # they are (a range learnt from a few hundred tokens would clip later articles' values).
+    # "SQ8" sentence vectors and "SQ4" token states cut an XQuAD index from 156 KB to about
+    # 42 KB a passage at the same first-quote rate (benchmarks/README.md: index size); "none"
+    # stores them uncompressed. Changing one rebuilds the index.
+    sentence_codec: str = "SQ8"
+    token_codec: str = "SQ4"
+    codec_min_tokens: int = 10_000
+
     # Answers.
     max_quotes: int = 3
     max_quotes_limit: int = 10  # the most quotes any caller (chat slider, API) may ask for
@@ -172,6 +182,13 @@ class Settings:
                               "with the new weights and set the thresholds it reports")
         if not 1 <= self.max_quotes <= self.max_quotes_limit:
             raise ConfigError(f"max_quotes must be between 1 and {self.max_quotes_limit}")
+        from .index.codecs import CodecError, check_spec
+
+        try:
+            check_spec(self.sentence_codec)
+            check_spec(self.token_codec)
+        except CodecError as exc:
+            raise ConfigError(str(exc)) from None
 
     def with_paths(self, sources_dir: Path | None = None, index_dir: Path | None = None) -> "Settings":
         return replace(

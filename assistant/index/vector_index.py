@@ -43,6 +43,10 @@ class VectorIndex(Protocol):
         """Ids and scores of the k nearest passages, best first (only `allowed_ids` if given)."""
         ...
 
+    def vectors(self, ids: np.ndarray) -> np.ndarray:
+        """The stored vectors of these passages, float32 (the index is their only copy)."""
+        ...
+
     def save(self, path: Path) -> None: ...
 
 
@@ -59,6 +63,8 @@ class FaissIndex:
         self.index = index
         if probe is not None and hasattr(index, "nprobe"):
             index.nprobe = max(1, min(int(probe), index.nlist))
+        if hasattr(index, "make_direct_map"):  # IVF: id -> (cell, offset), to read vectors back
+            index.make_direct_map()
 
     @classmethod
     def build(cls, vectors: np.ndarray, exact_max: int, ivf_lists: int = 0, ivf_probe: int = 32,
@@ -115,6 +121,12 @@ class FaissIndex:
 
     def add(self, vectors: np.ndarray) -> None:
         self.index.add(np.ascontiguousarray(vectors, dtype=np.float32))
+
+    def vectors(self, ids: np.ndarray) -> np.ndarray:
+        ids = np.ascontiguousarray(ids, dtype=np.int64).reshape(-1)
+        if len(ids) == 0:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        return self.index.reconstruct_batch(ids)
 
     def search(self, query: np.ndarray, k: int, allowed_ids: np.ndarray | None = None
                ) -> tuple[np.ndarray, np.ndarray]:
