@@ -276,3 +276,21 @@ def test_moving_an_index_between_faiss_and_milvus_embeds_nothing_again(tiny_sett
     back = update_index(tiny_settings, embedder, progress=False)
     assert back.wrote and back.embedded_passages == 0
     assert isinstance(Snapshot.load(tiny_settings, embedder).view.vector_index, FaissIndex)
+
+
+def test_an_index_let_go_closes_its_embedded_database_on_the_next_open(tmp_path):
+    """Garbage indexes are noted by a finalizer and closed by the next open (closing inside the
+    finalizer deadlocked when it ran while a client was being opened)."""
+    import gc
+
+    from assistant.index import milvus_index
+
+    first = saved(unit_vectors(5, dim=8), tmp_path / "gen-a")
+    where = str(tmp_path / "gen-a" / "milvus.db")
+    assert where in milvus_index._clients
+    del first
+    gc.collect()
+    assert where in milvus_index._unused
+    second = saved(unit_vectors(5, dim=8), tmp_path / "gen-b")
+    assert where not in milvus_index._clients and where not in milvus_index._unused
+    assert second.size == 5

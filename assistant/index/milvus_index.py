@@ -101,12 +101,16 @@ def _where(uri: str, folder: Path) -> str:
 
 _lock = threading.Lock()
 _clients: dict[str, list] = {}  # uri -> [MilvusClient, users]
+# URIs of indexes that were garbage collected. A finalizer may run at any moment, also inside
+# `_acquire` while `_lock` is held, so it only notes the URI; the next `_acquire` lets go.
+_unused: list[str] = []
 
 
 def _quiet_pymilvus() -> None:
-    # pymilvus logs every failed call with a traceback on stderr, and milvus-lite logs a
-    # locked database the same way; the errors reach the user once, from here.
-    for name in ("pymilvus", "milvus_lite"):
+    # pymilvus logs every failed call with a traceback on stderr, milvus-lite a locked database
+    # the same way, and grpc each call milvus-lite's server does not implement (pymilvus asks
+    # it for timestamps); the errors that matter reach the user once, from here.
+    for name in ("pymilvus", "milvus_lite", "grpc._server"):
         logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
@@ -131,6 +135,7 @@ def _acquire(uri: str):
         raise MilvusUnavailable(f"this index keeps its vectors in Milvus, and pymilvus is not installed: "
                                 f"{MILVUS_INSTALL_HINT}") from None
     _quiet_pymilvus()
+    _release_unused()
     with _lock:
         entry = _clients.get(uri)
         if entry is None:
@@ -171,6 +176,15 @@ def _release(uri: str) -> None:
         server_manager_instance.release_server(uri)
 
 
+def _release_unused() -> None:
+    while _unused:
+        try:
+            uri = _unused.pop()
+        except IndexError:  # another thread took the last one
+            return
+        _release(uri)
+
+
 def _message(exc: BaseException) -> str:
     return " ".join(str(getattr(exc, "message", None) or exc).split()) or type(exc).__name__
 
@@ -193,11 +207,10 @@ class MilvusIndex:
         self.nlist = nlist
         self.probe = None if nlist is None else max(1, min(int(probe or nlist), nlist))
         self._pending = pending  # (vectors, passages) of a build not saved yet
-        self._where = connect_to
         self._client = None
         if connect_to is not None:
             self._client = _acquire(connect_to)
-            weakref.finalize(self, _release, connect_to)
+            weakref.finalize(self, _unused.append, connect_to)
 
     # ------------------------------------------------------------------ build, save, load, drop
 
@@ -384,12 +397,6 @@ class MilvusIndex:
             raise IndexCorrupt(f"the Milvus collection {self.collection} lacks passages {missing[:5]}")
         return np.array([found[int(i)] for i in ids], dtype=np.float32).reshape(len(ids), self._dimension)
 
-    def close(self) -> None:
-        """Let go of the connection now (it is also let go when the index is garbage)."""
-        if self._where is not None and self._client is not None:
-            self._client = None
-            _release(self._where)
-            self._where = None
 
 
 def id_filter(ids: np.ndarray) -> str:
