@@ -154,22 +154,8 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def milvus_server(tmp_path_factory):
     """A Milvus gRPC server in another process (milvus-lite's standalone server)."""
-    port = free_port()
-    data_dir = tmp_path_factory.mktemp("milvus-server") / "data"
-    server = subprocess.Popen([sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(data_dir),
-                               "--host", "127.0.0.1", "--port", str(port)],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 60
-    while True:
-        try:
-            socket.create_connection(("127.0.0.1", port), timeout=1).close()
-            break
-        except OSError:
-            if server.poll() is not None or time.monotonic() > deadline:
-                server.kill()
-                pytest.fail("the milvus-lite server did not start")
-            time.sleep(0.2)
-    yield f"http://127.0.0.1:{port}"
+    server, uri = start_server(tmp_path_factory.mktemp("milvus-server") / "data")
+    yield uri
     server.terminate()
     server.wait(timeout=30)
 
@@ -216,8 +202,9 @@ def test_an_unreachable_server_is_a_clear_error(tmp_path, monkeypatch):
     folder.mkdir()
     (folder / MilvusIndex.FILE).write_text(json.dumps({"uri": f"http://127.0.0.1:{free_port()}", "collection": "c",
                                                        "dimension": 8, "passages": 3}))
+    index = MilvusIndex.load(folder / MilvusIndex.FILE)  # connects at the first search
     with pytest.raises(MilvusUnavailable, match="cannot open Milvus at http://127.0.0.1"):
-        MilvusIndex.load(folder / MilvusIndex.FILE)
+        index.search(np.ones(8, np.float32), 3)
     assert not MilvusIndex.drop(folder / MilvusIndex.FILE)  # the folder is kept, to drop it later
 
 
@@ -287,10 +274,45 @@ def test_an_index_let_go_closes_its_embedded_database_on_the_next_open(tmp_path)
 
     first = saved(unit_vectors(5, dim=8), tmp_path / "gen-a")
     where = str(tmp_path / "gen-a" / "milvus.db")
+    assert where not in milvus_index._clients  # opening does not connect
+    assert first.search(unit_vectors(1, dim=8)[0], 1)[0].size == 1
     assert where in milvus_index._clients
     del first
     gc.collect()
     assert where in milvus_index._unused
-    second = saved(unit_vectors(5, dim=8), tmp_path / "gen-b")
+    second = saved(unit_vectors(5, dim=8), tmp_path / "gen-b")  # its build opens a client
     assert where not in milvus_index._clients and where not in milvus_index._unused
-    assert second.size == 5
+    assert second.search(unit_vectors(1, dim=8)[0], 5)[0].size == 5
+
+
+def start_server(data_dir: Path) -> tuple[subprocess.Popen, str]:
+    """milvus-lite's standalone gRPC server over `data_dir`, in another process (it holds the lock)."""
+    port = free_port()
+    server = subprocess.Popen([sys.executable, "-m", "milvus_lite", "server", "--data-dir", str(data_dir),
+                               "--host", "127.0.0.1", "--port", str(port)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 60
+    while True:
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            return server, f"http://127.0.0.1:{port}"
+        except OSError:
+            if server.poll() is not None or time.monotonic() > deadline:
+                server.kill()
+                pytest.fail("the milvus-lite server did not start")
+            time.sleep(0.2)
+
+
+def test_an_embedded_database_held_by_another_process(tmp_path):
+    """Opening the index still works (articles, sources, show); a search says what to do."""
+    gen = write(tmp_path, milvus_data(seed=0))
+    holder, _ = start_server(gen / "milvus.db")
+    try:
+        data = store.load_generation(tmp_path)
+        assert data.articles[0].file == "a.txt" and data.vector_index.size == 3
+        with pytest.raises(store.IndexBusy, match="open in another process.*--milvus-uri http://host:19530"):
+            data.vector_index.search(data.passage_vectors[0], 1)
+    finally:
+        holder.terminate()
+        holder.wait(timeout=30)
+    assert data.vector_index.search(data.passage_vectors[0], 1)[0].tolist() == [0]  # free again

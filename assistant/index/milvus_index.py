@@ -8,8 +8,9 @@ Where it runs (`Settings.milvus_uri`, ASSISTANT_MILVUS_URI, --milvus-uri):
 
 milvus-lite runs inside the process (pymilvus starts it on a background thread) and locks its
 database folder: one process at a time. A database per generation (the default) means a build
-never waits for a reader of the previous generation; two readers of one generation at once
-(the chat and `assistant ask --cold`) need a server.
+never waits for a reader of the previous generation, and an index connects only at its first
+search, so `assistant sources` / `show` work beside a running chat; two processes searching one
+generation at once (the chat and `assistant ask --cold`) need a server (IndexBusy says so).
 
 A generation's collection is named after its folder (`assistant_gen_<time>_<id>`) and recorded
 in `milvus.json` in that folder, which is written *before* the collection is made: a killed
@@ -207,10 +208,9 @@ class MilvusIndex:
         self.nlist = nlist
         self.probe = None if nlist is None else max(1, min(int(probe or nlist), nlist))
         self._pending = pending  # (vectors, passages) of a build not saved yet
+        self._where = connect_to  # where a loaded index connects, on its first search
         self._client = None
-        if connect_to is not None:
-            self._client = _acquire(connect_to)
-            weakref.finalize(self, _unused.append, connect_to)
+        self._connect_lock = threading.Lock()
 
     # ------------------------------------------------------------------ build, save, load, drop
 
@@ -278,22 +278,9 @@ class MilvusIndex:
         """Open the collection a generation's `milvus.json` names; `probe` (Settings.ivf_probe)
         sets the cells an IVF search scans."""
         record = json.loads(path.read_text(encoding="utf-8"))
-        where = _where(record["uri"], path.parent)
-        index = cls(record["uri"], record["collection"], record["dimension"], record["passages"],
-                    record.get("index_type", "FLAT"), probe if probe is not None else record.get("probe"),
-                    record.get("nlist"), connect_to=where)
-        try:
-            if not index._client.has_collection(index.collection):
-                raise LookupError(f"the Milvus collection {index.collection} at {where} is missing")
-            index._client.load_collection(index.collection)
-            rows = index._client.query(index.collection, filter="", output_fields=["count(*)"])
-            index._size = int(rows[0]["count(*)"])
-        except (IndexProblem, LookupError):  # LookupError: store.py reports a damaged index
-            raise
-        except Exception as exc:
-            raise MilvusUnavailable(f"cannot open the collection {index.collection} in Milvus at {where} "
-                                    f"({_message(exc)})") from None
-        return index
+        return cls(record["uri"], record["collection"], record["dimension"], record["passages"],
+                   record.get("index_type", "FLAT"), probe if probe is not None else record.get("probe"),
+                   record.get("nlist"), connect_to=_where(record["uri"], path.parent))
 
     @staticmethod
     def drop(path: Path) -> bool:
@@ -340,8 +327,32 @@ class MilvusIndex:
         return {"FLAT": "milvus-flat", "IVF_FLAT": "milvus-ivf-flat"}.get(self.index_type, self.index_type)
 
     def _live(self):
-        if self._client is None:
+        """The client, connected on the first search: opening an index (`assistant sources`,
+        `show`) does not touch Milvus, so those work while another process holds an embedded
+        database."""
+        if self._client is not None:
+            return self._client
+        if self._where is None:
             raise ValueError("this Milvus index was built but not saved into a generation yet")
+        with self._connect_lock:
+            if self._client is None:
+                client = _acquire(self._where)
+                weakref.finalize(self, _unused.append, self._where)
+                try:
+                    if not client.has_collection(self.collection):
+                        raise IndexCorrupt(f"the Milvus collection {self.collection} at {self._where} is missing; "
+                                           "rebuild the index with: assistant index --rebuild")
+                    client.load_collection(self.collection)
+                    count = int(client.query(self.collection, filter="", output_fields=["count(*)"])[0]["count(*)"])
+                except IndexProblem:
+                    raise
+                except Exception as exc:
+                    raise MilvusUnavailable(f"cannot open the collection {self.collection} in Milvus at "
+                                            f"{self._where} ({_message(exc)})") from None
+                if count != self._size:
+                    raise IndexCorrupt(f"the Milvus collection {self.collection} holds {count} passages, the index "
+                                       f"{self._size}; rebuild the index with: assistant index --rebuild")
+                self._client = client
         return self._client
 
     def search(self, query: np.ndarray, k: int, allowed_ids: np.ndarray | None = None
