@@ -316,3 +316,15 @@ def test_an_embedded_database_held_by_another_process(tmp_path):
         holder.terminate()
         holder.wait(timeout=30)
     assert data.vector_index.search(data.passage_vectors[0], 1)[0].tolist() == [0]  # free again
+
+
+def test_the_warm_ask_server_is_started_for_the_same_store(tmp_path):
+    """`assistant ask --vector-store milvus` must not reach a warm server of the FAISS settings
+    (whose next update would move the vectors back), so the store is part of its address."""
+    from assistant import warm
+
+    base = replace(Settings(), cache_dir=tmp_path / "cache")
+    milvus = base.with_vector_store("milvus")
+    assert warm.socket_path(base) != warm.socket_path(milvus) != warm.socket_path(milvus.with_vector_store(
+        milvus_uri=str(tmp_path / "v.db")))
+    assert warm.socket_path(milvus) == warm.socket_path(base.with_vector_store("milvus"))
