@@ -343,7 +343,11 @@ class MilvusIndex:
                         raise IndexCorrupt(f"the Milvus collection {self.collection} at {self._where} is missing; "
                                            "rebuild the index with: assistant index --rebuild")
                     client.load_collection(self.collection)
-                    count = int(client.query(self.collection, filter="", output_fields=["count(*)"])[0]["count(*)"])
+                    # Strong: a server counts every row written, however recently (its default,
+                    # bounded staleness, may not see a build of a moment ago), and the searches
+                    # after it see them all too.
+                    count = int(client.query(self.collection, filter="", output_fields=["count(*)"],
+                                             consistency_level="Strong")[0]["count(*)"])
                 except IndexProblem:
                     raise
                 except Exception as exc:
