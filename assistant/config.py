@@ -32,6 +32,7 @@ class ConfigError(ValueError):
     """Settings that do not fit together; the message says what to change."""
 
 
+VECTOR_STORES = ("faiss", "milvus")  # index/vector_index.py builds and opens each
 MILVUS_SERVER_SCHEMES = ("http", "https", "tcp")
 MILVUS_INSTALL_HINT = "pip install 'news-assistant[milvus]' (in a checkout: pip install -e '.[milvus]')"
 
@@ -197,7 +198,7 @@ class Settings:
         self._check_vector_store()
 
     def _check_vector_store(self) -> None:
-        if self.vector_store not in ("faiss", "milvus"):
+        if self.vector_store not in VECTOR_STORES:
             raise ConfigError(f"unknown vector store {self.vector_store!r} (--vector-store / ASSISTANT_VECTOR_STORE): "
                               "use faiss or milvus")
         if self.vector_store != "milvus":

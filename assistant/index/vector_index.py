@@ -174,9 +174,6 @@ class FaissIndex:
 
 # --------------------------------------------------------------- which store a generation uses
 
-VECTOR_STORES = ("faiss", "milvus")
-
-
 def build_vector_index(settings: "Settings", vectors: np.ndarray, passages: np.ndarray) -> VectorIndex:
     """The vector index of a new build, in the store the settings name. `passages` (article,
     start, end rows) go along as fields of each vector where the store keeps them (Milvus)."""
