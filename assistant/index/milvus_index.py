@@ -22,8 +22,8 @@ One row a passage: `id` (the passage id, primary key), `article`, `start`, `end`
 passage's article and character range) and `vector` (float32, L2-normalised; inner product,
 so scores are cosines). A search returns each passage's article and range with its score
 (`search_passages`). Index type: FLAT (exact) up to `Settings.exact_search_max_vectors`
-passages, IVF_FLAT above (`ivf_lists` cells, `ivf_probe` scanned: the FAISS choice and
-measurements of vector_index.py) on a server; milvus-lite always FLAT (its IVF_FLAT ignores the
+passages, IVF_FLAT above on a server (`ivf_probe` cells scanned, as FAISS; `ivf_lists` cells,
+by default sqrt of a sealed segment's rows, as Milvus indexes each segment); milvus-lite always FLAT (its IVF_FLAT ignores the
 number of cells given through pymilvus, and an embedded database is not for that scale).
 A restricted search is pushed down as a filter expression on `id` (each article's passages
 are one id range, so it is a few range terms); an IVF search probes every cell then, so it
@@ -63,6 +63,7 @@ INSERT_BATCH = 2000  # rows a call (384-dim float32: 3 MB, under gRPC's message 
 GET_BATCH = 1000
 MAX_TOP_K = 16384  # Milvus's limit on k
 CONNECT_TIMEOUT_S = 10.0
+SEGMENT_ROWS = 680_000  # rows of a sealed Milvus segment: 1 GiB (the server default) / 1568 B a row
 
 
 class MilvusUnavailable(IndexProblem):
@@ -226,7 +227,9 @@ class MilvusIndex:
         if len(passages) != len(vectors):
             raise ValueError(f"{len(vectors)} vectors for {len(passages)} passages")
         exact = len(vectors) <= exact_max or not is_server(uri)
-        nlist = None if exact else max(1, min(ivf_lists_for(len(vectors), ivf_lists), len(vectors)))
+        # Milvus builds an IVF index per sealed segment, so the default cell count follows a
+        # segment's rows, not the collection's (benchmarks/README.md: the 10M plan).
+        nlist = None if exact else max(1, min(ivf_lists_for(min(len(vectors), SEGMENT_ROWS), ivf_lists), len(vectors)))
         return cls(uri, "", vectors.shape[1], len(vectors), "FLAT" if exact else "IVF_FLAT", ivf_probe, nlist,
                    pending=(vectors, passages))
 
