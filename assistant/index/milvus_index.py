@@ -23,8 +23,9 @@ passage's article and character range) and `vector` (float32, L2-normalised; inn
 so scores are cosines). A search returns each passage's article and range with its score
 (`search_passages`). Index type: FLAT (exact) up to `Settings.exact_search_max_vectors`
 passages, IVF_FLAT above on a server (`ivf_probe` cells scanned, as FAISS; `ivf_lists` cells,
-by default sqrt of a sealed segment's rows, as Milvus indexes each segment); milvus-lite always FLAT (its IVF_FLAT ignores the
-number of cells given through pymilvus, and an embedded database is not for that scale).
+by default sqrt of a sealed segment's rows, as Milvus indexes each segment); milvus-lite is
+always FLAT (its IVF_FLAT ignores the number of cells given through pymilvus, and an embedded
+database is not for that scale).
 A restricted search is pushed down as a filter expression on `id` (each article's passages
 are one id range, so it is a few range terms); an IVF search probes every cell then, so it
 stays exact, as in FAISS.
