@@ -211,7 +211,9 @@ def test_an_unreachable_server_is_a_clear_error(tmp_path, monkeypatch):
 # --------------------------------------------------------------- settings
 
 def test_settings_choose_and_check_the_store(tmp_path, monkeypatch):
-    assert Settings().vector_store == "faiss"
+    monkeypatch.delenv("ASSISTANT_VECTOR_STORE", raising=False)
+    monkeypatch.delenv("ASSISTANT_MILVUS_URI", raising=False)
+    assert Settings().vector_store == "faiss" and Settings().milvus_uri == ""
     monkeypatch.setenv("ASSISTANT_VECTOR_STORE", "Milvus")
     monkeypatch.setenv("ASSISTANT_MILVUS_URI", "http://milvus.internal:19530")
     s = Settings()
