@@ -15,7 +15,7 @@ from .codecs import NONE, TRAIN_SAMPLE, VectorCodec
 from .lexical import LexicalIndex, tokenize
 from ..ingest.passages import build_passages
 from ..ingest.sources import Article, Skipped, SourceError, load_articles, scan_sources
-from .vector_index import FaissIndex
+from .vector_index import build_vector_index, store_of
 
 log = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ def index_is_current(settings: Settings) -> bool:
         manifest = store.read_manifest(settings.index_dir)
     except store.IndexProblem:
         return False
-    if manifest is None or _rebuild_reason(manifest, settings, None):
+    if manifest is None or _rebuild_reason(manifest, settings, None) or _store_change(manifest, settings):
         return False
     indexed = {name: entry["content_hash"] for name, entry in manifest["articles"].items()}
     skipped = set(manifest.get("skipped", {}).items())
@@ -93,6 +93,15 @@ def _rebuild_reason(manifest: dict | None, settings: Settings, dimension: int | 
     if manifest.get("pipeline") != pipeline_settings(settings):
         return "cleaning or passage settings changed"
     return None
+
+
+def _store_change(manifest: dict | None, settings: Settings) -> str | None:
+    """Why the passage vectors must move to another store (nothing is embedded again for that)."""
+    if manifest is None:
+        return None
+    wanted = (settings.vector_store, settings.resolved_milvus_uri if settings.vector_store == "milvus" else "")
+    have = store_of(manifest)
+    return None if have == wanted else f"the vector store changed ({have[0]} {have[1]} -> {wanted[0]} {wanted[1]})"
 
 
 def _split(article: Article, settings: Settings) -> tuple[np.ndarray, np.ndarray]:
@@ -247,13 +256,15 @@ def _assemble(rows: list[_ArticleRows], codecs: dict[str, VectorCodec], settings
         "tokens": int(len(stacked["token_vectors"])),
         "codecs": {name: codec.spec for name, codec in codecs.items()},
         "vector_index": "flat" if len(passages_arr) <= settings.exact_search_max_vectors else "ivf-flat",
+        "vector_store": settings.vector_store,
+        "milvus_uri": settings.resolved_milvus_uri if settings.vector_store == "milvus" else "",
         "articles": {a.article.file: {k: a.article.metadata()[k] for k in MANIFEST_ARTICLE_KEYS} for a in rows},
         "skipped": {s.file: s.content_hash for s in skipped if s.content_hash},
     }
     return store.IndexData(
         manifest=manifest, articles=[r.article for r in rows], passages=passages_arr, sentences=sentences_arr,
         **stacked,
-        vector_index=FaissIndex.build(p_vec, settings.exact_search_max_vectors, settings.ivf_lists, settings.ivf_probe),
+        vector_index=build_vector_index(settings, p_vec, passages_arr),
         lexical=LexicalIndex.build(tokens),
         codecs=codecs,
     )
@@ -294,7 +305,7 @@ def update_index(settings: Settings, embedder: Embedder | None = None, rebuild: 
         report.skipped = skipped
         report.added = sorted(a.file for a in fresh if a.file not in indexed)
         report.changed = sorted(a.file for a in fresh if a.file in indexed)
-        if old is not None and not fresh and not report.removed and \
+        if old is not None and not fresh and not report.removed and not _store_change(old.manifest, settings) and \
                 old.manifest.get("skipped", {}) == {s.file: s.content_hash for s in skipped}:
             report.seconds = time.monotonic() - started
             return report

@@ -15,7 +15,9 @@ Layout of `index/`:
         <name>.codec        when the manifest lists <name> under "codecs": the FAISS codec whose
                             uint8 codes <name>.npy holds (codecs.py); else float32 (float16 tokens)
         passages.faiss      FAISS index over the passages' normalised embeddings (row i =
-                            passage i; the vectors are read back from it, not stored twice)
+                            passage i; the vectors are read back from it, not stored twice), or
+                            with vector_store "milvus": milvus.json naming the generation's Milvus
+                            collection (and milvus.db, its embedded database; milvus_index.py)
         bm25/               bm25s files over the passages' stemmed tokens
 
 A build writes a new generation beside the live one and then replaces CURRENT, so a crash at
@@ -42,7 +44,7 @@ from .articles import FILE as ARTICLES_FILE
 from .articles import ArticleTable, write_articles
 from .codecs import VectorCodec
 from .lexical import LexicalIndex
-from .vector_index import FaissIndex
+from .vector_index import VectorIndex, drop_vector_index, load_vector_index
 
 FORMAT_VERSION = 4  # 4: passage vectors only in FAISS; sentence and token vectors may be coded
 CURRENT = "CURRENT"
@@ -92,7 +94,7 @@ class IndexData:
     sentence_vectors: np.ndarray
     sentence_context_vectors: np.ndarray
     token_vectors: np.ndarray  # (t, dim) float16 raw
-    vector_index: FaissIndex | None = None  # also holds the passage vectors
+    vector_index: VectorIndex | None = None  # also holds the passage vectors
     codecs: dict[str, VectorCodec] = field(default_factory=dict)
     lexical: LexicalIndex | None = None
     path: Path | None = field(default=None)
@@ -174,7 +176,7 @@ def write_generation(index_dir: Path, data: IndexData) -> Path:
         _save_array(staging / f"{array}.npy", getattr(data, array).astype(np.uint8 if codec else raw_dtype))
         if codec:
             codec.save(staging / f"{array}.codec")
-    data.vector_index.save(staging / FaissIndex.FILE)
+    data.vector_index.save(staging / data.vector_index.FILE)
     data.lexical.save(staging / "bm25")
     _write_json(staging / "manifest.json", data.manifest)  # last: its presence marks a full build
     fsync_dir(staging)
@@ -187,7 +189,8 @@ def write_generation(index_dir: Path, data: IndexData) -> Path:
 def remove_stale(index_dir: Path, keep: int = 2) -> None:
     """Delete leftovers of killed builds and all but the newest `keep` generations. Under the lock."""
     for path in index_dir.glob(BUILDING_PREFIX + "*"):
-        shutil.rmtree(path, ignore_errors=True)
+        if drop_vector_index(path):  # its Milvus collection first, if it has one
+            shutil.rmtree(path, ignore_errors=True)
     (index_dir / (CURRENT + ".tmp")).unlink(missing_ok=True)
     try:
         live = current_generation(index_dir)
@@ -203,7 +206,8 @@ def remove_stale(index_dir: Path, keep: int = 2) -> None:
         if len(kept) < keep and generation.name < live.name:
             kept.append(generation)  # the previous build: a reader may still be opening it
             continue
-        shutil.rmtree(generation, ignore_errors=True)
+        if drop_vector_index(generation):
+            shutil.rmtree(generation, ignore_errors=True)
 
 
 def load_generation(index_dir: Path, attempts: int = 5, probe: int | None = None) -> IndexData:
@@ -232,8 +236,10 @@ def _load(index_dir: Path, generation: Path | None, probe: int | None = None) ->
         arrays = {name: np.load(generation / name, mmap_mode="r", allow_pickle=False) for name in ARRAY_FILES}
         codecs = {name: VectorCodec.load(generation / f"{name}.codec", spec)
                   for name, spec in manifest.get("codecs", {}).items()}
-        vector_index = FaissIndex.load(generation / FaissIndex.FILE, probe)
+        vector_index = load_vector_index(generation, manifest, probe)
         lexical = LexicalIndex.load(generation / "bm25")
+    except IndexProblem:  # e.g. Milvus unreachable or busy: its own message says what to do
+        raise
     except Exception as exc:  # any unreadable part means the same thing to the user
         raise IndexCorrupt(f"the index in {index_dir} is damaged ({type(exc).__name__}: {exc}); {rebuild_hint(index_dir)}")
     data = IndexData(
@@ -272,7 +278,7 @@ def check_consistent(data: IndexData, index_dir: Path) -> None:
             (n_sentences and int(np.asarray(data.sentences[:, 5]).max()) > data.token_vectors.shape[0]):
         problems.append("token files do not match the manifest")
     if data.vector_index.size != n_passages or data.vector_index.dimension != dim:
-        problems.append("the FAISS index does not match the manifest")
+        problems.append("the vector index does not match the manifest")
     hashes = data.articles.hashes() if isinstance(data.articles, ArticleTable) else \
         {a.file: a.content_hash for a in data.articles}
     for file, content_hash in hashes.items():
