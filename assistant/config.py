@@ -125,11 +125,12 @@ class Settings:
     # Stored vectors: sentence vectors and token states are kept as FAISS codec codes
     # (index/codecs.py) once the index holds `codec_min_tokens` token states; before that, as
     # they are (a range learnt from a few hundred tokens would clip later articles' values).
-    # "SQ8" sentence vectors and "SQ4" token states cut an XQuAD index from 156 KB to about
-    # 42 KB a passage at the same first-quote rate (benchmarks/README.md: index size); "none"
-    # stores them uncompressed. Changing one rebuilds the index.
+    # "SQ8" for both halves an XQuAD index (154 KB -> 76 KB a passage) at the same first-quote
+    # rate; "PQ32" token states make it 14 KB a passage but cost about 0.9 points of first
+    # quotes and 1.2 of false refusals (benchmarks/README.md: index size); "none" stores them
+    # uncompressed. Changing one rebuilds the index.
     sentence_codec: str = "SQ8"
-    token_codec: str = "SQ4"
+    token_codec: str = "SQ8"
     codec_min_tokens: int = 10_000
 
     # Answers.

@@ -219,9 +219,9 @@ def test_vectors_are_coded_once_the_index_is_big_enough_and_the_codec_is_kept(ti
     update_index(s, embedder, progress=False)
     manifest = store.read_manifest(s.index_dir)
     assert manifest["codecs"] == {"sentence_vectors": "SQ8", "sentence_context_vectors": "SQ8",
-                                  "token_vectors": "SQ4"}
+                                  "token_vectors": "SQ8"}
     data = store.load_generation(s.index_dir)
-    assert data.token_vectors.dtype == np.uint8 and data.token_vectors.shape == (manifest["tokens"], 192)
+    assert data.token_vectors.dtype == np.uint8 and data.token_vectors.shape == (manifest["tokens"], 384)
     assert data.sentence_vectors.shape == (manifest["sentences"], 384) and data.sentence_vectors.dtype == np.uint8
     view = IndexView(data)
     kept = np.flatnonzero(np.isin(np.asarray(data.sentences[:, 1]), [0, 2]))  # harbour.md, wetter.txt
@@ -269,8 +269,8 @@ def test_changing_a_codec_rebuilds_the_index(tiny_settings, embedder):
     import dataclasses
 
     update_index(coded_settings(tiny_settings, 1), embedder, progress=False)
-    other = dataclasses.replace(coded_settings(tiny_settings, 1), token_codec="SQ8")
+    other = dataclasses.replace(coded_settings(tiny_settings, 1), token_codec="SQ4")
     assert not index_is_current(other)
     report = update_index(other, embedder, progress=False)
     assert report.rebuilt_reason == "cleaning or passage settings changed"
-    assert store.read_manifest(tiny_settings.index_dir)["codecs"]["token_vectors"] == "SQ8"
+    assert store.read_manifest(tiny_settings.index_dir)["codecs"]["token_vectors"] == "SQ4"

@@ -1,17 +1,17 @@
 """Stored vectors compressed with FAISS's standalone codecs (`sa_encode` / `sa_decode`).
 
-Sentence vectors and contextual token states are most of an index's bytes (about 137 KB of a
-passage's 156 KB as float16 tokens). A codec turns each vector into a few bytes and back:
-"SQ8" (8 bits a dimension, 384 bytes for e5-small) and "SQ4" (4 bits, 192 bytes) with a range
-per dimension learnt from the index's own vectors. Product quantisation ("PQ32", "PQ64") is
-smaller still but measured far worse for late interaction on XQuAD (benchmarks/README.md:
-index size), so the defaults are scalar. Any FAISS factory string with a standalone codec is
+Sentence vectors and contextual token states are most of an index's bytes (137 KB of an XQuAD
+passage's 154 KB are float16 token states). A codec turns each vector into a few bytes and
+back: "SQ8" (8 bits a dimension, 384 bytes for e5-small, range per dimension learnt from the
+index's own vectors) halves the index at the same first-quote rate; product quantisation
+("PQ32", 32 bytes a token) makes it 14 KB a passage but measured about a point worse
+(benchmarks/README.md: index size). Any FAISS factory string with a standalone codec is
 accepted; "none" keeps the vectors as they are.
 
 A codec is trained once, from the vectors in hand, and kept with the index: an incremental
 update encodes new articles with it, so old rows never need re-encoding; `--rebuild` trains
-afresh. The learnt range is widened by `RANGE_MARGIN` on each side so later articles' values
-are rarely clipped.
+afresh. A later article's values beyond the learnt range are clipped to it, which is why the
+indexer trains only once an index holds enough vectors (Settings.codec_min_tokens).
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from pathlib import Path
 import numpy as np
 
 NONE = "none"
-RANGE_MARGIN = 0.05  # of each dimension's trained (max - min), added below and above
 TRAIN_SAMPLE = 200_000  # vectors used to learn a codec (a scalar range needs few)
 
 
@@ -39,9 +38,6 @@ def _make(spec: str, dimension: int):
         reason = str(exc).strip().splitlines()[-1].rsplit(": ", 1)[-1]
         raise CodecError(f"{spec!r} is not a FAISS vector codec ({reason}); "
                          "use e.g. SQ8, SQ4, SQfp16 or none") from None
-    if hasattr(codec, "sq"):  # scalar quantisers: range per dimension with a margin
-        codec.sq.rangestat = faiss.ScalarQuantizer.RS_minmax
-        codec.sq.rangestat_arg = RANGE_MARGIN
     return codec
 
 
@@ -84,9 +80,13 @@ class VectorCodec:
         return self.index.sa_encode(np.ascontiguousarray(vectors, dtype=np.float32))
 
     def decode(self, codes: np.ndarray) -> np.ndarray:
+        """Unit vectors again: every coded array holds unit vectors (scores are cosines), and a
+        product quantiser's reconstructions are shorter than the originals, which lowered every
+        MaxSim score (by 0.026 at PQ32) and made the abstention thresholds refuse far more."""
         if len(codes) == 0:
             return np.zeros((0, self.dimension), np.float32)
-        return self.index.sa_decode(np.ascontiguousarray(codes, dtype=np.uint8))
+        vectors = self.index.sa_decode(np.ascontiguousarray(codes, dtype=np.uint8))
+        return vectors / np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
 
     def save(self, path: Path) -> None:
         import faiss
