@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 
-from _common import REPO, machine, pct, table, write_result
+from _common import REPO, RESULTS, machine, pct, table, write_result
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from news_corpus import DEFAULT_OUT, read_order  # noqa: E402
@@ -140,7 +140,8 @@ def copy_articles(data: Path, files: list[str], folder: Path) -> None:
         shutil.copyfile(data / "articles" / name, folder / name)
 
 
-def measure_size(n: int, order: list[dict], data: Path, work: Path, embedder, plain, eval_set, args) -> dict:
+def measure_size(n: int, order: list[dict], data: Path, work: Path, embedder, plain, eval_set, args, save) -> dict:
+    """Measure one size; `save(result)` is called after every stage, so a stopped run keeps what finished."""
     from assistant import Assistant, Settings
     from assistant.evaluation.runner import run_eval
     from assistant.index import store
@@ -166,12 +167,18 @@ def measure_size(n: int, order: list[dict], data: Path, work: Path, embedder, pl
     total_disk = sum(r["bytes"] for r in disk)
     print(f"  indexed {n} articles, {passages} passages, {sentences} sentences in {index_s:.1f} s "
           f"({passages / index_s:.2f} passages/s; load {load:.1f}); disk {total_disk / 2**20:.1f} MiB", flush=True)
+    result = {
+        "articles": n, "german": sum(r["language"] == "de" for r in order[:n]),
+        "english": sum(r["language"] == "en" for r in order[:n]),
+        "passages": passages, "sentences": sentences, "loadavg_before_index": load,
+        "loadavg_after_index": os.getloadavg()[0],
+        "index_seconds": index_s, "index_passages_per_s": passages / index_s,
+        "disk_bytes": total_disk, "disk_bytes_per_passage": total_disk / passages, "disk": disk,
+        "rss_before_index": memory.start, "rss_peak_index": memory.peak, "peak_reset": memory.reset,
+    }
+    save(result)
 
     assistant = Assistant(settings=settings, embedder=embedder)
-    view = assistant.snapshot.view
-    baseline = plain_rate(plain, view, args.baseline_sample)
-    print(f"  plain float32 encode: {baseline['passages']} passages in {baseline['seconds']:.1f} s "
-          f"({baseline['passages_per_s']:.2f}/s{', sample' if baseline['sample'] else ''})", flush=True)
 
     run = run_eval(assistant, eval_set, progress=False, by=["lang"])
     s = run.summary
@@ -186,10 +193,26 @@ def measure_size(n: int, order: list[dict], data: Path, work: Path, embedder, pl
     print(f"  quality: first quote {s['first_quote_hit']}, any {s['any_quote_hit']}, short answer "
           f"{s['short_answer_hit']}, abstained {s['false_abstain']}; latency p50 {pct(latencies, 50):.0f} ms, "
           f"p95 {pct(latencies, 95):.0f} ms", flush=True)
+    by_lang = s.get("by", {}).get("lang", {})
+    result.update({
+        "latency_ms": {"p50": pct(latencies, 50), "p95": pct(latencies, 95), "max": max(latencies),
+                       "all": [round(x, 1) for x in latencies]},
+        "quality": {k: s.get(k) for k in ("first_quote_hit", "any_quote_hit", "short_answer_hit", "false_abstain",
+                                          "retrieval_hit@1", "retrieval_hit@k", "mrr", "source_hit",
+                                          "exact_quote_rate", "latency_p50_ms", "latency_p95_ms")},
+        "quality_by_lang": {lang: {k: g.get(k) for k in ("questions", "first_quote_hit", "any_quote_hit",
+                                                         "short_answer_hit", "false_abstain", "source_hit")}
+                            for lang, g in by_lang.items()},
+        "misses": [{"id": r["id"], "verdict": r["verdict"], "first_source": (r["quotes"] or [{}])[0].get("source")}
+                   for r in run.results if r["verdict"] != "correct"],
+    })
+    save(result)
 
     fresh = fresh_process_rss(sources, index, questions[0])
     print(f"  fresh process: opened in {fresh['open_s']:.1f} s, RSS {fresh['rss_open'] / 2**20:.0f} MiB, "
           f"after one answer {fresh['rss_after_answer'] / 2**20:.0f} MiB", flush=True)
+    result["fresh_process"] = fresh
+    save(result)
 
     # incremental update: the next 10 articles of the order in, 10 of the first n out (none that
     # a question is about)
@@ -205,47 +228,38 @@ def measure_size(n: int, order: list[dict], data: Path, work: Path, embedder, pl
     assert sorted(update.added) == sorted(added) and sorted(update.removed) == sorted(removed), update.summary()
     print(f"  update (+{len(added)} / -{len(removed)}): {update_s:.1f} s, embedded {update.embedded_passages} "
           f"passages", flush=True)
+    result["update"] = {"added": len(added), "removed": len(removed), "seconds": update_s,
+                        "embedded_passages": update.embedded_passages}
+    save(result)
 
-    by_lang = s.get("by", {}).get("lang", {})
-    result = {
-        "articles": n, "german": sum(r["language"] == "de" for r in order[:n]),
-        "english": sum(r["language"] == "en" for r in order[:n]),
-        "passages": passages, "sentences": sentences, "loadavg_before_index": load,
-        "index_seconds": index_s, "index_passages_per_s": passages / index_s,
-        "plain_float32": baseline, "index_over_plain": (passages / index_s) / baseline["passages_per_s"],
-        "disk_bytes": total_disk, "disk_bytes_per_passage": total_disk / passages, "disk": disk,
-        "rss_before_index": memory.start, "rss_peak_index": memory.peak, "peak_reset": memory.reset,
-        "fresh_process": fresh,
-        "latency_ms": {"p50": pct(latencies, 50), "p95": pct(latencies, 95), "max": max(latencies),
-                       "all": [round(x, 1) for x in latencies]},
-        "update": {"added": len(added), "removed": len(removed), "seconds": update_s,
-                   "embedded_passages": update.embedded_passages},
-        "quality": {k: s.get(k) for k in ("first_quote_hit", "any_quote_hit", "short_answer_hit", "false_abstain",
-                                          "retrieval_hit@1", "retrieval_hit@k", "mrr", "source_hit",
-                                          "exact_quote_rate", "latency_p50_ms", "latency_p95_ms")},
-        "quality_by_lang": {lang: {k: g.get(k) for k in ("questions", "first_quote_hit", "any_quote_hit",
-                                                         "short_answer_hit", "false_abstain", "source_hit")}
-                            for lang, g in by_lang.items()},
-        "misses": [{"id": r["id"], "verdict": r["verdict"], "first_source": (r["quotes"] or [{}])[0].get("source")}
-                   for r in run.results if r["verdict"] != "correct"],
-    }
+    baseline = plain_rate(plain, assistant.snapshot.view, args.baseline_sample)
+    print(f"  plain float32 encode: {baseline['passages']} passages in {baseline['seconds']:.1f} s "
+          f"({baseline['passages_per_s']:.2f}/s{', sample' if baseline['sample'] else ''})", flush=True)
+    result["plain_float32"] = baseline
+    result["index_over_plain"] = (passages / index_s) / baseline["passages_per_s"]
+    save(result)
     del assistant
     return result
 
 
 def summary_rows(results: list[dict]) -> list[dict]:
+    """One row a size; a stage that did not finish (a stopped run) shows as "-"."""
     rows = []
     for r in results:
-        q, base = r["quality"], r["plain_float32"]
+        q, base = r.get("quality") or {}, r.get("plain_float32")
+        fresh, latency, update = r.get("fresh_process"), r.get("latency_ms"), r.get("update")
         rows.append({
             "articles": r["articles"], "passages": r["passages"], "index s": r["index_seconds"],
             "passages/s": r["index_passages_per_s"],
-            "plain f32/s": f"{base['passages_per_s']:.3g}{' (sample)' if base['sample'] else ''}",
+            "plain f32/s": f"{base['passages_per_s']:.3g}{' (sample)' if base['sample'] else ''}" if base else "-",
             "MiB": r["disk_bytes"] / 2**20, "KB/passage": r["disk_bytes_per_passage"] / 1000,
-            "peak RSS MiB": r["rss_peak_index"] / 2**20, "fresh RSS MiB": r["fresh_process"]["rss_after_answer"] / 2**20,
-            "p50 ms": r["latency_ms"]["p50"], "p95 ms": r["latency_ms"]["p95"], "update s": r["update"]["seconds"],
-            "first quote": q["first_quote_hit"], "any quote": q["any_quote_hit"], "short": q["short_answer_hit"],
-            "abstained": q["false_abstain"], "load": r["loadavg_before_index"],
+            "peak RSS MiB": r["rss_peak_index"] / 2**20,
+            "fresh RSS MiB": fresh["rss_after_answer"] / 2**20 if fresh else "-",
+            "p50 ms": latency["p50"] if latency else "-", "p95 ms": latency["p95"] if latency else "-",
+            "update s": update["seconds"] if update else "-",
+            "first quote": q.get("first_quote_hit", "-"), "any quote": q.get("any_quote_hit", "-"),
+            "short": q.get("short_answer_hit", "-"), "abstained": q.get("false_abstain", "-"),
+            "load": r["loadavg_before_index"],
         })
     return rows
 
@@ -260,6 +274,8 @@ def main() -> None:
     parser.add_argument("--questions", type=Path, default=QUESTIONS)
     parser.add_argument("--work", type=Path, default=None, help="keep sources and indexes here (default: a temp dir)")
     parser.add_argument("--name", default="news_scale", help="results/<name>.json")
+    parser.add_argument("--append", action="store_true",
+                        help="keep the other sizes already in results/<name>.json (a long size run on its own)")
     args = parser.parse_args()
 
     order = read_order(args.data)
@@ -292,17 +308,32 @@ def main() -> None:
           f"{store.FORMAT_VERSION}, precision {embedder.precision}", flush=True)
 
     work = args.work or Path(tempfile.mkdtemp(prefix="bench-news-"))
-    results = []
+    kept = []
+    previous = RESULTS / f"{args.name}.json"
+    if args.append and previous.is_file():
+        kept = [r for r in json.loads(previous.read_text(encoding="utf-8"))["results"] if r["articles"] not in sizes]
+    results: list[dict] = []
+    path = previous
+
+    def save(current: dict | None = None) -> None:
+        nonlocal path
+        every = sorted(kept + results + ([current] if current is not None and current not in results else []),
+                       key=lambda r: r["articles"])
+        path = write_result(args.name, {
+            "data": str(args.data), "questions": str(args.questions), "sizes": sorted(r["articles"] for r in every),
+            "index_format": store.FORMAT_VERSION, "precision": embedder.precision,
+            "corpus": json.loads((args.data / "corpus.json").read_text()) if (args.data / "corpus.json").exists() else None,
+            "loadavg": list(os.getloadavg()), "command": " ".join(sys.argv), "results": every,
+            "table": summary_rows(every)})
+
     try:
         for n in sizes:
-            results.append(measure_size(n, order, args.data, work, embedder, plain, eval_set, args))
-            path = write_result(args.name, {
-                "data": str(args.data), "questions": str(args.questions), "sizes": sizes,
-                "index_format": store.FORMAT_VERSION, "precision": embedder.precision,
-                "corpus": json.loads((args.data / "corpus.json").read_text()) if (args.data / "corpus.json").exists() else None,
-                "loadavg": list(os.getloadavg()), "results": results, "table": summary_rows(results)})
-            shutil.rmtree(work / f"sources-{n}", ignore_errors=True) if args.work is None else None
-            shutil.rmtree(work / f"index-{n}", ignore_errors=True) if args.work is None else None
+            results.append(measure_size(n, order, args.data, work, embedder, plain, eval_set, args, save))
+            save()
+            if args.work is None:
+                shutil.rmtree(work / f"sources-{n}", ignore_errors=True)
+                shutil.rmtree(work / f"index-{n}", ignore_errors=True)
+        results = sorted(kept + results, key=lambda r: r["articles"])
         rows = summary_rows(results)
         print()
         print(table(rows, list(rows[0])))
