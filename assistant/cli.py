@@ -25,7 +25,7 @@ class CommandError(Exception):
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return Settings().with_paths(args.sources, args.index)
+    return Settings().with_paths(args.sources, args.index).with_vector_store(args.vector_store, args.milvus_uri)
 
 
 def _positive(value: str) -> int:
@@ -164,6 +164,11 @@ def _add_commands(sub) -> None:
         if corpus:
             p.add_argument("--sources", type=Path, default=None, help="articles folder (default: sources/)")
             p.add_argument("--index", type=Path, default=None, help="index folder (default: index/)")
+            p.add_argument("--vector-store", default=None, metavar="{faiss,milvus}",
+                           help="where passage vectors live (default: faiss, or ASSISTANT_VECTOR_STORE)")
+            p.add_argument("--milvus-uri", default=None, metavar="URI",
+                           help="with milvus: a .db file for embedded milvus-lite, or http://host:19530 for a server "
+                                "(default: milvus-lite inside the index folder, or ASSISTANT_MILVUS_URI)")
         p.set_defaults(handler=handler)
         return p
 

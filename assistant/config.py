@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import importlib.util
 import os
 from dataclasses import astuple, dataclass, field, fields, replace
 from pathlib import Path
+from urllib.parse import urlparse
 
 import numpy as np
 
@@ -28,6 +30,15 @@ def default_cache_dir() -> Path:
 
 class ConfigError(ValueError):
     """Settings that do not fit together; the message says what to change."""
+
+
+VECTOR_STORES = ("faiss", "milvus")  # index/vector_index.py builds and opens each
+MILVUS_SERVER_SCHEMES = ("http", "https", "tcp")
+MILVUS_INSTALL_HINT = "pip install 'news-assistant[milvus]' (in a checkout: pip install -e '.[milvus]')"
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, "").strip() or default
 
 
 @dataclass(frozen=True)
@@ -111,6 +122,16 @@ class Settings:
     lexical_weight_same_language: float = 0.07
     lexical_weight_cross_language: float = 0.02
 
+    # Stored vectors: sentence vectors and token states are kept as FAISS codec codes
+    # (index/codecs.py) once the index holds `codec_min_tokens` token states; before that, as
+    # they are (a range learnt from a few hundred tokens would clip later articles' values).
+    # "SQ8" sentence vectors and "SQ4" token states cut an XQuAD index from 156 KB to about
+    # 42 KB a passage at the same first-quote rate (benchmarks/README.md: index size); "none"
+    # stores them uncompressed. Changing one rebuilds the index.
+    sentence_codec: str = "SQ8"
+    token_codec: str = "SQ4"
+    codec_min_tokens: int = 10_000
+
     # Answers.
     max_quotes: int = 3
     max_quotes_limit: int = 10  # the most quotes any caller (chat slider, API) may ask for
@@ -165,6 +186,18 @@ class Settings:
     ivf_lists: int = 0
     ivf_probe: int = 32
 
+    # Where the passage vectors live and are searched: "faiss" (a file in each index generation,
+    # the default) or "milvus" (a collection per generation in Milvus; needs the `milvus` extra;
+    # README: Milvus). ASSISTANT_VECTOR_STORE or --vector-store. A different store than the
+    # index's makes the next update move the vectors there (nothing is embedded again).
+    vector_store: str = field(default_factory=lambda: _env("ASSISTANT_VECTOR_STORE", "faiss").lower())
+    # Milvus only (ASSISTANT_MILVUS_URI or --milvus-uri): "" = embedded milvus-lite, one database
+    # in each generation folder (milvus.db); a path ending in .db = one milvus-lite database
+    # there for all generations (one process at a time); http://host:19530 = a Milvus server or
+    # cluster. Credentials go in ASSISTANT_MILVUS_TOKEN ("user:password" or an API key), never
+    # in the URI: the URI is written into the index folder.
+    milvus_uri: str = field(default_factory=lambda: _env("ASSISTANT_MILVUS_URI", ""))
+
     def __post_init__(self) -> None:
         if self.abstention.calibrated_with != self.weights:
             raise ConfigError("the abstention thresholds were calibrated with other quote weights "
@@ -172,6 +205,54 @@ class Settings:
                               "with the new weights and set the thresholds it reports")
         if not 1 <= self.max_quotes <= self.max_quotes_limit:
             raise ConfigError(f"max_quotes must be between 1 and {self.max_quotes_limit}")
+        from .index.codecs import CodecError, check_spec
+
+        try:
+            check_spec(self.sentence_codec)
+            check_spec(self.token_codec)
+        except CodecError as exc:
+            raise ConfigError(str(exc)) from None
+        self._check_vector_store()
+
+    def _check_vector_store(self) -> None:
+        if self.vector_store not in VECTOR_STORES:
+            raise ConfigError(f"unknown vector store {self.vector_store!r} (--vector-store / ASSISTANT_VECTOR_STORE): "
+                              "use faiss or milvus")
+        if self.vector_store != "milvus":
+            return  # a Milvus URI left in the environment does not matter then
+        if importlib.util.find_spec("pymilvus") is None:
+            raise ConfigError(f"the milvus vector store needs pymilvus, which is not installed: {MILVUS_INSTALL_HINT}")
+        uri = self.milvus_uri
+        parsed = urlparse(uri)
+        if parsed.scheme in MILVUS_SERVER_SCHEMES:
+            if not parsed.hostname:
+                raise ConfigError(f"the Milvus URI {uri!r} names no host; e.g. http://localhost:19530")
+            if parsed.username or parsed.password:
+                raise ConfigError("put the Milvus user and password in ASSISTANT_MILVUS_TOKEN=user:password, not in "
+                                  "the URI (--milvus-uri / ASSISTANT_MILVUS_URI): the URI is written into the index folder")
+            return
+        if uri and (not uri.endswith(".db") or "://" in uri):
+            raise ConfigError(f"the Milvus URI {uri!r} is neither a Milvus server (http://host:19530) nor a "
+                              "milvus-lite database file ending in .db")
+        if importlib.util.find_spec("milvus_lite") is None:
+            raise ConfigError("embedded Milvus (a .db path, or no --milvus-uri) needs milvus-lite, which is not "
+                              f"installed: {MILVUS_INSTALL_HINT}; or give a server with --milvus-uri http://host:19530")
+
+    @property
+    def resolved_milvus_uri(self) -> str:
+        """The Milvus URI as written into the index: a server URL, an absolute .db path, or ""
+        (a milvus-lite database inside each generation folder)."""
+        if not self.milvus_uri or urlparse(self.milvus_uri).scheme in MILVUS_SERVER_SCHEMES:
+            return self.milvus_uri
+        return str(Path(self.milvus_uri).expanduser().resolve())
+
+    def with_vector_store(self, vector_store: str | None = None, milvus_uri: str | None = None) -> "Settings":
+        """These settings with another vector store and/or Milvus URI (None keeps the current one)."""
+        return replace(
+            self,
+            vector_store=self.vector_store if vector_store is None else vector_store.strip().lower(),
+            milvus_uri=self.milvus_uri if milvus_uri is None else milvus_uri.strip(),
+        )
 
     def with_paths(self, sources_dir: Path | None = None, index_dir: Path | None = None) -> "Settings":
         return replace(

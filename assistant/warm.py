@@ -61,7 +61,7 @@ def server_dir(settings: Settings) -> Path:
 def socket_path(settings: Settings) -> Path:
     """One server per sources folder, index folder, model and code version."""
     key = json.dumps([str(settings.sources_dir.resolve()), str(settings.index_dir.resolve()), settings.model,
-                      _code_fingerprint()])
+                      _code_fingerprint(), settings.vector_store, settings.resolved_milvus_uri])
     return server_dir(settings) / f"{hashlib.sha256(key.encode()).hexdigest()[:24]}.sock"
 
 
@@ -96,7 +96,8 @@ def start(settings: Settings) -> None:
     log = open(server_dir(settings) / "server.log", "ab")
     subprocess.Popen(
         [sys.executable, "-m", "assistant.warm", "--sources", str(settings.sources_dir.resolve()),
-         "--index", str(settings.index_dir.resolve())],
+         "--index", str(settings.index_dir.resolve()), "--vector-store", settings.vector_store,
+         "--milvus-uri", settings.resolved_milvus_uri],
         stdin=subprocess.DEVNULL, stdout=log, stderr=log, start_new_session=True, close_fds=True)
 
 
@@ -185,9 +186,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="a warm assistant for `assistant ask` (started by it)")
     parser.add_argument("--sources", type=Path, required=True)
     parser.add_argument("--index", type=Path, required=True)
+    parser.add_argument("--vector-store", default=None)
+    parser.add_argument("--milvus-uri", default=None)
     parser.add_argument("--idle", type=float, default=IDLE_SECONDS, help="seconds without a question before it exits")
     args = parser.parse_args(argv)
-    serve(Settings().with_paths(args.sources, args.index), args.idle)
+    serve(Settings().with_paths(args.sources, args.index).with_vector_store(args.vector_store, args.milvus_uri),
+          args.idle)
     return 0
 
 

@@ -124,6 +124,7 @@ def main() -> None:
     from assistant.models.embedding import Embedder
     from assistant.index.indexer import update_index
     from assistant.index.store import load_generation
+    from assistant.index.view import IndexView
     from assistant.index.vector_index import FaissIndex, ivf_lists_for
 
     faiss.omp_set_num_threads(args.threads)
@@ -143,7 +144,9 @@ def main() -> None:
         per_passage["bm25/"] = sum(f.stat().st_size for f in (data.path / "bm25").iterdir()) / n_base
         per_passage = {k: round(v) for k, v in per_passage.items()}
         print(f"index files of the base corpus, bytes per passage ({n_base} passages): {per_passage}")
-        base = np.concatenate([np.asarray(data.passage_vectors), np.asarray(data.sentence_vectors)]).astype(np.float32)
+        view = IndexView(data)
+        base = np.concatenate([view.passage_vectors(np.arange(n_base)),
+                               view.sentence_vectors(np.arange(len(data.sentences)))]).astype(np.float32)
         _, questions = xquad_paragraphs()
         picked = rng.choice(len(questions), args.queries, replace=False)
         queries = embedder.encode_queries([questions[i][0] for i in picked])

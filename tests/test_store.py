@@ -30,7 +30,7 @@ def fake_data(n_passages: int = 3, seed: int = 0) -> store.IndexData:
                 "passages": len(passages), "sentences": len(sentences), "tokens": 2 * len(passages),
                 "articles": {"a.txt": {"content_hash": f"h{seed}", "title": "A", "date": None, "language": "de"}}}
     return store.IndexData(manifest=manifest, articles=[article], passages=passages, sentences=sentences,
-                           passage_vectors=vectors, sentence_vectors=vectors.copy(),
+                           sentence_vectors=vectors.copy(),
                            sentence_context_vectors=vectors.copy(),
                            token_vectors=np.repeat(vectors, 2, axis=0).astype(np.float16),
                            vector_index=FaissIndex.build(vectors, 1000),

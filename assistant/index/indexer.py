@@ -4,17 +4,18 @@ from __future__ import annotations
 
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from . import store
 from ..config import Settings
 from ..models.embedding import Embedder, TokenStates, model_identity
+from .codecs import NONE, TRAIN_SAMPLE, VectorCodec
 from .lexical import LexicalIndex, tokenize
 from ..ingest.passages import build_passages
 from ..ingest.sources import Article, Skipped, SourceError, load_articles, scan_sources
-from .vector_index import FaissIndex
+from .vector_index import build_vector_index, store_of
 
 log = logging.getLogger(__name__)
 
@@ -48,19 +49,24 @@ class UpdateReport:
 
 @dataclass
 class _ArticleRows:
-    """One article's passages, sentences, vectors and token states, ready to be concatenated."""
+    """One article's passages, sentences, vectors and token states, ready to be concatenated.
+
+    The last three arrays are named as in store.IndexData and hold raw vectors, or codes when
+    `coded` (rows kept from an index whose codecs are reused)."""
 
     article: Article
     passages: np.ndarray  # (n, 2) start, end
-    sentences: np.ndarray  # (m, 5) passage-within-article, start, end, token_start, token_end (in `tokens`)
+    sentences: np.ndarray  # (m, 5) passage-within-article, start, end, token_start, token_end (in `token_vectors`)
     passage_vectors: np.ndarray
     sentence_vectors: np.ndarray
-    context_vectors: np.ndarray
-    tokens: np.ndarray  # (t, dim) float16
+    sentence_context_vectors: np.ndarray
+    token_vectors: np.ndarray  # (t, dim) float16 when raw
+    coded: bool = False
 
 
 def pipeline_settings(settings: Settings) -> dict:
-    return {"pipeline_version": PIPELINE_VERSION, "passage_max_chars": settings.passage_max_chars}
+    return {"pipeline_version": PIPELINE_VERSION, "passage_max_chars": settings.passage_max_chars,
+            "sentence_codec": settings.sentence_codec, "token_codec": settings.token_codec}
 
 
 def index_is_current(settings: Settings) -> bool:
@@ -69,7 +75,7 @@ def index_is_current(settings: Settings) -> bool:
         manifest = store.read_manifest(settings.index_dir)
     except store.IndexProblem:
         return False
-    if manifest is None or _rebuild_reason(manifest, settings, None):
+    if manifest is None or _rebuild_reason(manifest, settings, None) or _store_change(manifest, settings):
         return False
     indexed = {name: entry["content_hash"] for name, entry in manifest["articles"].items()}
     skipped = set(manifest.get("skipped", {}).items())
@@ -87,6 +93,15 @@ def _rebuild_reason(manifest: dict | None, settings: Settings, dimension: int | 
     if manifest.get("pipeline") != pipeline_settings(settings):
         return "cleaning or passage settings changed"
     return None
+
+
+def _store_change(manifest: dict | None, settings: Settings) -> str | None:
+    """Why the passage vectors must move to another store (nothing is embedded again for that)."""
+    if manifest is None:
+        return None
+    wanted = (settings.vector_store, settings.resolved_milvus_uri if settings.vector_store == "milvus" else "")
+    have = store_of(manifest)
+    return None if have == wanted else f"the vector store changed ({have[0]} {have[1]} -> {wanted[0]} {wanted[1]})"
 
 
 def _split(article: Article, settings: Settings) -> tuple[np.ndarray, np.ndarray]:
@@ -119,10 +134,11 @@ def _rows_for_unchanged(old: store.IndexData, keep: set[str]) -> dict[str, _Arti
             article=old.articles[article_id],
             passages=np.array(old.passages[p_ids][:, 1:]),
             sentences=sentences,
-            passage_vectors=np.array(old.passage_vectors[p_ids]),
+            passage_vectors=old.vector_index.vectors(p_ids),
             sentence_vectors=np.array(old.sentence_vectors[s_ids]),
-            context_vectors=np.array(old.sentence_context_vectors[s_ids]),
-            tokens=np.array(old.token_vectors[first_token:last_token]),
+            sentence_context_vectors=np.array(old.sentence_context_vectors[s_ids]),
+            token_vectors=np.array(old.token_vectors[first_token:last_token]),
+            coded=bool(old.codecs),
         )
     return rows
 
@@ -153,8 +169,8 @@ def _article_rows(article: Article, passages: np.ndarray, sentences: np.ndarray,
         sentences=np.column_stack([sentences, np.array(ranges, dtype=np.int64).reshape(-1, 2)]),
         passage_vectors=passage_vectors,
         sentence_vectors=sentence_vectors,
-        context_vectors=np.array(context, dtype=np.float32).reshape(-1, dim),
-        tokens=np.concatenate(token_blocks) if token_blocks else np.zeros((0, dim), np.float16),
+        sentence_context_vectors=np.array(context, dtype=np.float32).reshape(-1, dim),
+        token_vectors=np.concatenate(token_blocks) if token_blocks else np.zeros((0, dim), np.float16),
     )
 
 
@@ -180,7 +196,38 @@ def _stack(blocks: list[np.ndarray], shape: tuple[int, int], dtype) -> np.ndarra
     return np.concatenate(blocks).astype(dtype) if blocks else np.zeros(shape, dtype)
 
 
-def _assemble(rows: list[_ArticleRows], settings: Settings, embedder: Embedder, skipped: list[Skipped]) -> store.IndexData:
+def _training_sample(blocks: list[np.ndarray], limit: int, seed: int = 1234) -> np.ndarray:
+    """Up to `limit` rows drawn evenly from all blocks, without concatenating them all first."""
+    total = sum(len(b) for b in blocks)
+    chosen = np.sort(np.random.default_rng(seed).choice(total, min(limit, total), replace=False))
+    starts = np.cumsum([0] + [len(b) for b in blocks])
+    picked = [blocks[i][chosen[(chosen >= starts[i]) & (chosen < starts[i + 1])] - starts[i]]
+              for i in range(len(blocks))]
+    return np.concatenate(picked).astype(np.float32)
+
+
+def _codecs_for(rows: list[_ArticleRows], kept: dict[str, VectorCodec], settings: Settings) -> dict[str, VectorCodec]:
+    """The kept index's codecs (its rows are coded with them); else new ones, trained on all
+    rows, once they hold `codec_min_tokens` token states; else none (vectors stored raw)."""
+    if kept:
+        return kept
+    if sum(len(r.token_vectors) for r in rows) < settings.codec_min_tokens:
+        return {}
+    specs = {"sentence_vectors": settings.sentence_codec, "sentence_context_vectors": settings.sentence_codec,
+             "token_vectors": settings.token_codec}
+    return {name: VectorCodec.train(spec, _training_sample([getattr(r, name) for r in rows], TRAIN_SAMPLE))
+            for name, spec in specs.items() if spec != NONE}
+
+
+def _encoded(row: _ArticleRows, codecs: dict[str, VectorCodec]) -> _ArticleRows:
+    if row.coded or not codecs:
+        return row
+    coded = {name: codec.encode(getattr(row, name)) for name, codec in codecs.items()}
+    return replace(row, coded=True, **coded)
+
+
+def _assemble(rows: list[_ArticleRows], codecs: dict[str, VectorCodec], settings: Settings, embedder: Embedder,
+              skipped: list[Skipped]) -> store.IndexData:
     passages, sentences, tokens = [], [], []
     passage_base = token_base = 0
     for article_id, r in enumerate(rows):
@@ -190,12 +237,14 @@ def _assemble(rows: list[_ArticleRows], settings: Settings, embedder: Embedder, 
                                           r.sentences[:, 1:3], r.sentences[:, 3:5] + token_base]))
         tokens.extend(tokenize(text[s:e], language) for s, e in r.passages)
         passage_base += len(r.passages)
-        token_base += len(r.tokens)
+        token_base += len(r.token_vectors)
     dim = embedder.dimension
     passages_arr = _stack(passages, (0, 3), np.int64)
     sentences_arr = _stack(sentences, (0, 6), np.int64)
     p_vec = _stack([r.passage_vectors for r in rows], (0, dim), np.float32)
-    token_vectors = _stack([r.tokens for r in rows], (0, dim), np.float16)
+    stacked = {name: _stack([getattr(r, name) for r in rows], (0, codecs[name].code_size), np.uint8)
+               if name in codecs else _stack([getattr(r, name) for r in rows], (0, dim), raw_dtype)
+               for name, raw_dtype in store.CODED_ARRAYS.items()}
     manifest = {
         "format_version": store.FORMAT_VERSION,
         "model": embedder.identity,
@@ -204,19 +253,20 @@ def _assemble(rows: list[_ArticleRows], settings: Settings, embedder: Embedder, 
         "built": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "passages": int(len(passages_arr)),
         "sentences": int(len(sentences_arr)),
-        "tokens": int(len(token_vectors)),
+        "tokens": int(len(stacked["token_vectors"])),
+        "codecs": {name: codec.spec for name, codec in codecs.items()},
         "vector_index": "flat" if len(passages_arr) <= settings.exact_search_max_vectors else "ivf-flat",
+        "vector_store": settings.vector_store,
+        "milvus_uri": settings.resolved_milvus_uri if settings.vector_store == "milvus" else "",
         "articles": {a.article.file: {k: a.article.metadata()[k] for k in MANIFEST_ARTICLE_KEYS} for a in rows},
         "skipped": {s.file: s.content_hash for s in skipped if s.content_hash},
     }
     return store.IndexData(
         manifest=manifest, articles=[r.article for r in rows], passages=passages_arr, sentences=sentences_arr,
-        passage_vectors=p_vec,
-        sentence_vectors=_stack([r.sentence_vectors for r in rows], (0, dim), np.float32),
-        sentence_context_vectors=_stack([r.context_vectors for r in rows], (0, dim), np.float32),
-        token_vectors=token_vectors,
-        vector_index=FaissIndex.build(p_vec, settings.exact_search_max_vectors, settings.ivf_lists, settings.ivf_probe),
+        **stacked,
+        vector_index=build_vector_index(settings, p_vec, passages_arr),
         lexical=LexicalIndex.build(tokens),
+        codecs=codecs,
     )
 
 
@@ -255,7 +305,7 @@ def update_index(settings: Settings, embedder: Embedder | None = None, rebuild: 
         report.skipped = skipped
         report.added = sorted(a.file for a in fresh if a.file not in indexed)
         report.changed = sorted(a.file for a in fresh if a.file in indexed)
-        if old is not None and not fresh and not report.removed and \
+        if old is not None and not fresh and not report.removed and not _store_change(old.manifest, settings) and \
                 old.manifest.get("skipped", {}) == {s.file: s.content_hash for s in skipped}:
             report.seconds = time.monotonic() - started
             return report
@@ -267,7 +317,9 @@ def update_index(settings: Settings, embedder: Embedder | None = None, rebuild: 
         rows = [r for r in ordered if r is not None]
         if not rows:
             raise SourceError(f"none of the files in {settings.sources_dir} could be read as an article")
-        data = _assemble(rows, settings, embedder, skipped)
+        codecs = _codecs_for(rows, old.codecs if old is not None else {}, settings)
+        rows = [_encoded(r, codecs) for r in rows]
+        data = _assemble(rows, codecs, settings, embedder, skipped)
         store.write_generation(settings.index_dir, data)
         store.remove_stale(settings.index_dir)
         report.wrote = True

@@ -8,12 +8,16 @@ Layout of `index/`:
         articles.sqlite     one row an article: metadata and the kept text (read on demand)
         passages.npy        int64 rows (article, start, end)
         sentences.npy       int64 rows (passage, article, start, end, token_start, token_end)
-        passage_vectors.npy float32, one normalised embedding a passage
         sentence_vectors.npy            each sentence embedded on its own
         sentence_context_vectors.npy    each sentence's tokens pooled from its passage's pass
-        token_vectors.npy   float16, the passages' contextual token states, sentence by sentence
+        token_vectors.npy   the passages' contextual token states, sentence by sentence
                             (rows token_start:token_end of a sentence; for late interaction)
-        passages.faiss      FAISS index over passage_vectors (row i = passage i)
+        <name>.codec        when the manifest lists <name> under "codecs": the FAISS codec whose
+                            uint8 codes <name>.npy holds (codecs.py); else float32 (float16 tokens)
+        passages.faiss      FAISS index over the passages' normalised embeddings (row i =
+                            passage i; the vectors are read back from it, not stored twice), or
+                            with vector_store "milvus": milvus.json naming the generation's Milvus
+                            collection (and milvus.db, its embedded database; milvus_index.py)
         bm25/               bm25s files over the passages' stemmed tokens
 
 A build writes a new generation beside the live one and then replaces CURRENT, so a crash at
@@ -38,16 +42,20 @@ from ..files import atomic_write_text, fsync_dir
 from ..ingest.sources import Article
 from .articles import FILE as ARTICLES_FILE
 from .articles import ArticleTable, write_articles
+from .codecs import VectorCodec
 from .lexical import LexicalIndex
-from .vector_index import FaissIndex
+from .vector_index import VectorIndex, drop_vector_index, load_vector_index
 
-FORMAT_VERSION = 3
+FORMAT_VERSION = 4  # 4: passage vectors only in FAISS; sentence and token vectors may be coded
 CURRENT = "CURRENT"
 LOCK = ".lock"
 BUILDING_PREFIX = ".building-"
 GENERATION_PREFIX = "gen-"
-ARRAY_FILES = ("passages.npy", "sentences.npy", "passage_vectors.npy", "sentence_vectors.npy",
-               "sentence_context_vectors.npy", "token_vectors.npy")
+ARRAY_FILES = ("passages.npy", "sentences.npy", "sentence_vectors.npy", "sentence_context_vectors.npy",
+               "token_vectors.npy")
+# The arrays a codec may compress, and their dtype when stored as they are.
+CODED_ARRAYS = {"sentence_vectors": np.float32, "sentence_context_vectors": np.float32,
+                "token_vectors": np.float16}
 
 
 class IndexProblem(Exception):
@@ -82,11 +90,12 @@ class IndexData:
     articles: Sequence[Article]  # a list when built, an ArticleTable (SQLite, lazy) when loaded
     passages: np.ndarray  # (n, 3) int64: article, start, end
     sentences: np.ndarray  # (m, 6) int64: passage, article, start, end, token_start, token_end
-    passage_vectors: np.ndarray
+    # The next three hold raw vectors, or uint8 codes when `codecs` has a codec of that name.
     sentence_vectors: np.ndarray
     sentence_context_vectors: np.ndarray
-    token_vectors: np.ndarray  # (t, dim) float16
-    vector_index: FaissIndex | None = None
+    token_vectors: np.ndarray  # (t, dim) float16 raw
+    vector_index: VectorIndex | None = None  # also holds the passage vectors
+    codecs: dict[str, VectorCodec] = field(default_factory=dict)
     lexical: LexicalIndex | None = None
     path: Path | None = field(default=None)
 
@@ -162,11 +171,12 @@ def write_generation(index_dir: Path, data: IndexData) -> Path:
     write_articles(staging / ARTICLES_FILE, data.articles)
     _save_array(staging / "passages.npy", data.passages.astype(np.int64))
     _save_array(staging / "sentences.npy", data.sentences.astype(np.int64))
-    _save_array(staging / "passage_vectors.npy", data.passage_vectors.astype(np.float32))
-    _save_array(staging / "sentence_vectors.npy", data.sentence_vectors.astype(np.float32))
-    _save_array(staging / "sentence_context_vectors.npy", data.sentence_context_vectors.astype(np.float32))
-    _save_array(staging / "token_vectors.npy", data.token_vectors.astype(np.float16))
-    data.vector_index.save(staging / FaissIndex.FILE)
+    for array, raw_dtype in CODED_ARRAYS.items():
+        codec = data.codecs.get(array)
+        _save_array(staging / f"{array}.npy", getattr(data, array).astype(np.uint8 if codec else raw_dtype))
+        if codec:
+            codec.save(staging / f"{array}.codec")
+    data.vector_index.save(staging / data.vector_index.FILE)
     data.lexical.save(staging / "bm25")
     _write_json(staging / "manifest.json", data.manifest)  # last: its presence marks a full build
     fsync_dir(staging)
@@ -179,7 +189,8 @@ def write_generation(index_dir: Path, data: IndexData) -> Path:
 def remove_stale(index_dir: Path, keep: int = 2) -> None:
     """Delete leftovers of killed builds and all but the newest `keep` generations. Under the lock."""
     for path in index_dir.glob(BUILDING_PREFIX + "*"):
-        shutil.rmtree(path, ignore_errors=True)
+        if drop_vector_index(path):  # its Milvus collection first, if it has one
+            shutil.rmtree(path, ignore_errors=True)
     (index_dir / (CURRENT + ".tmp")).unlink(missing_ok=True)
     try:
         live = current_generation(index_dir)
@@ -195,7 +206,8 @@ def remove_stale(index_dir: Path, keep: int = 2) -> None:
         if len(kept) < keep and generation.name < live.name:
             kept.append(generation)  # the previous build: a reader may still be opening it
             continue
-        shutil.rmtree(generation, ignore_errors=True)
+        if drop_vector_index(generation):
+            shutil.rmtree(generation, ignore_errors=True)
 
 
 def load_generation(index_dir: Path, attempts: int = 5, probe: int | None = None) -> IndexData:
@@ -222,8 +234,12 @@ def _load(index_dir: Path, generation: Path | None, probe: int | None = None) ->
     try:
         articles = ArticleTable(generation / ARTICLES_FILE)
         arrays = {name: np.load(generation / name, mmap_mode="r", allow_pickle=False) for name in ARRAY_FILES}
-        vector_index = FaissIndex.load(generation / FaissIndex.FILE, probe)
+        codecs = {name: VectorCodec.load(generation / f"{name}.codec", spec)
+                  for name, spec in manifest.get("codecs", {}).items()}
+        vector_index = load_vector_index(generation, manifest, probe)
         lexical = LexicalIndex.load(generation / "bm25")
+    except IndexProblem:  # e.g. Milvus unreachable or busy: its own message says what to do
+        raise
     except Exception as exc:  # any unreadable part means the same thing to the user
         raise IndexCorrupt(f"the index in {index_dir} is damaged ({type(exc).__name__}: {exc}); {rebuild_hint(index_dir)}")
     data = IndexData(
@@ -231,11 +247,11 @@ def _load(index_dir: Path, generation: Path | None, probe: int | None = None) ->
         articles=articles,
         passages=arrays["passages.npy"],
         sentences=arrays["sentences.npy"],
-        passage_vectors=arrays["passage_vectors.npy"],
         sentence_vectors=arrays["sentence_vectors.npy"],
         sentence_context_vectors=arrays["sentence_context_vectors.npy"],
         token_vectors=arrays["token_vectors.npy"],
         vector_index=vector_index,
+        codecs=codecs,
         lexical=lexical,
         path=generation,
     )
@@ -249,16 +265,20 @@ def check_consistent(data: IndexData, index_dir: Path) -> None:
     problems = []
     if len(data.articles) != len(m.get("articles", {})):
         problems.append("article count differs from the manifest")
-    if data.passages.shape != (n_passages, 3) or data.passage_vectors.shape != (n_passages, dim):
+    width = {name: data.codecs[name].code_size if name in data.codecs else dim for name in CODED_ARRAYS}
+    if any(codec.dimension != dim for codec in data.codecs.values()):
+        problems.append("a vector codec does not match the manifest's dimension")
+    if data.passages.shape != (n_passages, 3):
         problems.append("passage files do not match the manifest")
-    if data.sentences.shape != (n_sentences, 6) or data.sentence_vectors.shape != (n_sentences, dim) \
-            or data.sentence_context_vectors.shape != (n_sentences, dim):
+    if data.sentences.shape != (n_sentences, 6) \
+            or data.sentence_vectors.shape != (n_sentences, width["sentence_vectors"]) \
+            or data.sentence_context_vectors.shape != (n_sentences, width["sentence_context_vectors"]):
         problems.append("sentence files do not match the manifest")
-    if data.token_vectors.shape != (m.get("tokens"), dim) or \
+    if data.token_vectors.shape != (m.get("tokens"), width["token_vectors"]) or \
             (n_sentences and int(np.asarray(data.sentences[:, 5]).max()) > data.token_vectors.shape[0]):
         problems.append("token files do not match the manifest")
     if data.vector_index.size != n_passages or data.vector_index.dimension != dim:
-        problems.append("the FAISS index does not match the manifest")
+        problems.append("the vector index does not match the manifest")
     hashes = data.articles.hashes() if isinstance(data.articles, ArticleTable) else \
         {a.file: a.content_hash for a in data.articles}
     for file, content_hash in hashes.items():

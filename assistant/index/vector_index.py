@@ -12,18 +12,30 @@ recall@10 against exact).
 A search restricted to some passages (the chat's "search only these articles") is pushed down
 into FAISS as an id selector, so it uses the same index as an unrestricted one (an IVF index
 then probes every cell, so the restricted search is exact).
+
+`vectors(ids)` gives the stored passage vectors back (FAISS reconstructs them; an IVF index gets
+a direct id -> list map the first time), so the index is the one copy of the passage vectors.
+
+`Settings.vector_store` picks the implementation of new builds: "faiss" (this module) or
+"milvus" (`milvus_index.MilvusIndex`, a collection in milvus-lite or a Milvus server). The
+choice is written into the manifest, and `load_vector_index` opens whatever a generation was
+built with, whatever the settings of the reader.
 """
 
 from __future__ import annotations
 
 import math
+import threading
 from pathlib import Path
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
 IVF_TRAIN_PER_LIST = 50  # k-means training sample: this many vectors per cell (FAISS warns below 39)
 IVF_TRAIN_ITERATIONS = 10  # k-means rounds; FAISS's default 25 tripled build time for no recall gain
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 
 class VectorIndex(Protocol):
@@ -43,7 +55,13 @@ class VectorIndex(Protocol):
         """Ids and scores of the k nearest passages, best first (only `allowed_ids` if given)."""
         ...
 
-    def save(self, path: Path) -> None: ...
+    def vectors(self, ids: np.ndarray) -> np.ndarray:
+        """The stored vectors of these passages, float32, one row an id in the order given."""
+        ...
+
+    def save(self, path: Path) -> None:
+        """Write the index into a generation folder (`path` = folder / the class's FILE)."""
+        ...
 
 
 def ivf_lists_for(n: int, lists: int = 0) -> int:
@@ -57,6 +75,8 @@ class FaissIndex:
 
     def __init__(self, index, probe: int | None = None):
         self.index = index
+        self._direct_map_lock = threading.Lock()
+        self._direct_map = not hasattr(index, "nlist")  # only an IVF index needs one
         if probe is not None and hasattr(index, "nprobe"):
             index.nprobe = max(1, min(int(probe), index.nlist))
 
@@ -135,3 +155,59 @@ class FaissIndex:
                                         params=params)
         keep = ids[0] >= 0
         return ids[0][keep].astype(np.int64), scores[0][keep]
+
+    def vectors(self, ids: np.ndarray) -> np.ndarray:
+        import faiss
+
+        ids = np.ascontiguousarray(np.asarray(ids, dtype=np.int64).reshape(-1))
+        if len(ids) == 0:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        if ids.min() < 0 or ids.max() >= self.size:
+            raise IndexError(f"passage ids outside 0..{self.size - 1}")
+        if not self._direct_map:
+            with self._direct_map_lock:  # an IVF index finds a vector by id only through this map
+                if not self._direct_map:
+                    faiss.extract_index_ivf(self.index).make_direct_map()
+                    self._direct_map = True
+        return np.asarray(self.index.reconstruct_batch(ids), dtype=np.float32).reshape(len(ids), self.dimension)
+
+
+# --------------------------------------------------------------- which store a generation uses
+
+def build_vector_index(settings: "Settings", vectors: np.ndarray, passages: np.ndarray) -> VectorIndex:
+    """The vector index of a new build, in the store the settings name. `passages` (article,
+    start, end rows) go along as fields of each vector where the store keeps them (Milvus)."""
+    if settings.vector_store == "milvus":
+        from .milvus_index import MilvusIndex
+
+        return MilvusIndex.build(vectors, passages, settings.resolved_milvus_uri, settings.exact_search_max_vectors,
+                                 settings.ivf_lists, settings.ivf_probe)
+    return FaissIndex.build(vectors, settings.exact_search_max_vectors, settings.ivf_lists, settings.ivf_probe)
+
+
+def store_of(manifest: dict) -> tuple[str, str]:
+    """(vector store, Milvus URI as the settings gave it) of a generation's manifest; indexes
+    written before the choice existed are FAISS."""
+    return manifest.get("vector_store", "faiss"), manifest.get("milvus_uri", "")
+
+
+def load_vector_index(generation: Path, manifest: dict, probe: int | None = None) -> VectorIndex:
+    """Open the vector index of a generation folder in the store its manifest names."""
+    store, _ = store_of(manifest)
+    if store == "milvus":
+        from .milvus_index import MilvusIndex
+
+        return MilvusIndex.load(generation / MilvusIndex.FILE, probe)
+    if store != "faiss":
+        raise ValueError(f"unknown vector store {store!r} in the manifest")
+    return FaissIndex.load(generation / FaissIndex.FILE, probe)
+
+
+def drop_vector_index(folder: Path) -> bool:
+    """Free what a generation (or a killed build) holds outside its folder, before the folder
+    is deleted: its Milvus collection. False when that failed (keep the folder, try again)."""
+    from .milvus_index import MilvusIndex
+
+    if not (folder / MilvusIndex.FILE).exists():
+        return True
+    return MilvusIndex.drop(folder / MilvusIndex.FILE)

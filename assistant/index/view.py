@@ -139,7 +139,13 @@ class IndexView:
         return np.concatenate(ranges) if ranges else np.zeros(0, dtype=np.int64)
 
     def passage_vectors(self, passage_ids: np.ndarray) -> np.ndarray:
-        return np.asarray(self._data.passage_vectors[passage_ids], dtype=np.float32)
+        return self._data.vector_index.vectors(np.asarray(passage_ids))
+
+    def _vectors(self, name: str, rows) -> np.ndarray:
+        """Rows of a stored vector array as float32, decoded when the index keeps it coded."""
+        stored = getattr(self._data, name)[rows]
+        codec = self._data.codecs.get(name)
+        return codec.decode(stored) if codec else np.asarray(stored, dtype=np.float32)
 
     # --------------------------------------------------------------- sentences
 
@@ -159,23 +165,21 @@ class IndexView:
         return next(iter(self.sentences(np.array([sentence_id]))))
 
     def sentence_vectors(self, ids: np.ndarray) -> np.ndarray:
-        return np.asarray(self._data.sentence_vectors[ids], dtype=np.float32)
+        return self._vectors("sentence_vectors", ids)
 
     def context_vectors(self, ids: np.ndarray) -> np.ndarray:
         """Each sentence pooled from its passage's forward pass."""
-        return np.asarray(self._data.sentence_context_vectors[ids], dtype=np.float32)
+        return self._vectors("sentence_context_vectors", ids)
 
     def token_block(self, sentence_id: int) -> np.ndarray:
         """The sentence's contextual token states (float32, one row a token)."""
         row = self._data.sentences[sentence_id]
-        return np.asarray(self._data.token_vectors[int(row[_S_TOKEN_START]):int(row[_S_TOKEN_END])], dtype=np.float32)
+        return self._vectors("token_vectors", slice(int(row[_S_TOKEN_START]), int(row[_S_TOKEN_END])))
 
     def passage_token_block(self, passage_id: int) -> np.ndarray:
         """The token states of all sentences of a passage (they are stored one after another)."""
         owners = np.asarray(self._data.sentences[:, _S_PASSAGE])
         first, last = np.searchsorted(owners, [passage_id, passage_id + 1])
-        if first == last:
-            return np.zeros((0, self._data.token_vectors.shape[1]), dtype=np.float32)
-        start = int(self._data.sentences[first][_S_TOKEN_START])
-        end = int(self._data.sentences[last - 1][_S_TOKEN_END])
-        return np.asarray(self._data.token_vectors[start:end], dtype=np.float32)
+        start = int(self._data.sentences[first][_S_TOKEN_START]) if first < last else 0
+        end = int(self._data.sentences[last - 1][_S_TOKEN_END]) if first < last else 0
+        return self._vectors("token_vectors", slice(start, end))
