@@ -35,8 +35,8 @@ error, not a silently different corpus). Inputs not pinned here (for instance a 
 
 Selection: articles are ordered within each language by sha256(seed:id), exact duplicate texts
 dropped (the BBC set repeats about a hundred stories), and the languages interleaved so that the
-first N hold round(0.7775 x N) German articles (10,000 = 7,775 German + 2,225 English) while
-German ones last, and English ones after that.
+first N hold round(0.7775 x N) German articles (10,000 = 7,775 German + 2,225 English); once the
+German articles run out, the rest of the order is English.
 """
 
 from __future__ import annotations
