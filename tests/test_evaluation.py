@@ -466,3 +466,12 @@ def test_eval_results_agree_with_ask_json(shipped_report, shipped_settings, ques
 def test_eval_row_dataclass_defaults():
     row = EvalRow(line=3, id="line-3", question="Q?", answers=(), sources=())
     assert not row.answerable
+
+
+def test_run_eval_loads_the_reader_before_the_first_timed_question(tiny_assistant, tmp_path):
+    # Only a question the articles do not answer: no quote is read, so only the warm-up loads it.
+    eval_set = load_eval_set(write_jsonl(tmp_path / "q.jsonl", [
+        {"id": "peru", "question": "What is the capital of Peru?", "answer": []}]))
+    assert tiny_assistant.reader is not None and tiny_assistant.reader._loaded is None
+    run_eval(tiny_assistant, eval_set, progress=False)
+    assert tiny_assistant.reader._loaded is not None

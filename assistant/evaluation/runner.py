@@ -299,7 +299,9 @@ def run_eval(assistant, eval_set: EvalSet, max_quotes: int | None = None, progre
     from tqdm import tqdm
 
     text_of = {a.file: a.text for a in assistant.sources()}
-    assistant.embedder.encode_queries(["warm-up"])  # load the model before the first timed question
+    assistant.embedder.encode_queries(["warm-up"])  # load the models before the first timed question
+    if assistant.reader is not None:
+        assistant.reader.model  # noqa: B018 - else the first question's latency includes loading it
     results = []
     for row in tqdm(eval_set.rows, desc="eval", unit="question", disable=not progress, file=sys.stderr,
                     dynamic_ncols=True):
