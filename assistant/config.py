@@ -247,6 +247,11 @@ class Settings:
             return self.milvus_uri
         return str(Path(self.milvus_uri).expanduser().resolve())
 
+    @property
+    def vector_store_location(self) -> tuple[str, str]:
+        """(store, Milvus URI) as a manifest records them; the URI is "" for FAISS."""
+        return self.vector_store, self.resolved_milvus_uri if self.vector_store == "milvus" else ""
+
     def with_vector_store(self, vector_store: str | None = None, milvus_uri: str | None = None) -> "Settings":
         """These settings with another vector store and/or Milvus URI (None keeps the current one)."""
         return replace(

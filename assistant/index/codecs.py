@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 NONE = "none"
-TRAIN_SAMPLE = 200_000  # vectors used to learn a codec (a scalar range needs few)
+TRAIN_SAMPLE = 200_000  # vectors the indexer draws to learn a codec from (a scalar range needs few)
 
 
 class CodecError(ValueError):
@@ -56,13 +56,12 @@ class VectorCodec:
         self.spec = spec
 
     @classmethod
-    def train(cls, spec: str, vectors: np.ndarray, seed: int = 1234) -> "VectorCodec":
+    def train(cls, spec: str, vectors: np.ndarray) -> "VectorCodec":
+        """Learn the codec from all of `vectors` (the caller draws a sample of a big index)."""
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         if len(vectors) == 0:
             raise CodecError(f"cannot train {spec} on no vectors")
         codec = _make(spec, vectors.shape[1])
-        if len(vectors) > TRAIN_SAMPLE:
-            vectors = vectors[np.random.default_rng(seed).choice(len(vectors), TRAIN_SAMPLE, replace=False)]
         codec.train(vectors)
         return cls(codec, spec)
 

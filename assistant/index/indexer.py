@@ -99,7 +99,7 @@ def _store_change(manifest: dict | None, settings: Settings) -> str | None:
     """Why the passage vectors must move to another store (nothing is embedded again for that)."""
     if manifest is None:
         return None
-    wanted = (settings.vector_store, settings.resolved_milvus_uri if settings.vector_store == "milvus" else "")
+    wanted = settings.vector_store_location
     have = store_of(manifest)
     return None if have == wanted else f"the vector store changed ({have[0]} {have[1]} -> {wanted[0]} {wanted[1]})"
 
@@ -242,9 +242,9 @@ def _assemble(rows: list[_ArticleRows], codecs: dict[str, VectorCodec], settings
     passages_arr = _stack(passages, (0, 3), np.int64)
     sentences_arr = _stack(sentences, (0, 6), np.int64)
     p_vec = _stack([r.passage_vectors for r in rows], (0, dim), np.float32)
-    stacked = {name: _stack([getattr(r, name) for r in rows], (0, codecs[name].code_size), np.uint8)
-               if name in codecs else _stack([getattr(r, name) for r in rows], (0, dim), raw_dtype)
-               for name, raw_dtype in store.CODED_ARRAYS.items()}
+    vector_store, milvus_uri = settings.vector_store_location
+    stacked = {name: _stack([getattr(r, name) for r in rows], (0, codecs[name].code_size if name in codecs else dim),
+                            store.stored_dtype(name, codecs)) for name in store.CODED_ARRAYS}
     manifest = {
         "format_version": store.FORMAT_VERSION,
         "model": embedder.identity,
@@ -256,8 +256,8 @@ def _assemble(rows: list[_ArticleRows], codecs: dict[str, VectorCodec], settings
         "tokens": int(len(stacked["token_vectors"])),
         "codecs": {name: codec.spec for name, codec in codecs.items()},
         "vector_index": "flat" if len(passages_arr) <= settings.exact_search_max_vectors else "ivf-flat",
-        "vector_store": settings.vector_store,
-        "milvus_uri": settings.resolved_milvus_uri if settings.vector_store == "milvus" else "",
+        "vector_store": vector_store,
+        "milvus_uri": milvus_uri,
         "articles": {a.article.file: {k: a.article.metadata()[k] for k in MANIFEST_ARTICLE_KEYS} for a in rows},
         "skipped": {s.file: s.content_hash for s in skipped if s.content_hash},
     }

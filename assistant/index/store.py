@@ -58,6 +58,11 @@ CODED_ARRAYS = {"sentence_vectors": np.float32, "sentence_context_vectors": np.f
                 "token_vectors": np.float16}
 
 
+def stored_dtype(array: str, codecs: dict) -> type:
+    """How a coded array is kept: uint8 codes when it has a codec, else its raw dtype."""
+    return np.uint8 if array in codecs else CODED_ARRAYS[array]
+
+
 class IndexProblem(Exception):
     """The index is missing, corrupt or unusable; the message says how to recover."""
 
@@ -171,11 +176,10 @@ def write_generation(index_dir: Path, data: IndexData) -> Path:
     write_articles(staging / ARTICLES_FILE, data.articles)
     _save_array(staging / "passages.npy", data.passages.astype(np.int64))
     _save_array(staging / "sentences.npy", data.sentences.astype(np.int64))
-    for array, raw_dtype in CODED_ARRAYS.items():
-        codec = data.codecs.get(array)
-        _save_array(staging / f"{array}.npy", getattr(data, array).astype(np.uint8 if codec else raw_dtype))
-        if codec:
-            codec.save(staging / f"{array}.codec")
+    for array in CODED_ARRAYS:  # the biggest arrays: np.asarray, not astype, so no copy is made
+        _save_array(staging / f"{array}.npy", np.asarray(getattr(data, array), dtype=stored_dtype(array, data.codecs)))
+        if array in data.codecs:
+            data.codecs[array].save(staging / f"{array}.codec")
     data.vector_index.save(staging / data.vector_index.FILE)
     data.lexical.save(staging / "bm25")
     _write_json(staging / "manifest.json", data.manifest)  # last: its presence marks a full build
