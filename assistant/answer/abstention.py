@@ -44,7 +44,11 @@ def reader_abstains(snapshot: Snapshot, top: Candidate) -> bool:
 
 def abstains(snapshot: Snapshot, top: Candidate, language: str, top_coverage: float) -> bool:
     """Below the calibrated score or name coverage for the quote's language pair."""
+    return above_threshold(snapshot, top, language) < 0 or top_coverage < min_coverage(snapshot, top, language)
+
+
+def min_coverage(snapshot: Snapshot, top: Candidate, language: str) -> float:
+    """The share of the question's names and figures a quote must match, by language pair."""
     policy: AbstentionPolicy = snapshot.settings.abstention
     same = same_language(snapshot, top, language)
-    minimum = policy.min_word_coverage if same else policy.min_word_coverage_cross_language
-    return above_threshold(snapshot, top, language) < 0 or top_coverage < minimum
+    return policy.min_word_coverage if same else policy.min_word_coverage_cross_language

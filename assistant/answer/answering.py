@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from .abstention import abstains, above_threshold, coverage, reader_abstains, reader_threshold, same_language
+from .abstention import abstains, above_threshold, coverage, min_coverage, reader_abstains, reader_threshold
 from .authorship import asks_for_author, author_span, authorship
 from .candidates import Candidate, Retrieved, rank_candidates, retrieve
 from .conversation import Reading, readings
@@ -110,11 +110,8 @@ def _keeps_the_question(snapshot: Snapshot, alone: _Outcome, other: _Outcome) ->
     """Does the topic reading's best quote still match the question's own names and figures?
     Without this a new question whose own reading is weak ("What share of Vodacom ...?" after a
     question about a zoo) is answered from the old topic's article."""
-    policy = snapshot.settings.abstention
     top = other.picked[0]
-    same = same_language(snapshot, top, alone.retrieved.language)
-    minimum = policy.min_word_coverage if same else policy.min_word_coverage_cross_language
-    return coverage(snapshot, alone.retrieved, top) >= minimum
+    return coverage(snapshot, alone.retrieved, top) >= min_coverage(snapshot, top, alone.retrieved.language)
 
 
 def _choose(snapshot: Snapshot, outcomes: list[_Outcome], margin: float) -> _Outcome:
