@@ -37,6 +37,11 @@ MILVUS_SERVER_SCHEMES = ("http", "https", "tcp")
 MILVUS_INSTALL_HINT = "pip install 'news-assistant[milvus]' (in a checkout: pip install -e '.[milvus]')"
 
 
+def is_milvus_server(uri: str) -> bool:
+    """A Milvus server or cluster URI (else a milvus-lite database file, or "")."""
+    return urlparse(uri).scheme in MILVUS_SERVER_SCHEMES
+
+
 def _env(name: str, default: str) -> str:
     return os.environ.get(name, "").strip() or default
 
@@ -225,7 +230,7 @@ class Settings:
             raise ConfigError(f"the milvus vector store needs pymilvus, which is not installed: {MILVUS_INSTALL_HINT}")
         uri = self.milvus_uri
         parsed = urlparse(uri)
-        if parsed.scheme in MILVUS_SERVER_SCHEMES:
+        if is_milvus_server(uri):
             if not parsed.hostname:
                 raise ConfigError(f"the Milvus URI {uri!r} names no host; e.g. http://localhost:19530")
             if parsed.username or parsed.password:
@@ -243,7 +248,7 @@ class Settings:
     def resolved_milvus_uri(self) -> str:
         """The Milvus URI as written into the index: a server URL, an absolute .db path, or ""
         (a milvus-lite database inside each generation folder)."""
-        if not self.milvus_uri or urlparse(self.milvus_uri).scheme in MILVUS_SERVER_SCHEMES:
+        if not self.milvus_uri or is_milvus_server(self.milvus_uri):
             return self.milvus_uri
         return str(Path(self.milvus_uri).expanduser().resolve())
 

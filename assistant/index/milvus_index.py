@@ -48,11 +48,10 @@ import threading
 import weakref
 from pathlib import Path
 from typing import NamedTuple
-from urllib.parse import urlparse
 
 import numpy as np
 
-from ..config import MILVUS_INSTALL_HINT, MILVUS_SERVER_SCHEMES
+from ..config import MILVUS_INSTALL_HINT, is_milvus_server
 from .store import IndexBusy, IndexCorrupt, IndexProblem
 
 log = logging.getLogger(__name__)
@@ -87,15 +86,11 @@ def collection_for(folder: Path) -> str:
     return COLLECTION_PREFIX + re.sub(r"[^0-9A-Za-z_]", "_", name)
 
 
-def is_server(uri: str) -> bool:
-    return urlparse(uri).scheme in MILVUS_SERVER_SCHEMES
-
-
 def _where(uri: str, folder: Path) -> str:
     """The URI to connect to: a recorded "" or relative path lies inside the generation folder."""
     if not uri:
         return str(folder / EMBEDDED_DB)
-    if is_server(uri) or os.path.isabs(uri):
+    if is_milvus_server(uri) or os.path.isabs(uri):
         return uri
     return str(folder / uri)
 
@@ -142,13 +137,13 @@ def _acquire(uri: str):
     with _lock:
         entry = _clients.get(uri)
         if entry is None:
-            if not is_server(uri):
+            if not is_milvus_server(uri):
                 Path(uri).parent.mkdir(parents=True, exist_ok=True)
             try:
-                token = os.environ.get("ASSISTANT_MILVUS_TOKEN", "") if is_server(uri) else ""
+                token = os.environ.get("ASSISTANT_MILVUS_TOKEN", "") if is_milvus_server(uri) else ""
                 client = MilvusClient(uri=uri, token=token, timeout=CONNECT_TIMEOUT_S)
             except Exception as exc:
-                if not is_server(uri) and _lite_is_locked(uri):
+                if not is_milvus_server(uri) and _lite_is_locked(uri):
                     raise IndexBusy(f"the embedded Milvus database {uri} is open in another process (milvus-lite "
                                     "serves one process at a time): stop it (`assistant stop`, or the chat) or "
                                     "use a Milvus server: --milvus-uri http://host:19530") from None
@@ -173,7 +168,7 @@ def _release(uri: str) -> None:
         entry[0].close()
     except Exception:  # closing is best effort
         pass
-    if not is_server(uri):
+    if not is_milvus_server(uri):
         from milvus_lite.server_manager import server_manager_instance
 
         server_manager_instance.release_server(uri)
@@ -227,7 +222,7 @@ class MilvusIndex:
         passages = np.asarray(passages, dtype=np.int64).reshape(-1, 3)
         if len(passages) != len(vectors):
             raise ValueError(f"{len(vectors)} vectors for {len(passages)} passages")
-        exact = len(vectors) <= exact_max or not is_server(uri)
+        exact = len(vectors) <= exact_max or not is_milvus_server(uri)
         # Milvus builds an IVF index per sealed segment, so the default cell count follows a
         # segment's rows, not the collection's (benchmarks/README.md: the 10M plan).
         nlist = None if exact else max(1, min(ivf_lists_for(min(len(vectors), SEGMENT_ROWS), ivf_lists), len(vectors)))
@@ -297,7 +292,7 @@ class MilvusIndex:
         except (OSError, ValueError, KeyError):
             return True  # a build killed while writing this very file made no collection yet
         where = _where(uri, path.parent)
-        if not is_server(uri) and Path(where).is_relative_to(path.parent):
+        if not is_milvus_server(uri) and Path(where).is_relative_to(path.parent):
             return True
         try:
             client = _acquire(where)
