@@ -1,12 +1,24 @@
-"""The extractive reader: question + passage through the e5 encoder, start/end logits per token.
+"""The answer model: reads a question with one candidate sentence and says whether the sentence
+holds the answer, and where.
 
-Why this shape: a cross-encoder that reads question and text together can find *the* answer
-(a figure, a name, a date), which sentence similarity cannot. It is the SQuAD 2.0 recipe: a
-linear head gives every token a start and an end logit, and the first token (`<s>`) stands for
-"no answer here". Only the first `num_layers` of the 12 e5 layers are run (latency), adapted with
-LoRA on their linear layers; the shared embedding matrix is frozen and never saved, so the shipped
-weights are the adapters, the layer norms and the head (a few MB). At load time the adapters are
-merged into the base weights: inference costs exactly a plain forward pass.
+Why this shape: the product's second stage judges candidate *sentences* (a quote is a sentence),
+so the model reads exactly that: the question, the candidate sentence, and, as context for "he"
+or "the company", the article's title and the sentence before the candidate. Each is its own
+segment, so the model always knows which text is the candidate:
+
+    <s> question </s></s> candidate </s></s> title </s> previous sentence </s>
+
+Three outputs, trained together (training/train_reader.py):
+- `holds`: a logit on `<s>` that the candidate holds the answer (ranks quotes, decides refusals);
+- start/end logits on the candidate's tokens, `<s>` standing for "no span here" (SQuAD 2.0's
+  recipe): the short answer.
+
+The encoder is the first `num_layers` of the 12 e5 layers (latency), adapted with LoRA on its
+linear layers; the shared embedding matrix is frozen and never saved, so the shipped weights are
+the adapters, the layer norms and the two heads (a few MB). At load time the adapters are merged
+into the base weights: inference costs exactly a plain forward pass. LoRA is written out here
+rather than taken from `peft` because only the merge is needed at run time and the product must
+not depend on a training library.
 """
 
 from __future__ import annotations
@@ -14,6 +26,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import NamedTuple, Sequence
@@ -22,7 +35,7 @@ import numpy as np
 import torch
 from torch import nn
 
-FORMAT = "news-assistant-reader/1"
+FORMAT = "news-assistant-reader/2"
 WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
 CONFIG_FILE = "reader_config.json"
 WEIGHTS_FILE = "reader.safetensors"
@@ -36,7 +49,6 @@ DEFAULT_LORA_TARGETS = (
     "intermediate.dense",
     "output.dense",
 )
-_NEG = -1e4  # logit for tokens that can never start or end an answer
 
 
 class ReaderError(Exception):
@@ -45,19 +57,26 @@ class ReaderError(Exception):
 
 @dataclass(frozen=True)
 class ReaderConfig:
-    """Everything needed to rebuild the reader around the base model (saved as JSON)."""
+    """Everything needed to rebuild the reader around the base model (saved as JSON).
 
-    num_layers: int = 6
+    The token budgets keep a window short (about 100 tokens for a typical sentence): a question
+    rarely needs more than 48 tokens, a news sentence 128, and what the context adds is the
+    subject ("he", "the company"), which the title and the end of the previous sentence carry.
+    """
+
+    num_layers: int = 8
     lora_rank: int = 16
     lora_alpha: float = 32.0
     lora_targets: tuple[str, ...] = DEFAULT_LORA_TARGETS
     train_layer_norms: bool = True
-    max_length: int = 320
-    stride: int = 96
-    max_question_tokens: int = 64
-    # Answer when best span score - no-answer score > threshold (chosen on the held-out split).
-    no_answer_threshold: float = 0.0
-    thresholds: dict[str, float] = field(default_factory=dict)
+    max_question_tokens: int = 48
+    max_candidate_tokens: int = 128
+    max_title_tokens: int = 16
+    max_context_tokens: int = 40
+    max_answer_tokens: int = 30
+    # What training measured on its held-out split (informational; the product's decisions are
+    # fitted on the development split: assistant/config.py ReaderPolicy).
+    calibration: dict = field(default_factory=dict)
     base_model: str = BASE_MODEL_NAME
     format: str = FORMAT
 
@@ -108,7 +127,7 @@ def _replace_modules(root: nn.Module, make) -> None:
 
 
 class ReaderNet(nn.Module):
-    """The first `num_layers` e5 layers (with adapters) and a start/end head."""
+    """The first `num_layers` e5 layers (with adapters), a start/end head and a holds head."""
 
     def __init__(self, encoder: nn.Module, config: ReaderConfig) -> None:
         super().__init__()
@@ -121,22 +140,27 @@ class ReaderNet(nn.Module):
                 if isinstance(m, nn.Linear) and name.endswith(config.lora_targets)
                 else None,
             )
-        self.qa_head = nn.Linear(encoder.config.hidden_size, 2)
-        nn.init.normal_(self.qa_head.weight, std=0.02)
-        nn.init.zeros_(self.qa_head.bias)
+        hidden = encoder.config.hidden_size
+        self.qa_head = nn.Linear(hidden, 2)
+        self.holds_head = nn.Linear(hidden, 1)
+        for head in (self.qa_head, self.holds_head):
+            nn.init.normal_(head.weight, std=0.02)
+            nn.init.zeros_(head.bias)
 
-    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    def forward(self, input_ids: torch.Tensor, attention_mask: torch.Tensor
+                ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """Start logits [b, n], end logits [b, n], holds logit [b]."""
         hidden = self.encoder(input_ids=input_ids, attention_mask=attention_mask).last_hidden_state
         logits = self.qa_head(hidden)
-        return logits[..., 0], logits[..., 1]
+        return logits[..., 0], logits[..., 1], self.holds_head(hidden[:, 0]).squeeze(-1)
 
     def trainable_names(self) -> list[str]:
-        """What training changes and what is saved: adapters, layer norms (optional), head; with
+        """What training changes and what is saved: adapters, layer norms (optional), heads; with
         lora_rank 0, the used layers whole. Never the embedding matrix."""
         names = []
         for name, _ in self.named_parameters():
             in_layer = ".encoder.layer." in f".{name}"
-            if ".lora_" in name or name.startswith("qa_head."):
+            if ".lora_" in name or name.startswith(("qa_head.", "holds_head.")):
                 names.append(name)
             elif in_layer and self.config.lora_rank == 0:  # no adapters: the layers are fine-tuned whole
                 names.append(name)
@@ -168,8 +192,6 @@ def default_base_folder() -> Path:
 
 def build_net(base_folder: Path, config: ReaderConfig) -> tuple[ReaderNet, object]:
     """Base encoder truncated to config.num_layers, wrapped with fresh adapters; and its tokenizer."""
-    os.environ.setdefault("HF_HUB_OFFLINE", "1")
-    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     from transformers import AutoConfig, AutoModel, PreTrainedTokenizerFast
     from transformers.utils import logging as hf_logging
@@ -220,11 +242,67 @@ def load_trained_state(net: ReaderNet, weights_dir: Path) -> None:
             params[name].copy_(tensor.to(params[name].dtype))
 
 
-# ---------------------------------------------------------------- inference
+# ---------------------------------------------------------------- inputs
+
+
+class ReaderInput(NamedTuple):
+    """One candidate as the model reads it: the sentence, and what it reads it in."""
+
+    candidate: str  # spans are offsets into this text
+    title: str = ""  # the article's title
+    context: str = ""  # the sentence before the candidate in its passage ("" when it is the first)
+
+
+@dataclass(frozen=True)
+class Encoded:
+    """Token ids of one window and where the candidate's tokens are."""
+
+    input_ids: list[int]
+    candidate_start: int  # index of the first candidate token
+    offsets: list[tuple[int, int]]  # char range in the candidate of each candidate token
+
+
+def trimmed_offsets(text: str, offsets: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Token char ranges without the leading space the SentencePiece '▁' tokens carry."""
+    out = []
+    for a, b in offsets:
+        while a < b and text[a].isspace():
+            a += 1
+        while b > a and text[b - 1].isspace():
+            b -= 1
+        out.append((a, b))
+    return out
+
+
+def encode_inputs(tokenizer, config: ReaderConfig, question: str, inputs: Sequence[ReaderInput]) -> list[Encoded]:
+    """Windows `<s> question </s></s> candidate </s></s> title </s> context </s>`, each segment cut
+    to its budget (the context keeps its end: the words next to the candidate)."""
+    bos, eos = tokenizer.bos_token_id, tokenizer.eos_token_id
+
+    def ids(texts: list[str], offsets: bool = False):
+        return tokenizer(texts, add_special_tokens=False, return_offsets_mapping=offsets)
+
+    q = ids([question])["input_ids"][0][: config.max_question_tokens]
+    cands = ids([i.candidate for i in inputs], offsets=True)
+    titles = ids([i.title for i in inputs])["input_ids"]
+    contexts = ids([i.context for i in inputs])["input_ids"]
+    out = []
+    for k, item in enumerate(inputs):
+        cand = cands["input_ids"][k][: config.max_candidate_tokens]
+        offsets = trimmed_offsets(item.candidate, cands["offset_mapping"][k][: len(cand)])
+        title = titles[k][: config.max_title_tokens]
+        context = contexts[k][-config.max_context_tokens:] if config.max_context_tokens else []
+        head = [bos, *q, eos, eos]
+        window = head + cand + [eos, eos] + title + ([eos] if title and context else []) + context + [eos]
+        out.append(Encoded(window, len(head), offsets))
+    return out
+
+
+# ---------------------------------------------------------------- reading
 
 
 class Span(NamedTuple):
-    """An answer span: text[start:end] of the passage; score = start logit + end logit."""
+    """An answer span: candidate[start:end]; score = start logit + end logit."""
 
     start: int
     end: int
@@ -233,14 +311,15 @@ class Span(NamedTuple):
 
 @dataclass(frozen=True)
 class Reading:
-    """What the reader saw in one passage for one question.
+    """What the model saw in one candidate for one question.
 
-    `token_spans[i]` is the char range of passage token i (whitespace trimmed), with its start and
-    end logits. `no_answer_score` is the `<s>` start+end logit: a span is an answer when its score
-    minus `no_answer_score` exceeds the calibrated threshold (`Reader.threshold`).
+    `holds` is the logit that the candidate holds the answer. `token_spans[i]` is the char range
+    (in the candidate) of candidate token i, with its start and end logits; `no_answer_score` is
+    the `<s>` start+end logit, so a span's margin over it says how sure the span is.
     """
 
     text: str
+    holds: float
     no_answer_score: float
     start_logits: np.ndarray  # float32 [n]
     end_logits: np.ndarray  # float32 [n]
@@ -287,54 +366,85 @@ def clean_span(text: str, start: int, end: int) -> tuple[int, int]:
     return start, end
 
 
-def best_span(
-    reading: Reading, char_start: int = 0, char_end: int | None = None, max_answer_tokens: int = 30
-) -> Span | None:
-    """The highest-scoring answer span lying inside text[char_start:char_end], or None.
+# Candidate spans tried, best first, before giving up: a span that cleans to nothing (only
+# punctuation) is skipped, and the 20th best is already far below the best.
+_SPANS_TRIED = 20
 
-    Only tokens wholly inside the range count, so a caller can ask for the best span of each
-    sentence of the passage. The span is cleaned of surrounding spaces and punctuation; spans that
-    clean to nothing are skipped.
-    """
-    char_end = len(reading.text) if char_end is None else char_end
+
+def best_span(reading: Reading, max_answer_tokens: int = 30) -> Span | None:
+    """The highest-scoring answer span of the candidate (at most `max_answer_tokens` tokens),
+    cleaned of surrounding spaces and punctuation; None when no token can start one."""
     spans = reading.token_spans
-    inside = np.flatnonzero((spans[:, 0] >= char_start) & (spans[:, 1] <= char_end) & (spans[:, 1] > spans[:, 0]))
-    if inside.size == 0:
+    usable = np.flatnonzero(spans[:, 1] > spans[:, 0]) if len(spans) else np.zeros(0, dtype=np.int64)
+    if usable.size == 0:
         return None
-    lo, hi = int(inside[0]), int(inside[-1]) + 1
-    start, end = reading.start_logits[lo:hi], reading.end_logits[lo:hi]
-    n = hi - lo
+    start, end = reading.start_logits, reading.end_logits
+    n = len(start)
     scores = start[:, None] + end[None, :]
     offsets = np.arange(n)[None, :] - np.arange(n)[:, None]  # j - i
-    scores = np.where((offsets >= 0) & (offsets < max_answer_tokens), scores, -np.inf)
+    valid = (offsets >= 0) & (offsets < max_answer_tokens)
+    empty = spans[:, 1] <= spans[:, 0]
+    valid &= ~empty[:, None] & ~empty[None, :]
+    scores = np.where(valid, scores, -np.inf)
     order = np.argsort(scores, axis=None)[::-1]
-    for flat in order[:20]:
+    for flat in order[:_SPANS_TRIED]:
         score = float(scores.flat[flat])
         if not np.isfinite(score):
             break
         i, j = divmod(int(flat), n)
-        s, e = clean_span(reading.text, int(spans[lo + i, 0]), int(spans[lo + j, 1]))
+        s, e = clean_span(reading.text, int(spans[i, 0]), int(spans[j, 1]))
         if e > s:
             return Span(s, e, score)
     return None
 
 
-class Reader:
-    """Reads a question against passages in one batched forward pass (numpy out)."""
+def readings_from_logits(inputs: Sequence[ReaderInput], encoded: Sequence[Encoded], starts, ends, holds
+                         ) -> list[Reading]:
+    """One Reading per candidate from its window's logits (row k of each array is window k)."""
+    out = []
+    for k, (item, enc) in enumerate(zip(inputs, encoded)):
+        lo, hi = enc.candidate_start, enc.candidate_start + len(enc.offsets)
+        out.append(Reading(
+            text=item.candidate,
+            holds=float(holds[k]),
+            no_answer_score=float(starts[k][0] + ends[k][0]),
+            start_logits=np.asarray(starts[k][lo:hi], dtype=np.float32),
+            end_logits=np.asarray(ends[k][lo:hi], dtype=np.float32),
+            token_spans=np.array(enc.offsets, dtype=np.int64).reshape(-1, 2),
+        ))
+    return out
 
-    def __init__(self, net: ReaderNet, tokenizer, config: ReaderConfig) -> None:
+
+def pad_batch(windows: Sequence[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Right-padded ids and the attention mask."""
+    width = max(len(x) for x in windows)
+    ids = torch.full((len(windows), width), pad_id, dtype=torch.long)
+    mask = torch.zeros((len(windows), width), dtype=torch.long)
+    for row, x in enumerate(windows):
+        ids[row, : len(x)] = torch.tensor(x)
+        mask[row, : len(x)] = 1
+    return ids, mask
+
+
+PRECISIONS = ("auto", "float32", "bfloat16")
+
+
+class Reader:
+    """Reads a question against candidate sentences in one batched forward pass (numpy out)."""
+
+    def __init__(self, net: ReaderNet, tokenizer, config: ReaderConfig, precision: str = "float32") -> None:
         self.net = net.eval()
         self.tokenizer = tokenizer
         self.config = config
-
-    @property
-    def threshold(self) -> float:
-        """Answer when span score - no-answer score > threshold (see ReaderConfig)."""
-        return self.config.no_answer_threshold
+        self.precision = precision
 
     @classmethod
-    def load(cls, weights_dir: Path | None = None, base_folder: Path | None = None) -> "Reader":
-        """The base e5 model plus the shipped (or given) trained weights, adapters merged."""
+    def load(cls, weights_dir: Path | None = None, base_folder: Path | None = None,
+             precision: str = "auto") -> "Reader":
+        """The base e5 model plus the shipped (or given) trained weights, adapters merged.
+
+        precision "auto" times a window batch both ways once at load and keeps bfloat16 only where
+        it measured faster (on CPUs with AMX it was 2x; on others it can be slower)."""
         weights_dir = Path(weights_dir) if weights_dir is not None else WEIGHTS_DIR
         config_path = weights_dir / CONFIG_FILE
         if not config_path.exists():
@@ -342,110 +452,52 @@ class Reader:
         config = ReaderConfig.from_dict(json.loads(config_path.read_text(encoding="utf-8")))
         if config.format != FORMAT:
             raise ReaderError(f"reader weights have format {config.format!r}, this code reads {FORMAT!r}")
+        if precision not in PRECISIONS:
+            raise ReaderError(f"unknown reader precision {precision!r}; use one of {', '.join(PRECISIONS)}")
         net, tokenizer = build_net(base_folder or default_base_folder(), config)
         load_trained_state(net, weights_dir)
         net.merge_adapters()
         for param in net.parameters():
             param.requires_grad = False
-        return cls(net, tokenizer, config)
+        reader = cls(net, tokenizer, config)
+        reader.precision = reader.fastest_precision() if precision == "auto" else precision
+        return reader
 
-    def read(self, question: str, passages: Sequence[str]) -> list[Reading]:
-        """One Reading per passage, from one forward pass over all of them."""
-        return self.read_pairs([(question, p) for p in passages])
-
-    def encode(self, pairs: Sequence[tuple[str, str]]):
-        """Tokenise (question, passage) pairs into windows of at most max_length tokens."""
-        cfg = self.config
-        questions = [self._short_question(q) for q, _ in pairs]
-        return self.tokenizer(
-            questions,
-            [p for _, p in pairs],
-            truncation="only_second",
-            max_length=cfg.max_length,
-            stride=cfg.stride,
-            return_overflowing_tokens=True,
-            return_offsets_mapping=True,
-            padding=False,
-        )
-
-    def _short_question(self, question: str) -> str:
-        ids = self.tokenizer(question, add_special_tokens=False, return_offsets_mapping=True)
-        limit = self.config.max_question_tokens
-        if len(ids["input_ids"]) <= limit:
-            return question
-        return question[: ids["offset_mapping"][limit - 1][1]]
+    def fastest_precision(self, windows: int = 8, tokens: int = 96, repeats: int = 3) -> str:
+        """float32 or bfloat16, whichever reads a typical batch faster on this CPU (best of a few)."""
+        if not torch.backends.cpu.get_cpu_capability().startswith("AVX512"):
+            return "float32"  # no native bfloat16 arithmetic: emulated, always slower
+        ids = torch.full((windows, tokens), 5, dtype=torch.long)
+        mask = torch.ones_like(ids)
+        timings = {}
+        for precision in ("float32", "bfloat16"):
+            best = math.inf
+            for _ in range(repeats):
+                begin = time.perf_counter()
+                self._forward(ids, mask, precision)
+                best = min(best, time.perf_counter() - begin)
+            timings[precision] = best
+        return min(timings, key=timings.get)
 
     @torch.inference_mode()
-    def read_pairs(self, pairs: Sequence[tuple[str, str]], batch_size: int = 64) -> list[Reading]:
-        """Readings for (question, passage) pairs; long passages are read in overlapping windows."""
-        if not pairs:
+    def _forward(self, ids: torch.Tensor, mask: torch.Tensor, precision: str):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bfloat16"):
+            s, e, h = self.net(ids, mask)
+        return s.float().numpy(), e.float().numpy(), h.float().numpy()
+
+    def read(self, question: str, inputs: Sequence[ReaderInput], batch_size: int = 32) -> list[Reading]:
+        """One Reading per candidate, the candidates read in batches of similar length."""
+        if not inputs:
             return []
-        enc = self.encode(pairs)
-        n_windows = len(enc["input_ids"])
-        starts, ends = [], []
-        for lo in range(0, n_windows, batch_size):
-            ids = enc["input_ids"][lo:lo + batch_size]
-            width = max(len(x) for x in ids)
-            input_ids = torch.full((len(ids), width), self.tokenizer.pad_token_id, dtype=torch.long)
-            mask = torch.zeros((len(ids), width), dtype=torch.long)
-            for row, x in enumerate(ids):
-                input_ids[row, : len(x)] = torch.tensor(x)
-                mask[row, : len(x)] = 1
-            s, e = self.net(input_ids, mask)
-            starts.extend(s.float().numpy())
-            ends.extend(e.float().numpy())
-        return assemble_readings(enc, [p for _, p in pairs], starts, ends)
-
-
-def trimmed_offsets(text: str, offsets: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Token char ranges without the leading space the SentencePiece '▁' tokens carry."""
-    out = []
-    for a, b in offsets:
-        while a < b and text[a].isspace():
-            a += 1
-        while b > a and text[b - 1].isspace():
-            b -= 1
-        out.append((a, b))
-    return out
-
-
-def assemble_readings(enc, passages: Sequence[str], starts, ends) -> list[Reading]:
-    """Merge windows back into one Reading per passage.
-
-    A token seen in several windows keeps the logits of the window where it has the most context
-    on both sides (as in the BERT SQuAD recipe); the no-answer score is the lowest over windows.
-    """
-    per_passage: list[dict[tuple[int, int], tuple[float, float, float]]] = [{} for _ in passages]
-    null = [math.inf] * len(passages)
-    for w in range(len(enc["input_ids"])):
-        p = enc["overflow_to_sample_mapping"][w]
-        seq_ids = enc.sequence_ids(w)
-        context = [i for i, s in enumerate(seq_ids) if s == 1]
-        if not context:
-            continue
-        null[p] = min(null[p], float(starts[w][0] + ends[w][0]))
-        spans = trimmed_offsets(passages[p], [enc["offset_mapping"][w][i] for i in context])
-        first, last = context[0], context[-1]
-        tokens = per_passage[p]
-        for k, i in enumerate(context):
-            a, b = spans[k]
-            if b <= a:
-                continue
-            room = min(i - first, last - i)
-            old = tokens.get((a, b))
-            if old is None or room > old[0]:
-                tokens[(a, b)] = (room, float(starts[w][i]), float(ends[w][i]))
-    readings = []
-    for p, text in enumerate(passages):
-        keys = sorted(per_passage[p])
-        vals = [per_passage[p][k] for k in keys]
-        readings.append(
-            Reading(
-                text=text,
-                no_answer_score=null[p] if math.isfinite(null[p]) else 0.0,
-                start_logits=np.array([v[1] for v in vals], dtype=np.float32),
-                end_logits=np.array([v[2] for v in vals], dtype=np.float32),
-                token_spans=np.array(keys, dtype=np.int64).reshape(-1, 2),
-            )
-        )
-    return readings
+        encoded = encode_inputs(self.tokenizer, self.config, question, inputs)
+        order = sorted(range(len(encoded)), key=lambda k: len(encoded[k].input_ids))
+        starts: list = [None] * len(encoded)
+        ends: list = [None] * len(encoded)
+        holds: list = [None] * len(encoded)
+        for lo in range(0, len(order), batch_size):
+            rows = order[lo:lo + batch_size]
+            ids, mask = pad_batch([encoded[k].input_ids for k in rows], self.tokenizer.pad_token_id)
+            s, e, h = self._forward(ids, mask, self.precision)
+            for i, k in enumerate(rows):
+                starts[k], ends[k], holds[k] = s[i], e[i], h[i]
+        return readings_from_logits(inputs, encoded, starts, ends, holds)
