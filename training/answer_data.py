@@ -63,12 +63,35 @@ class ParsedArticle:
     title: str
     text: str
     sentences: list[Sentence]
-    paragraph_starts: list[int | None]  # where each source paragraph starts in `text` (None: lost in cleaning)
+    paragraph_starts: list[int | None]  # where each source paragraph starts in `flat` (None: lost in cleaning)
+    flat: str  # `text` with whitespace runs squeezed (see `squeezed`)
+    where: list[int]  # index in `text` of each character of `flat`
 
 
 def corpus_text(article: Article) -> str:
     """The article as a corpus file: paragraphs separated by blank lines (evaluation/xquad.py)."""
     return "\n\n".join(p.context.strip() for p in article.paragraphs) + "\n"
+
+
+_SPACE = re.compile(r"\s+")
+
+
+def squeezed(text: str) -> tuple[str, list[int]]:
+    """The text with every whitespace run as one space, and each kept character's index in `text`.
+
+    Cleaning rewrites whitespace (no-break spaces, doubled spaces, line breaks) and drops some lines,
+    so answers are located in this form and mapped back to exact offsets of the cleaned text.
+    """
+    out: list[str] = []
+    where: list[int] = []
+    for match in re.finditer(r"\s+|\S+", text):
+        if match.group().isspace():
+            out.append(" ")
+            where.append(match.start())
+        else:
+            out.append(match.group())
+            where.extend(range(match.start(), match.end()))
+    return "".join(out), where
 
 
 def parse(article: Article) -> ParsedArticle | None:
@@ -78,14 +101,20 @@ def parse(article: Article) -> ParsedArticle | None:
     except SourceError:
         return None
     text = parsed.text
+    flat, where = squeezed(text)
     starts: list[int | None] = []
+    ends: list[int] = []
     cursor = 0
     for p in article.paragraphs:
-        found = text.find(p.context.strip(), cursor)
+        para = squeezed(p.context.strip())[0]
+        found = flat.find(para, cursor)
+        if found < 0:  # cleaning dropped or changed a line: find the paragraph by its opening
+            found = flat.find(para[:60], cursor)
         starts.append(found if found >= 0 else None)
+        ends.append(found + len(para) if found >= 0 else -1)
         if found >= 0:
-            cursor = found + len(p.context.strip())
-    bounds = [(k, s, s + len(p.context.strip())) for k, (s, p) in enumerate(zip(starts, article.paragraphs))
+            cursor = found + 1
+    bounds = [(k, where[s], where[min(e, len(where)) - 1] + 1) for k, (s, e) in enumerate(zip(starts, ends))
               if s is not None]
     sentences = []
     for passage in build_passages(text, parsed.language, PASSAGE_MAX_CHARS, skip=parsed.unquotable):
@@ -94,7 +123,7 @@ def parse(article: Article) -> ParsedArticle | None:
             para = next((k for k, lo, hi in bounds if lo <= a < hi), -1)
             sentences.append(Sentence(a, b, previous, para))
             previous = (a, b)
-    return ParsedArticle(parsed.title, text, sentences, starts)
+    return ParsedArticle(parsed.title, text, sentences, starts, flat, where)
 
 
 _WORD = re.compile(r"\w+", re.UNICODE)
@@ -120,16 +149,27 @@ def _input(parsed: ParsedArticle, start: int, end: int, previous: tuple[int, int
 
 
 def _answer_location(parsed: ParsedArticle, paragraph: int, qa: QA, context: str) -> tuple[int, int] | None:
-    """The first gold answer's [start, end) in the parsed text, or None when cleaning moved it."""
+    """The first gold answer's [start, end) in the cleaned text, or None when cleaning lost it.
+
+    Positions are compared with whitespace squeezed; of the answer's occurrences in its paragraph,
+    the one nearest to where the source puts it is taken.
+    """
     base = parsed.paragraph_starts[paragraph]
     if base is None or not qa.answers:
         return None
-    lead = len(context) - len(context.lstrip())
     text, start = qa.answers[0]
-    a = base + start - lead
-    if a < base or parsed.text[a:a + len(text)] != text:
+    answer = squeezed(text.strip())[0]
+    if not answer:
         return None
-    return a, a + len(text)
+    stripped = context.lstrip()
+    offset = max(0, start - (len(context) - len(stripped)))
+    expected = base + len(squeezed(stripped[:offset])[0])
+    span = len(squeezed(stripped)[0]) + 200
+    hits = [m.start() for m in re.finditer(re.escape(answer), parsed.flat[base:base + span])]
+    if not hits:
+        return None
+    at = base + min(hits, key=lambda h: abs(base + h - expected))
+    return parsed.where[at], parsed.where[at + len(answer) - 1] + 1
 
 
 def question_windows(parsed: ParsedArticle, article: Article, paragraph: int, qa: QA, rng: random.Random,
