@@ -66,6 +66,35 @@ class Weights:
 FEATURES = tuple(f.name for f in fields(Weights))
 
 
+# What the answer model's probability that a sentence holds the answer is computed from
+# (answer/reading.py read_features): its "holds the answer" logit, its best span's margin over
+# "no answer", the first stage's score above its refusal threshold, the question's names and
+# figures found near the sentence (coverage), and whether sentence and question share a language.
+READER_FEATURES = ("holds", "span_margin", "first_stage", "coverage", "same_language")
+
+
+@dataclass(frozen=True)
+class ReaderPolicy:
+    """How the answer model ranks, refuses and answers: a logistic model over READER_FEATURES
+    and three thresholds on its probability, all fitted on the development split (held-out
+    training articles, never XQuAD) by benchmarks/fit_answer_policy.py, which also reports
+    what each costs (benchmarks/README.md: answer policy)."""
+
+    candidates: int = 8  # first-stage sentences read per question
+    weights: tuple[float, ...] = (0.5, 0.05, 0.5, 1.0, 0.0)
+    bias: float = -3.0
+    refuse_below: float = 0.2  # refuse when no sentence is this likely to hold the answer
+    keep_above: float = 0.5  # a further quote is shown only when at least this likely
+    short_answer_above: float = 0.7  # the best quote's span is the short answer only when
+    short_answer_margin: float = 2.0  # ... it is this likely and its span beats "no answer" by this
+
+    def __post_init__(self) -> None:
+        if len(self.weights) != len(READER_FEATURES):
+            raise ConfigError(f"reader_policy needs {len(READER_FEATURES)} weights ({', '.join(READER_FEATURES)})")
+        if self.candidates < 1:
+            raise ConfigError("reader_policy.candidates must be at least 1")
+
+
 @dataclass(frozen=True)
 class AbstentionPolicy:
     """When the articles are taken not to answer, and what those numbers were calibrated with.
@@ -152,33 +181,15 @@ class Settings:
     # dies bekannt als die Miasma-Theorie."). On XQuAD this joins 4% (German) / 8% (English) of
     # first quotes.
     neighbour_tie_margin: float = 0.01
-    # The reader (models/reader, answer/reading.py) reads the question with each quote and
-    # finds the answer span in it: the short answer. It can also rank the quotes
-    # (`reader_ranks`, ASSISTANT_READER=rank): the best `reader_candidates` first-stage
-    # sentences ordered by its span margin plus `reader_prior` times their first-stage score.
-    # Ranking is off by default because it measured worse than similarity on XQuAD, in both
-    # languages (README: The reader). ASSISTANT_READER=0: no reader, no short answers.
-    reader: bool = field(default_factory=lambda: _reader_mode() != "off")
-    reader_ranks: bool = field(default_factory=lambda: _reader_mode() == "rank")
-    reader_candidates: int = 4
-    reader_prior: float = 0.0
+    # The answer model (models/reader, answer/reading.py) reads the question with the first
+    # stage's best sentences; `reader_policy` turns its readings into the quotes' order, the
+    # refusal and the short answer. ASSISTANT_READER=0: similarity only, no short answers.
+    reader: bool = True
+    reader_policy: ReaderPolicy = ReaderPolicy()
+    # Trained weights of the answer model (None: the shipped ones; ASSISTANT_READER_WEIGHTS),
+    # so a retrained model can be tried without replacing them; fit `reader_policy` to it.
+    reader_weights: Path | None = None
     reader_threads: int = 1
-    # When the reader ranks: refuse when the best span's score is less than this above the
-    # no-answer score (None: the reader's own threshold, calibrated on its held-out training
-    # data), and also when the first stage's best sentence is below the similarity abstention
-    # policy (`reader_similarity_veto`: nothing in the articles is close to the question).
-    reader_threshold: float | None = None
-    reader_similarity_veto: bool = True
-    # The reader also ranks when the question and the best sentence differ in language (it was
-    # not trained on such pairs; answer/reading.py reader_applies).
-    reader_cross_language: bool = False
-    # The reader's surest span among the quotes is shown as the short answer only when it
-    # scores at least this much above "no answer" (0: the span beats no-answer, SQuAD 2.0's own
-    # decision rule; the best-F1 threshold on the reader's held-out data was 0.08). Below it the
-    # quotes stand as evidence without a short answer.
-    short_answer_min_margin: float = 0.0
-    # Quotes the reader scores this far below the best one are left out ("evidence only").
-    evidence_gap: float = 1e9
     # A follow-up is read with the conversation's topic added only when that reading's best
     # quote scores this much better than the question's own (answer/conversation.py).
     followup_margin: float = 0.0

@@ -37,7 +37,7 @@ def _reader(settings: Settings) -> Reader | None:
     """The second stage, loaded on its first question; None when switched off."""
     if not settings.reader:
         return None
-    return Reader(lambda: default_model_folder(settings))
+    return Reader(lambda: default_model_folder(settings), settings.reader_weights)
 
 
 class Assistant:

@@ -1,17 +1,22 @@
-"""A development corpus for choices about answering, made from held-out TRAINING data.
+"""The development corpora: held-out TRAINING data that every answering choice is fitted on.
 
-XQuAD and the shipped questions are test data: nothing may be chosen by them. Choices such as
-how many candidates the reader reads, how its score is combined with the first stage, or where
-the answer is refused are made on this set instead: the articles the reader's training held out
-for calibration (training/qa_data.split_by_article, same seed and share as the reduced run),
-Wikipedia articles (SQuAD, SQuAD-Shifts new-wiki) in English and MLQA paragraphs in German,
-written out like `assistant import-xquad` does (one article file each, paragraphs separated by
-blank lines) with a question file in the evaluation format.
+XQuAD and the shipped questions are test data: nothing may be chosen by them. The quote ranking,
+the refusal and short-answer thresholds and the number of candidates read are fitted on these
+corpora instead: the development split of training/splits.py (half of the MLQA articles we hold,
+by German article, and a fifth of the SQuAD 2.0 articles), which the answer model never trains on.
 
-    .venv/bin/python benchmarks/dev_set.py --out benchmarks/.work/dev [--data ../shared/data/train]
+Two corpora, one per text language, each written like `assistant import-xquad` writes one (one
+article file each, paragraphs separated by blank lines) with a question file in the evaluation
+format:
 
-`--half` also writes `half/sources` (every other article) and `half/questions.jsonl`, where the
-questions about the left-out articles expect a refusal: the abstention calibration set.
+- `de/`: the German MLQA paragraphs, asked in German (`pair` de-de) and English (en-de);
+- `en/`: the English MLQA paragraphs, asked in English (en-en) and German (de-en), and the
+  SQuAD 2.0 articles with their unanswerable questions (near misses: `pair` en-en, no answer).
+
+Only every other MLQA article is indexed: the questions about a left-out article expect a refusal
+(`left_out` names it), as a question about news the corpus does not cover does.
+
+    .venv/bin/python benchmarks/dev_set.py [--out benchmarks/.work/dev]
 """
 
 from __future__ import annotations
@@ -24,13 +29,20 @@ from pathlib import Path
 
 from _common import REPO
 
-from training.qa_data import load_squad_files, split_by_article
+from training.splits import (
+    MLQA_FILES,
+    SQUAD2_FILE,
+    find_file,
+    load_mlqa,
+    mlqa_split_keys,
+    pair_of,
+    read_json,
+    split_file,
+)
 
-WIKI_FILES = ("squad2_train_partial.json", "squad1.1_train_part_ermeba.json", "squadshifts_new_wiki_v1.0.json",
-              "mlqa_dev_de_de.json")
-ALL_FILES = WIKI_FILES + ("squadshifts_amazon_reviews_v1.0.json", "squadshifts_reddit_v1.0.json")
-SEED, CALIB_FRACTION = 13, 0.2  # as training/train_reader.py's reduced run
-MAX_QUESTIONS_PER_ARTICLE = 40  # long SQuAD articles would otherwise dominate the set
+SEED = 13
+MAX_QUESTIONS_PER_ARTICLE = 12  # MLQA articles have one to a few questions each
+MAX_SQUAD2_QUESTIONS = 160  # a SQuAD 2.0 article has hundreds; its unanswerable ones are the near misses
 
 
 def file_name(number: int, title: str) -> str:
@@ -38,62 +50,67 @@ def file_name(number: int, title: str) -> str:
     return f"{number:03d}_{slug}.txt"
 
 
-def held_out_articles(data: Path) -> list:
-    """The calibration articles of the wiki-like files (the split uses every training file, as
-    training did, so the same articles are held out)."""
-    articles = load_squad_files([data / name for name in ALL_FILES])
-    _, calib = split_by_article(articles, CALIB_FRACTION, SEED)
-    return [a for a in calib if a.source in WIKI_FILES]
+def _dev_articles() -> dict[str, list[tuple[str, str, dict]]]:
+    """Text language -> [(question language, file name, SQuAD-format article)] of the dev split."""
+    mlqa = load_mlqa()
+    keys = mlqa_split_keys(mlqa)
+    out: dict[str, list] = {"de": [], "en": []}
+    for name in MLQA_FILES:
+        context, question = pair_of(name)
+        _, dev = split_file(name, mlqa[name], keys)
+        out[context].extend((question, name, a) for a in dev["data"])
+    path = find_file(SQUAD2_FILE)
+    if path is not None:
+        _, dev = split_file(SQUAD2_FILE, read_json(path), keys)
+        out["en"].extend(("en", SQUAD2_FILE, a) for a in dev["data"])
+    return out
 
 
-def write_corpus(articles: list, out: Path, seed: int = SEED) -> int:
+def write_corpus(text_language: str, entries: list[tuple[str, str, dict]], out: Path) -> dict[str, int]:
+    """One corpus folder (sources/ and questions.jsonl); returns counts per pair and kind."""
     sources = out / "sources"
     sources.mkdir(parents=True, exist_ok=True)
-    rng = random.Random(seed)
-    rows = []
-    for number, article in enumerate(articles):
-        name = file_name(number, article.title)
-        (sources / name).write_text("\n\n".join(p.context.strip() for p in article.paragraphs) + "\n",
-                                    encoding="utf-8")
-        lang = "de" if article.source.startswith("mlqa") else "en"
-        qas = [qa for p in article.paragraphs for qa in p.qas]
+    paragraphs: dict[str, list[str]] = {}  # title -> its paragraphs, in order, each once
+    for _, _, article in entries:
+        kept = paragraphs.setdefault(article["title"], [])
+        for p in article["paragraphs"]:
+            if p["context"].strip() not in kept:
+                kept.append(p["context"].strip())
+    names = {title: file_name(n, title) for n, title in enumerate(sorted(paragraphs))}
+    squad2 = {names[a["title"]] for _, file, a in entries if file == SQUAD2_FILE}
+    indexed = set(sorted(set(names.values()) - squad2)[::2]) | squad2  # SQuAD 2.0: always indexed
+    for title, name in names.items():
+        if name in indexed:
+            (sources / name).write_text("\n\n".join(paragraphs[title]) + "\n", encoding="utf-8")
+    rng = random.Random(SEED)
+    rows, counts = [], {}
+    for question_language, file, article in entries:
+        qas = [qa for p in article["paragraphs"] for qa in p["qas"]]
         rng.shuffle(qas)
-        for qa in qas[:MAX_QUESTIONS_PER_ARTICLE]:
-            answers = list(dict.fromkeys(text.strip() for text, _ in qa.answers))
-            rows.append({"id": qa.qid, "question": qa.question, "answer": answers, "source": name, "lang": lang})
+        name = names[article["title"]]
+        for qa in qas[:MAX_SQUAD2_QUESTIONS if file == SQUAD2_FILE else MAX_QUESTIONS_PER_ARTICLE]:
+            answers = list(dict.fromkeys(a["text"].strip() for a in qa.get("answers", [])))
+            pair = f"{question_language}-{text_language}"
+            row = {"id": f"{pair}:{qa['id']}", "question": qa["question"], "answer": answers, "source": name,
+                   "lang": question_language, "pair": pair, "file": file}
+            if name not in indexed:
+                row.update(answer=[], source=None, left_out=name)
+            kind = "left out" if name not in indexed else ("answerable" if answers else "unanswerable")
+            counts[f"{pair} {kind}"] = counts.get(f"{pair} {kind}", 0) + 1
+            rows.append(row)
     with open(out / "questions.jsonl", "w", encoding="utf-8") as handle:
         for row in rows:
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-    return len(rows)
-
-
-def write_half(out: Path) -> int:
-    """Every other article indexed; questions about the rest expect a refusal."""
-    half = out / "half"
-    (half / "sources").mkdir(parents=True, exist_ok=True)
-    kept = sorted(p.name for p in (out / "sources").iterdir())[::2]
-    for name in kept:
-        (half / "sources" / name).write_text((out / "sources" / name).read_text(encoding="utf-8"), encoding="utf-8")
-    rows = [json.loads(line) for line in open(out / "questions.jsonl", encoding="utf-8")]
-    with open(half / "questions.jsonl", "w", encoding="utf-8") as handle:
-        for row in rows:
-            if row["source"] not in kept:
-                row = {**row, "answer": [], "source": None, "left_out": row["source"]}
-            handle.write(json.dumps(row, ensure_ascii=False) + "\n")
-    return len(rows)
+    return counts
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--data", type=Path, default=REPO.parent / "shared" / "data" / "train")
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / ".work" / "dev")
-    parser.add_argument("--half", action="store_true", help="also write the abstention calibration set")
     args = parser.parse_args()
-    articles = held_out_articles(args.data)
-    questions = write_corpus(articles, args.out)
-    print(f"wrote {len(articles)} articles and {questions} questions to {args.out}")
-    if args.half:
-        print(f"wrote {write_half(args.out)} questions to {args.out / 'half'}")
+    for language, entries in _dev_articles().items():
+        counts = write_corpus(language, entries, args.out / language)
+        print(f"{args.out / language}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
 
 
 if __name__ == "__main__":

@@ -32,16 +32,6 @@ def coverage(snapshot: Snapshot, retrieved: Retrieved, top: Candidate) -> float:
     return word_coverage(retrieved.question, retrieved.language, states.spans, states.vectors, tokens)
 
 
-def reader_threshold(snapshot: Snapshot) -> float:
-    configured = snapshot.settings.reader_threshold
-    return configured if configured is not None else snapshot.reader.threshold
-
-
-def reader_abstains(snapshot: Snapshot, top: Candidate) -> bool:
-    """Reader mode: no span in the best candidate, or one too close to "no answer"."""
-    return top.span is None or top.span.margin < reader_threshold(snapshot)
-
-
 def abstains(snapshot: Snapshot, top: Candidate, language: str, top_coverage: float) -> bool:
     """Below the calibrated score or name coverage for the quote's language pair."""
     return above_threshold(snapshot, top, language) < 0 or top_coverage < min_coverage(snapshot, top, language)

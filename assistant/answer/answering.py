@@ -9,14 +9,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from .abstention import abstains, above_threshold, coverage, min_coverage, reader_abstains, reader_threshold
+from .abstention import abstains, above_threshold, coverage, min_coverage
 from .authorship import asks_for_author, author_span, authorship
 from .candidates import Candidate, Retrieved, rank_candidates, retrieve
 from .conversation import Reading, readings
-from .reading import read, read_candidates, reader_applies
+from .reading import margin_above_refusal, read_candidates, refuses
 from .render import render
 from .retrieval import PassageHit
-from .selection import select, select_read
+from .scoring import answer_type, has_answer_type
+from .selection import same_answer, select, select_read
 from .snapshot import Snapshot
 from .types import Answer, MetadataCitation, QuestionError, Quote, ShortAnswer
 
@@ -43,18 +44,27 @@ def _quote(snapshot: Snapshot, c: Candidate, number: int, confirms: int | None =
                  language=article.language, authors=article.authors, confirms=confirms)
 
 
-def _short_answer(snapshot: Snapshot, outcome: _Outcome) -> ShortAnswer | None:
-    """The reader's surest span among the quotes, when the answer stands and the span beats
-    "no answer" by `short_answer_min_margin`; it cites the quote it lies in."""
-    spans = [(c.span.margin, number, c) for number, c in enumerate(outcome.picked, 1) if c.span is not None]
-    if outcome.abstained or not spans:
+def _short_answer(snapshot: Snapshot, outcome: _Outcome, question: str) -> ShortAnswer | None:
+    """The best quote's answer span, when the answer model is sure enough of it
+    (`reader_policy.short_answer_above` / `short_answer_margin`, fitted for precision on the
+    development split), the span is the kind of thing asked for (a year for "when", a figure
+    for "how many"), and no other sure quote from another article answers differently."""
+    if outcome.abstained or not outcome.read or not outcome.picked:
         return None
-    margin, number, best = max(spans, key=lambda s: (s[0], -s[1]))
-    if margin < snapshot.settings.short_answer_min_margin:
+    policy = snapshot.settings.reader_policy
+    best = outcome.picked[0]
+    if best.span is None or best.reader_score < policy.short_answer_above or best.span.margin < policy.short_answer_margin:
         return None
     article = snapshot.view.articles[best.article_id]
-    return ShortAnswer(article.text[best.span.start:best.span.end], article.file, best.span.start, best.span.end,
-                       number)
+    text = article.text[best.span.start:best.span.end]
+    kind = answer_type(question)
+    if kind is not None and not has_answer_type(kind, text):
+        return None
+    disagrees = any(c.article_id != best.article_id and c.span is not None and c.reader_score >= policy.short_answer_above
+                    and not same_answer(snapshot, c, best) for c in outcome.picked[1:])
+    if disagrees:
+        return None
+    return ShortAnswer(text, article.file, best.span.start, best.span.end, 1)
 
 
 def clean_question(question: object) -> str:
@@ -64,11 +74,9 @@ def clean_question(question: object) -> str:
     return " ".join(question.split())
 
 
-def _read(snapshot: Snapshot, reading: Reading, language: str | None, limit: int,
-          files: list[str] | None) -> _Outcome:
-    retrieved = retrieve(snapshot, reading.query, files, language)
+def _read(snapshot: Snapshot, reading: Reading, retrieved: Retrieved, limit: int) -> _Outcome:
     candidates = rank_candidates(snapshot, retrieved)
-    if snapshot.reader is not None and candidates and reader_applies(snapshot, candidates[0], retrieved.language):
+    if snapshot.reader is not None and candidates:
         return _read_with_reader(snapshot, reading, retrieved, candidates, limit)
     picked = select(snapshot, candidates, limit, retrieved.language)
     if not picked:
@@ -79,31 +87,16 @@ def _read(snapshot: Snapshot, reading: Reading, language: str | None, limit: int
                     above_threshold(snapshot, picked[0], retrieved.language))
 
 
-def _with_spans(snapshot: Snapshot, outcome: _Outcome) -> _Outcome:
-    """The chosen outcome's quotes, each with the reader's answer span (for the short answer);
-    they keep similarity's order and scores. Only the chosen reading is read, once."""
-    if snapshot.reader is None or outcome.read or outcome.abstained or not outcome.picked:
-        return outcome
-    spans = [replace(c, reader_score=None) for c in read(snapshot, outcome.reading.query, outcome.picked)]
-    return replace(outcome, picked=spans, read=True)
-
-
 def _read_with_reader(snapshot: Snapshot, reading: Reading, retrieved: Retrieved, candidates: list[Candidate],
                       limit: int) -> _Outcome:
-    ranked = read_candidates(snapshot, reading.query, candidates, retrieved.language)
-    chosen = select_read(snapshot, ranked, limit, retrieved.language)
+    """The answer model's order, refusal and quotes (reading.py, selection.select_read)."""
+    ranked = read_candidates(snapshot, retrieved, candidates)
+    chosen = select_read(snapshot, ranked, limit)
     if not chosen:
         return _Outcome(reading, retrieved, [], 0.0, True, float("-inf"))
     picked = [c for c, _ in chosen]
-    top = picked[0]
-    margin = top.span.margin - reader_threshold(snapshot) if top.span else float("-inf")
-    top_coverage = coverage(snapshot, retrieved, top)
-    refused = reader_abstains(snapshot, top)
-    if snapshot.settings.reader_similarity_veto and candidates:
-        best = candidates[0]
-        refused = refused or abstains(snapshot, best, retrieved.language, coverage(snapshot, retrieved, best))
-    return _Outcome(reading, retrieved, picked, top_coverage, refused, margin, [confirms for _, confirms in chosen],
-                    read=True)
+    return _Outcome(reading, retrieved, picked, coverage(snapshot, retrieved, picked[0]), refuses(snapshot, ranked),
+                    margin_above_refusal(snapshot, ranked), [confirms for _, confirms in chosen], read=True)
 
 
 def _keeps_the_question(snapshot: Snapshot, alone: _Outcome, other: _Outcome) -> bool:
@@ -158,15 +151,17 @@ def answer_with_passages(snapshot: Snapshot, question: str, max_quotes: int | No
     limit = max_quotes if max_quotes is not None else snapshot.settings.max_quotes
     if limit < 1:
         raise QuestionError("the number of quotes must be at least 1")
-    first = _read(snapshot, Reading(question, False), None, limit, files)
-    language = first.retrieved.language  # the question's own language, also with the topic added
-    if asks_for_author(question):
-        return _author_answer(snapshot, question, language, first.retrieved), first.retrieved.hits
-    others = [_read(snapshot, r, language, limit, files) for r in readings(question, topic)[1:]]
-    chosen = _with_spans(snapshot, _choose(snapshot, [first, *others], snapshot.settings.followup_margin))
+    first_retrieved = retrieve(snapshot, question, files)
+    language = first_retrieved.language  # the question's own language, also with the topic added
+    if asks_for_author(question):  # the byline answers it: nothing to rank or read
+        return _author_answer(snapshot, question, language, first_retrieved), first_retrieved.hits
+    first = _read(snapshot, Reading(question, False), first_retrieved, limit)
+    others = [_read(snapshot, r, retrieve(snapshot, r.query, files, language), limit)
+              for r in readings(question, topic)[1:]]
+    chosen = _choose(snapshot, [first, *others], snapshot.settings.followup_margin)
     confirms = chosen.confirms or [None] * len(chosen.picked)
     quotes = [_quote(snapshot, c, i, agrees) for i, (c, agrees) in enumerate(zip(chosen.picked, confirms), 1)]
-    short = _short_answer(snapshot, chosen)
+    short = _short_answer(snapshot, chosen, question)
     answer = Answer(
         question=question,
         answer=render(language, quotes, chosen.abstained, short),

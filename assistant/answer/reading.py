@@ -1,81 +1,94 @@
-"""The second stage: a trained reader (models/reader) reads the question together with candidate
-sentences and finds the span that answers, or says none does.
+"""The second stage: the answer model (models/reader) reads the question with each of the first
+stage's best sentences and says whether it holds the answer, and where.
 
-Each sentence is read with the sentence before it in its passage as context ("it", "the
-company"), all in one batched forward pass. By default the reader reads the chosen quotes for
-the short answer (answering.py); with `reader_ranks` it also ranks: the `reader_candidates` best
-distinct sentences (and a close one from another article) are ordered by their best span's
-margin over "no answer" plus `reader_prior` times their first-stage score, ahead of the ones it
-did not read.
+Each sentence is read as the model was trained (training/answer_data.py): with its article's
+title and the sentence before it in its passage ("it", "the company" resolve there). Its
+readings and the first stage's score are combined by `Settings.reader_policy` (a logistic model
+fitted on the development split: benchmarks/fit_answer_policy.py) into the probability that the
+sentence holds the answer: the quotes are ordered by it, and it decides refusal, which further
+quotes are worth showing, and whether the best span is sure enough to be the short answer.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
+import numpy as np
+
+from ..config import READER_FEATURES
 from ..models.embedding import torch_threads
-from .candidates import Candidate, ReadSpan
-from .selection import close_support, distinct
+from ..models.reader.model import ReaderInput, best_span
+from .abstention import above_threshold, coverage, same_language
+from .candidates import Candidate, ReadSpan, Retrieved
+from .selection import distinct
 from .snapshot import Snapshot
 
+MARGIN_CLIP = 20.0  # span margins beyond this say nothing more (and "no span" is -inf)
 
-def _window(snapshot: Snapshot, c: Candidate) -> tuple[int, int]:
-    """The candidate sentence with the sentence before it in its passage, as article offsets."""
+
+def reader_input(snapshot: Snapshot, c: Candidate) -> ReaderInput:
+    """The candidate sentence, its article's title and the sentence before it in its passage."""
     view = snapshot.view
-    start = c.start
+    context = ""
     if c.sentence_id > 0:
         previous = view.sentence(c.sentence_id - 1)
         if previous.passage_id == c.passage_id:
-            start = previous.start
-    return start, c.end
+            context = view.text(c.article_id, previous.start, previous.end)
+    title = view.articles[c.article_id].title or ""
+    return ReaderInput(view.text(c.article_id, c.start, c.end), title, context)
 
 
-def _to_read(snapshot: Snapshot, candidates: list[Candidate], language: str) -> list[Candidate]:
-    """The best `reader_candidates` distinct sentences, and the first stage's close runner-up
-    from another article (selection.close_support), so a second report of the fact can be quoted."""
-    ranked = distinct(snapshot, candidates)
-    top = ranked[: snapshot.settings.reader_candidates]
-    support = close_support(snapshot, ranked, language)
-    if support is not None and support not in top:
-        top.append(support)
-    return top
+def to_read(snapshot: Snapshot, candidates: list[Candidate]) -> list[Candidate]:
+    """The first stage's best `reader_policy.candidates` sentences, no repeated text."""
+    return distinct(snapshot, candidates)[: snapshot.settings.reader_policy.candidates]
 
 
-def reader_applies(snapshot: Snapshot, best: Candidate, language: str) -> bool:
-    """Does the reader rank the quotes? Only with `reader_ranks` (ASSISTANT_READER=rank), and
-    then only when the first stage's best sentence is in the question's language: it was trained
-    on English and German question/passage pairs, never mixed ones."""
+def read_features(snapshot: Snapshot, retrieved: Retrieved, top: list[Candidate]) -> tuple[list[Candidate], np.ndarray]:
+    """`top` read with the question in one batch: each with its best `span` (None when the model
+    finds no span), and one row of READER_FEATURES per candidate."""
     settings = snapshot.settings
-    if not settings.reader_ranks:
-        return False
-    return settings.reader_cross_language or snapshot.view.articles[best.article_id].language == language
-
-
-def read(snapshot: Snapshot, question: str, top: list[Candidate]) -> list[Candidate]:
-    """`top` read with the question in one batch, each carrying its best `span` and its
-    `reader_score` (the span's margin over "no answer" plus `reader_prior` x its first-stage score)."""
-    from ..models.reader.model import best_span
-
-    settings = snapshot.settings
-    windows = [_window(snapshot, c) for c in top]
-    texts = [snapshot.view.text(c.article_id, a, b) for c, (a, b) in zip(top, windows)]
+    if not top:
+        return [], np.zeros((0, len(READER_FEATURES)))
     with torch_threads(settings.reader_threads):
-        readings = snapshot.reader.read(question, texts)
-    results = []
-    for c, (w_start, _), reading in zip(top, windows, readings):
-        span = best_span(reading, c.start - w_start, c.end - w_start)
+        readings = snapshot.reader.read(retrieved.question, [reader_input(snapshot, c) for c in top])
+    read, rows = [], []
+    for c, reading in zip(top, readings):
+        span = best_span(reading, snapshot.reader.max_answer_tokens)
         margin = reading.margin(span)
-        found = ReadSpan(w_start + span.start, w_start + span.end, margin) if span is not None else None
-        score = (margin if span is not None else -1e3) + settings.reader_prior * c.score
-        results.append(replace(c, span=found, reader_score=score))
-    return results
+        found = ReadSpan(c.start + span.start, c.start + span.end, margin) if span is not None else None
+        values = {
+            "holds": reading.holds,
+            "span_margin": max(-MARGIN_CLIP, min(MARGIN_CLIP, margin)),
+            "first_stage": above_threshold(snapshot, c, retrieved.language),
+            "coverage": coverage(snapshot, retrieved, c),
+            "same_language": float(same_language(snapshot, c, retrieved.language)),
+        }
+        rows.append([values[name] for name in READER_FEATURES])
+        read.append(replace(c, span=found))
+    return read, np.array(rows, dtype=np.float64)
 
 
-def read_candidates(snapshot: Snapshot, question: str, candidates: list[Candidate], language: str) -> list[Candidate]:
-    """The candidates re-ranked by the reader (each read one carrying its `span`)."""
-    top = _to_read(snapshot, candidates, language)
-    if snapshot.reader is None or not top:
-        return candidates
-    ranked = sorted(read(snapshot, question, top), key=lambda c: -c.reader_score)
-    ids = {c.sentence_id for c in ranked}
-    return ranked + [c for c in candidates if c.sentence_id not in ids]
+def holds_probability(snapshot: Snapshot, features: np.ndarray) -> np.ndarray:
+    """The fitted probability that each read sentence holds the answer."""
+    policy = snapshot.settings.reader_policy
+    z = features @ np.asarray(policy.weights) + policy.bias
+    return 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
+
+
+def read_candidates(snapshot: Snapshot, retrieved: Retrieved, candidates: list[Candidate]) -> list[Candidate]:
+    """The read candidates, most likely to hold the answer first; `reader_score` is that probability."""
+    read, features = read_features(snapshot, retrieved, to_read(snapshot, candidates))
+    probabilities = holds_probability(snapshot, features)
+    scored = [replace(c, reader_score=float(p)) for c, p in zip(read, probabilities)]
+    return sorted(scored, key=lambda c: -c.reader_score)
+
+
+def refuses(snapshot: Snapshot, ranked: list[Candidate]) -> bool:
+    """Nothing read is likely enough to hold the answer."""
+    return not ranked or ranked[0].reader_score < snapshot.settings.reader_policy.refuse_below
+
+
+def margin_above_refusal(snapshot: Snapshot, ranked: list[Candidate]) -> float:
+    """How far the best quote's probability is above refusal (to compare readings of a question)."""
+    return ranked[0].reader_score - snapshot.settings.reader_policy.refuse_below if ranked else -math.inf

@@ -32,8 +32,9 @@ def join_tied_neighbours(snapshot: Snapshot, chosen: list[Candidate]) -> list[Ca
     return [joined] + chosen[2:]
 
 
-def _same_answer(snapshot: Snapshot, a: Candidate, b: Candidate) -> bool:
-    from ..evaluation.metrics import normalise
+def same_answer(snapshot: Snapshot, a: Candidate, b: Candidate) -> bool:
+    """Do the two candidates' answer spans say the same (after normalisation)?"""
+    from ..normalise import normalise
 
     text = lambda c: normalise(snapshot.view.text(c.article_id, c.span.start, c.span.end))  # noqa: E731
     return a.span is not None and b.span is not None and text(a) == text(b) != ""
@@ -54,23 +55,16 @@ def close_support(snapshot: Snapshot, ranked: list[Candidate], language: str) ->
     return support
 
 
-def select_read(snapshot: Snapshot, candidates: list[Candidate], limit: int,
-                language: str) -> list[tuple[Candidate, int | None]]:
-    """Reader mode: the read candidates whose span scores within `evidence_gap` of the best,
-    best first, each with the number of the quote whose answer it repeats from another article
-    (two sources agree), or None. Candidates the reader did not read are not quoted; the first
-    stage's close runner-up from another article is kept when the reader finds a span in it."""
-    read = [c for c in distinct(snapshot, candidates) if c.reader_score is not None]
-    if not read:
+def select_read(snapshot: Snapshot, ranked: list[Candidate], limit: int) -> list[tuple[Candidate, int | None]]:
+    """Answer-model mode: the most likely sentence, and further ones only when they are at least
+    `reader_policy.keep_above` likely to hold the answer (no filler quotes), each with the number
+    of the quote whose answer it repeats from another article (two sources agree), or None."""
+    if not ranked:
         return []
-    top = read[0]
-    floor = (top.span.margin if top.span else float("-inf")) - snapshot.settings.evidence_gap
-    kept = [top] + [c for c in read[1:] if c.span is not None and c.span.margin >= floor]
-    support = close_support(snapshot, sorted(read, key=lambda c: -c.score), language)
-    if support is not None and support.span is not None and support not in kept[:limit] and limit > 1:
-        kept = kept[:limit - 1] + [support]
-    kept = kept[:limit]
-    return [(c, 1 if i > 0 and c.article_id != top.article_id and _same_answer(snapshot, c, top) else None)
+    top = ranked[0]
+    keep = snapshot.settings.reader_policy.keep_above
+    kept = [top] + [c for c in ranked[1:] if c.reader_score >= keep][: limit - 1]
+    return [(c, 1 if i > 0 and c.article_id != top.article_id and same_answer(snapshot, c, top) else None)
             for i, c in enumerate(kept)]
 
 

@@ -463,6 +463,10 @@ class Reader:
         reader.precision = reader.fastest_precision() if precision == "auto" else precision
         return reader
 
+    @property
+    def max_answer_tokens(self) -> int:
+        return self.config.max_answer_tokens
+
     def fastest_precision(self, windows: int = 8, tokens: int = 96, repeats: int = 3) -> str:
         """float32 or bfloat16, whichever reads a typical batch faster on this CPU (best of a few)."""
         if not torch.backends.cpu.get_cpu_capability().startswith("AVX512"):

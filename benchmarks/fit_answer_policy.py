@@ -1,0 +1,310 @@
+"""Fit every answering choice on the development split, never on XQuAD (which is only reported).
+
+The corpora of benchmarks/dev_set.py (held-out training articles: German and English Wikipedia
+paragraphs asked in both languages; questions about left-out articles expect a refusal) go
+through the product's own steps:
+
+1. first stage: every candidate sentence's quote features (answer/candidates.py); the quote
+   weights are refitted listwise and the similarity-only refusal thresholds recalibrated, for
+   the question's language and for another (_fitting.py);
+2. second stage, with those weights: the answer model reads each question's best
+   `--candidates` sentences (answer/reading.py read_features); a logistic model over
+   READER_FEATURES gives the probability that a sentence holds the answer. Its figures are
+   held out: 5 folds grouped by article, so every question is scored by a model that never
+   saw its article; the thresholds are chosen on those held-out probabilities:
+   - `refuse_below`: the best balanced accuracy (answerable questions answered, unanswerable
+     refused) that refuses at most MAX_FALSE_REFUSAL of answerable questions;
+   - `keep_above`: a further quote is shown only when it is at least this likely to hold the
+     answer (SECONDARY_PRECISION of the kept ones do), so no filler quotes;
+   - `short_answer_above` / `short_answer_margin`: the bold short answer is shown only where
+     at least SHORT_ANSWER_PRECISION of those shown are right (token F1 >= 0.5).
+
+    .venv/bin/python benchmarks/dev_set.py --out benchmarks/.work/dev
+    .venv/bin/python benchmarks/fit_answer_policy.py [--dev benchmarks/.work/dev] [--weights DIR]
+
+Prints the figures and the settings to ship; writes results/fit_answer_policy.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+from _common import REPO, table, write_result
+from _fitting import fit_listwise, recommend, sweep
+from sklearn.linear_model import LogisticRegression
+
+from assistant import Assistant
+from assistant.answer.candidates import quote_features, rank_candidates, retrieve
+from assistant.answer.reading import read_features, to_read
+from assistant.config import FEATURES, READER_FEATURES, AbstentionPolicy, ReaderPolicy, Weights
+from assistant.environment import settings_from_env
+from assistant.evaluation.metrics import contains_answer, token_f1
+
+FOLDS = 5
+READ = 12  # sentences read per question while fitting (the shipped number is chosen from them)
+MAX_FALSE_REFUSAL = 0.08
+SECONDARY_PRECISION = 0.5
+SHORT_ANSWER_PRECISION = 0.85
+SHORT_ANSWER_F1 = 0.5
+
+
+def load_questions(corpus: Path) -> list[dict]:
+    with open(corpus / "questions.jsonl", encoding="utf-8") as handle:
+        return [json.loads(line) for line in handle if line.strip()]
+
+
+def open_corpus(corpus: Path, settings) -> Assistant:
+    index = corpus / "index"
+    if not index.exists():
+        subprocess.run([sys.executable, "-m", "assistant", "index", "--sources", str(corpus / "sources"),
+                        "--index", str(index), "--quiet"], check=True)
+    return Assistant(settings=settings.with_paths(corpus / "sources", index))
+
+
+def first_stage(assistant: Assistant, rows: list[dict]) -> list[dict]:
+    snapshot = assistant.snapshot
+    items = []
+    for row in rows:
+        retrieved = retrieve(snapshot, row["question"])
+        features = quote_features(snapshot, retrieved)
+        texts = [snapshot.view.text(s.article_id, s.start, s.end) for s in features.sentences]
+        labels = np.array([bool(row["answer"]) and contains_answer(t, row["answer"]) for t in texts], dtype=bool)
+        same = np.array([snapshot.view.articles[s.article_id].language == retrieved.language
+                         for s in features.sentences], dtype=bool)
+        items.append({"x": features.values, "y": labels, "same": same, "row": row})
+    return items
+
+
+def thresholds(items: list[dict], weights: np.ndarray) -> tuple[float, float, dict]:
+    """Similarity-only refusal thresholds (same language, other language) for these weights."""
+    chosen = {}
+    for same in (True, False):
+        answerable, unanswerable = [], []
+        for item in items:
+            if not len(item["x"]):
+                continue
+            scores = item["x"] @ weights
+            top = int(np.argmax(scores))
+            if bool(item["same"][top]) != same:
+                continue
+            (answerable if item["row"]["answer"] else unanswerable).append(scores[top])
+        chosen[same] = recommend(sweep(np.array(answerable), np.array(unanswerable)))
+    return chosen[True]["threshold"], chosen[False]["threshold"], chosen
+
+
+def second_stage(assistant: Assistant, rows: list[dict]) -> list[dict]:
+    snapshot = assistant.snapshot
+    items = []
+    for row in rows:
+        retrieved = retrieve(snapshot, row["question"])
+        top = to_read(snapshot, rank_candidates(snapshot, retrieved))
+        read, features = read_features(snapshot, retrieved, top)
+        texts = [snapshot.view.text(c.article_id, c.start, c.end) for c in read]
+        spans = [snapshot.view.text(c.article_id, c.span.start, c.span.end) if c.span else "" for c in read]
+        labels = np.array([bool(row["answer"]) and contains_answer(t, row["answer"]) for t in texts], dtype=bool)
+        f1 = np.array([max((token_f1(s, a) for a in row["answer"]), default=0.0) if s else 0.0 for s in spans])
+        items.append({"x": features, "y": labels, "f1": f1, "spans": spans, "row": row,
+                      "articles": [c.article_id for c in read]})
+    return items
+
+
+def group_of(row: dict) -> str:
+    return row.get("source") or row.get("left_out") or row["id"]
+
+
+def held_out_probabilities(items: list[dict], k: int) -> None:
+    """Each item's 'p' from a logistic model fitted on the other folds (grouped by article)."""
+    groups = sorted({group_of(i["row"]) for i in items})
+    fold_of = {g: n % FOLDS for n, g in enumerate(np.random.default_rng(13).permutation(groups))}
+    for fold in range(FOLDS):
+        model = fit_logistic([i for i in items if fold_of[group_of(i["row"])] != fold], k)
+        for item in items:
+            if fold_of[group_of(item["row"])] == fold and len(item["x"]):
+                item["p"] = model.predict_proba(item["x"][:k])[:, 1]
+
+
+def fit_logistic(items: list[dict], k: int) -> LogisticRegression:
+    x = np.concatenate([i["x"][:k] for i in items if len(i["x"])])
+    y = np.concatenate([i["y"][:k] for i in items if len(i["x"])])
+    return LogisticRegression(C=1.0, max_iter=1000).fit(x, y)
+
+
+def outcome(item: dict, policy: ReaderPolicy) -> dict:
+    """What the product would show for this question under `policy` (its held-out 'p')."""
+    p = item.get("p", np.zeros(0))
+    if not len(p) or p.max() < policy.refuse_below:
+        return {"refused": True, "answerable": bool(item["row"]["answer"])}
+    order = np.argsort(-p, kind="stable")
+    top = int(order[0])
+    kept = [top] + [int(j) for j in order[1:policy_limit()] if p[j] >= policy.keep_above]
+    margin = item["x"][top, READER_FEATURES.index("span_margin")]
+    short = p[top] >= policy.short_answer_above and margin >= policy.short_answer_margin and item["spans"][top]
+    return {"refused": False, "answerable": bool(item["row"]["answer"]), "first": bool(item["y"][top]), "any": bool(item["y"][kept].any()),
+            "extra": len(kept) - 1, "extra_hold": int(item["y"][kept[1:]].sum()),
+            "short": bool(short), "short_f1": float(item["f1"][top]) if short else None}
+
+
+def policy_limit() -> int:
+    return 3  # Settings.max_quotes
+
+
+def figures(items: list[dict], policy: ReaderPolicy) -> dict:
+    out = {}
+    for pair in sorted({i["row"]["pair"] for i in items}) + ["all"]:
+        subset = [i for i in items if pair in ("all", i["row"]["pair"])]
+        answerable = [outcome(i, policy) for i in subset if i["row"]["answer"]]
+        unanswerable = [outcome(i, policy) for i in subset if not i["row"]["answer"]]
+        shown = [o for o in answerable + unanswerable if not o["refused"] and o["short"]]
+        right = [o for o in shown if o["answerable"] and o["short_f1"] >= SHORT_ANSWER_F1]
+        n = max(1, len(answerable))
+        out[pair] = {
+            "answerable": len(answerable), "unanswerable": len(unanswerable),
+            "first_quote": round(sum(o.get("first", False) for o in answerable) / n, 4),
+            "any_quote": round(sum(o.get("any", False) for o in answerable) / n, 4),
+            "refused_answerable": round(sum(o["refused"] for o in answerable) / n, 4),
+            "refused_unanswerable": round(sum(o["refused"] for o in unanswerable) / max(1, len(unanswerable)), 4),
+            "extra_quotes": round(sum(o.get("extra", 0) for o in answerable) / n, 3),
+            "short_shown": round(len(shown) / max(1, len(answerable) + len(unanswerable)), 4),
+            "short_precision": round(len(right) / len(shown), 4) if shown else None,
+            "short_f1": round(sum(o["short_f1"] for o in shown if o["answerable"]) / n, 4),
+        }
+    return out
+
+
+def choose_policy(items: list[dict], base: ReaderPolicy) -> ReaderPolicy:
+    answerable = np.array([i["p"].max() if len(i.get("p", [])) else 0.0 for i in items if i["row"]["answer"]])
+    unanswerable = np.array([i["p"].max() if len(i.get("p", [])) else 0.0 for i in items if not i["row"]["answer"]])
+    best = None
+    for t in np.round(np.arange(0.02, 0.9, 0.01), 2):
+        false_refusal = float((answerable < t).mean())
+        right_refusal = float((unanswerable < t).mean()) if len(unanswerable) else 0.0
+        balanced = (1 - false_refusal + right_refusal) / 2
+        if false_refusal <= MAX_FALSE_REFUSAL and (best is None or balanced > best[0]):
+            best = (balanced, float(t))
+    refuse_below = best[1] if best else 0.02
+    # further quotes: the lowest probability at which the kept further quotes hold the answer often enough
+    extra = sorted(((p, bool(y)) for i in items if i["row"]["answer"] and len(i.get("p", []))
+                    for p, y in list(zip(i["p"], i["y"]))), reverse=True)
+    keep_above = 1.0
+    hits = 0
+    for n, (p, y) in enumerate(extra, 1):
+        hits += y
+        if hits / n >= SECONDARY_PRECISION:
+            keep_above = float(p)
+    keep_above = max(keep_above, refuse_below)
+    policy = dataclasses.replace(base, refuse_below=refuse_below, keep_above=round(keep_above, 3))
+    # the short answer: the most often shown at the wanted precision
+    best_short = (0.0, 1.0, 99.0)
+    for a in np.round(np.arange(max(refuse_below, 0.05), 1.0, 0.025), 3):
+        for b in (-5.0, -2.0, 0.0, 1.0, 2.0, 3.0, 4.0, 6.0, 8.0):
+            trial = dataclasses.replace(policy, short_answer_above=float(a), short_answer_margin=b)
+            f = figures(items, trial)["all"]
+            if f["short_precision"] is not None and f["short_precision"] >= SHORT_ANSWER_PRECISION \
+                    and f["short_shown"] > best_short[0]:
+                best_short = (f["short_shown"], float(a), b)
+    return dataclasses.replace(policy, short_answer_above=best_short[1], short_answer_margin=best_short[2])
+
+
+def similarity_figures(items: list[dict], weights: np.ndarray, t_same: float, t_cross: float) -> dict:
+    """First-stage-only figures (ASSISTANT_READER=0) with these weights and thresholds."""
+    out = {}
+    for pair in sorted({i["row"]["pair"] for i in items}) + ["all"]:
+        subset = [i for i in items if pair in ("all", i["row"]["pair"])]
+        first = refused_a = refused_u = n_a = n_u = 0
+        for item in subset:
+            if len(item["x"]):
+                scores = item["x"] @ weights
+                top = int(np.argmax(scores))
+                refused = scores[top] < (t_same if item["same"][top] else t_cross)
+            else:
+                refused, top = True, None
+            if item["row"]["answer"]:
+                n_a += 1
+                refused_a += refused
+                first += (not refused) and bool(item["y"][top])
+            else:
+                n_u += 1
+                refused_u += refused
+        out[pair] = {"first_quote": round(first / max(1, n_a), 4), "refused_answerable": round(refused_a / max(1, n_a), 4),
+                     "refused_unanswerable": round(refused_u / max(1, n_u), 4)}
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--dev", type=Path, default=REPO / "benchmarks" / ".work" / "dev")
+    parser.add_argument("--weights", type=Path, default=None, help="answer model weights (default: shipped)")
+    parser.add_argument("--limit", type=int, default=None, help="only the first N questions per corpus")
+    args = parser.parse_args()
+    settings = settings_from_env(os.environ)
+    if args.weights:
+        settings = dataclasses.replace(settings, reader_weights=args.weights)
+    corpora = [d for d in sorted(args.dev.iterdir()) if (d / "questions.jsonl").exists()]
+    if not corpora:
+        raise SystemExit(f"no development corpora in {args.dev}: run benchmarks/dev_set.py first")
+    rows = {c: load_questions(c)[: args.limit] for c in corpora}
+
+    # 1. the first stage
+    first = []
+    for corpus in corpora:
+        first += first_stage(open_corpus(corpus, settings), rows[corpus])
+    current = settings.weights.vector()
+    fitted = fit_listwise([i for i in first if i["row"]["answer"]], current * 10)
+    fitted *= current.sum() / fitted.sum()
+    t_now = (settings.abstention.threshold, settings.abstention.threshold_cross_language)
+    t_same, t_cross, sweep_rows = thresholds(first, fitted)
+    weights = Weights(**{name: round(float(w), 4) for name, w in zip(FEATURES, fitted)})
+    abstention = dataclasses.replace(settings.abstention, threshold=round(t_same, 3),
+                                     threshold_cross_language=round(t_cross, 3), calibrated_with=weights)
+    similarity = {"current": similarity_figures(first, current, *t_now),
+                  "refitted_on_dev": similarity_figures(first, fitted, t_same, t_cross)}
+    print(table([{"weights": k, "pair": p, **v} for k, by in similarity.items() for p, v in by.items()],
+                ["weights", "pair", "first_quote", "refused_answerable", "refused_unanswerable"]))
+
+    # 2. the answer model, read on the refitted first stage
+    refitted = dataclasses.replace(settings, weights=weights, abstention=abstention,
+                                   reader_policy=dataclasses.replace(settings.reader_policy, candidates=READ))
+    second = []
+    for corpus in corpora:
+        second += second_stage(open_corpus(corpus, refitted), rows[corpus])
+    by_k = {}
+    for k in (4, 6, 8, 12):
+        held_out_probabilities(second, k)
+        trial = choose_policy(second, dataclasses.replace(settings.reader_policy, candidates=k))
+        by_k[k] = (trial, figures(second, trial))
+        f = by_k[k][1]["all"]
+        print(f"read {k}: first quote {f['first_quote']}, refused answerable {f['refused_answerable']}, "
+              f"unanswerable {f['refused_unanswerable']}, short shown {f['short_shown']} at {f['short_precision']}")
+    # fewest candidates within half a point of the best first-quote figure (each read costs latency)
+    best_first = max(f["all"]["first_quote"] for _, f in by_k.values())
+    k = min(k for k, (_, f) in by_k.items() if f["all"]["first_quote"] >= best_first - 0.005)
+    held_out_probabilities(second, k)
+    policy, held_out = by_k[k]
+    model = fit_logistic(second, k)
+    policy = dataclasses.replace(policy, weights=tuple(round(float(w), 4) for w in model.coef_[0]),
+                                 bias=round(float(model.intercept_[0]), 4))
+    print(table([{"pair": p, **v} for p, v in held_out.items()],
+                ["pair", "answerable", "unanswerable", "first_quote", "any_quote", "refused_answerable",
+                 "refused_unanswerable", "extra_quotes", "short_shown", "short_precision", "short_f1"]))
+    print(f"ship: weights={weights}\n      abstention threshold={abstention.threshold}, "
+          f"cross={abstention.threshold_cross_language}\n      reader_policy={policy}")
+    path = write_result("fit_answer_policy", {
+        "dev": str(args.dev), "questions": {str(c.name): len(r) for c, r in rows.items()},
+        "weights": dataclasses.asdict(weights), "abstention": {"threshold": abstention.threshold,
+                                                               "threshold_cross_language": abstention.threshold_cross_language},
+        "similarity": similarity, "threshold_sweeps": {str(k): v for k, v in sweep_rows.items()},
+        "reader_features": list(READER_FEATURES), "reader_policy": dataclasses.asdict(policy),
+        "held_out": held_out, "by_candidates": {str(k): f["all"] for k, (_, f) in by_k.items()},
+    })
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
