@@ -43,6 +43,7 @@ from sklearn.linear_model import LogisticRegression
 from assistant import Assistant
 from assistant.answer.candidates import quote_features, rank_candidates, retrieve
 from assistant.answer.reading import read_features, to_read
+from assistant.answer.scoring import fits_the_question
 from assistant.config import FEATURES, READER_FEATURES, AbstentionPolicy, ReaderPolicy, Weights
 from assistant.environment import settings_from_env
 from assistant.evaluation.metrics import contains_answer, token_f1
@@ -51,7 +52,7 @@ FOLDS = 5
 READ = 12  # sentences read per question while fitting (the shipped number is chosen from them)
 MAX_FALSE_REFUSAL = 0.08
 SECONDARY_PRECISION = 0.5
-SHORT_ANSWER_PRECISION = 0.85
+SHORT_ANSWER_PRECISION = 0.9
 SHORT_ANSWER_F1 = 0.5
 
 
@@ -145,7 +146,8 @@ def outcome(item: dict, policy: ReaderPolicy) -> dict:
     top = int(order[0])
     kept = [top] + [int(j) for j in order[1:policy_limit()] if p[j] >= policy.keep_above]
     margin = item["x"][top, READER_FEATURES.index("span_margin")]
-    short = p[top] >= policy.short_answer_above and margin >= policy.short_answer_margin and item["spans"][top]
+    short = (p[top] >= policy.short_answer_above and margin >= policy.short_answer_margin and item["spans"][top]
+             and fits_the_question(item["row"]["question"], item["spans"][top]))
     return {"refused": False, "answerable": bool(item["row"]["answer"]), "first": bool(item["y"][top]), "any": bool(item["y"][kept].any()),
             "extra": len(kept) - 1, "extra_hold": int(item["y"][kept[1:]].sum()),
             "short": bool(short), "short_f1": float(item["f1"][top]) if short else None}
@@ -189,9 +191,11 @@ def choose_policy(items: list[dict], base: ReaderPolicy) -> ReaderPolicy:
         if false_refusal <= MAX_FALSE_REFUSAL and (best is None or balanced > best[0]):
             best = (balanced, float(t))
     refuse_below = best[1] if best else 0.02
-    # further quotes: the lowest probability at which the kept further quotes hold the answer often enough
-    extra = sorted(((p, bool(y)) for i in items if i["row"]["answer"] and len(i.get("p", []))
-                    for p, y in list(zip(i["p"], i["y"]))), reverse=True)
+    # further quotes: the lowest probability at which the quotes after the first hold the answer
+    # often enough (over every question the product would answer)
+    extra = sorted(((float(p), bool(y)) for i in items if len(i.get("p", [])) and i["p"].max() >= refuse_below
+                    for j, (p, y) in enumerate(zip(i["p"], i["y"][:len(i["p"])])) if j != int(np.argmax(i["p"]))),
+                   reverse=True)
     keep_above = 1.0
     hits = 0
     for n, (p, y) in enumerate(extra, 1):

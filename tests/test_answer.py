@@ -191,7 +191,7 @@ def test_short_answer_is_an_exact_span_inside_the_quote_it_cites(shipped_assista
 
 @pytest.fixture(scope="module")
 def assistants(shipped_settings, embedder):
-    """The shipped index read three ways: without the reader, with it (default), and ranking with it."""
+    """The shipped index read with the answer model (the default) and without it."""
     from dataclasses import replace
 
     from assistant import Assistant
@@ -199,29 +199,44 @@ def assistants(shipped_settings, embedder):
     def open_with(**changes):
         return Assistant(settings=replace(shipped_settings, **changes), update=True, embedder=embedder)
 
-    return {"off": open_with(reader=False), "on": open_with(reader=True, reader_ranks=False),
-            "rank": open_with(reader=True, reader_ranks=True)}
+    return {"off": open_with(reader=False), "on": open_with(reader=True)}
 
 
-def test_by_default_the_reader_adds_the_short_answer_and_keeps_the_quotes(assistants):
+def test_without_the_answer_model_there_is_no_short_answer(assistants):
     question = "Wie viel Prozent an Vodacom hält Vodafone?"
     plain, read = ask(assistants["off"], question), ask(assistants["on"], question)
     assert assistants["off"].reader is None and plain.short_answer is None
-    assert [(q.source, q.start, q.end, q.score) for q in read.quotes] == \
-        [(q.source, q.start, q.end, q.score) for q in plain.quotes]
+    assert any("65 Prozent" in q.text for q in plain.quotes), describe(plain)
     assert read.short_answer is not None and read.short_answer.text == "65 Prozent"
 
 
-def test_ranking_by_the_reader_puts_the_answering_sentence_first(assistants):
+def test_the_answer_model_puts_the_answering_sentence_first(assistants):
     # The lead sentence about the partnership ranks high by similarity; read with the question,
     # the sentence holding the figure is the one that answers.
-    answer = ask(assistants["rank"], "Wie viele Kunden versorgt Vodacom nach eigenen Angaben?")
+    answer = ask(assistants["on"], "Wie viele Kunden versorgt Vodacom nach eigenen Angaben?")
     assert "132,6 Millionen" in answer.quotes[0].text, describe(answer)
-    assert answer.short_answer is not None and answer.short_answer.quote == 1
 
 
-def test_a_near_miss_about_the_articles_companies_is_refused(assistants):
-    # The Telekom article names neither its revenue nor a 2020 figure.
-    for mode in ("on", "rank"):
-        answer = ask(assistants[mode], "Wie hoch war der Umsatz der Deutschen Telekom im Jahr 2020?")
-        assert answer.abstained and answer.short_answer is None and answer.quotes == [], (mode, describe(answer))
+def test_quotes_are_ordered_by_the_answer_models_probability(shipped_assistant):
+    answer = ask(shipped_assistant, "Wie viele Kunden hat Vodacom?")
+    scores = [q.score for q in answer.quotes]
+    assert scores == sorted(scores, reverse=True) and all(0.0 <= s <= 1.0 for s in scores)
+    keep = shipped_assistant.settings.reader_policy.keep_above
+    assert all(s >= keep for s in scores[1:])  # no filler quotes
+
+
+@pytest.mark.parametrize(
+    "question",
+    [
+        "Wie viele Mitarbeiter hat Vodafone in Deutschland?",
+        "How many employees does Vodafone have in Germany?",
+        "Wie hoch ist der Umsatz von Vodafone?",
+        "Wann hat Apple Vodafone übernommen?",
+        "Who is the CEO of Deutsche Telekom?",
+        "Wie hoch war der Umsatz der Deutschen Telekom im Jahr 2020?",
+        "Wie viele Kunden hat Vodafone in Deutschland?",
+    ],
+)
+def test_near_misses_about_the_shipped_articles_get_no_short_answer(shipped_assistant, question):
+    answer = ask(shipped_assistant, question)
+    assert answer.short_answer is None, (answer.short_answer, describe(answer))

@@ -16,7 +16,7 @@ from .conversation import Reading, readings
 from .reading import margin_above_refusal, read_candidates, refuses
 from .render import render
 from .retrieval import PassageHit
-from .scoring import answer_type, has_answer_type
+from .scoring import fits_the_question
 from .selection import same_answer, select, select_read
 from .snapshot import Snapshot
 from .types import Answer, MetadataCitation, QuestionError, Quote, ShortAnswer
@@ -47,8 +47,8 @@ def _quote(snapshot: Snapshot, c: Candidate, number: int, confirms: int | None =
 def _short_answer(snapshot: Snapshot, outcome: _Outcome, question: str) -> ShortAnswer | None:
     """The best quote's answer span, when the answer model is sure enough of it
     (`reader_policy.short_answer_above` / `short_answer_margin`, fitted for precision on the
-    development split), the span is the kind of thing asked for (a year for "when", a figure
-    for "how many"), and no other sure quote from another article answers differently."""
+    development split), the span is the kind of thing asked for (scoring.fits_the_question),
+    and no other sure quote from another article answers differently."""
     if outcome.abstained or not outcome.read or not outcome.picked:
         return None
     policy = snapshot.settings.reader_policy
@@ -57,8 +57,7 @@ def _short_answer(snapshot: Snapshot, outcome: _Outcome, question: str) -> Short
         return None
     article = snapshot.view.articles[best.article_id]
     text = article.text[best.span.start:best.span.end]
-    kind = answer_type(question)
-    if kind is not None and not has_answer_type(kind, text):
+    if not fits_the_question(question, text):
         return None
     disagrees = any(c.article_id != best.article_id and c.span is not None and c.reader_score >= policy.short_answer_above
                     and not same_answer(snapshot, c, best) for c in outcome.picked[1:])
