@@ -1,9 +1,10 @@
-"""`assistant` command line: index, ask, stop, sources, show, chat, eval, import-xquad.
+"""`assistant`: ask questions about news articles and get verbatim, cited quotes as answers.
 
-Heavy libraries (torch, sentence-transformers, gradio) are imported inside the commands that
-need them, so `assistant --help` starts quickly. Each command turns its arguments into typed
-values and calls the library (`Assistant`, the chat, the evaluation); no argparse object goes
-further than this module.
+Commands: index, ask, stop, sources, show, chat, eval, import-xquad. Heavy libraries (torch,
+sentence-transformers, gradio) are imported inside the commands that need them, so
+`assistant --help` starts quickly. Each command turns its arguments into typed values and calls
+the library (`Assistant`, the chat, the evaluation); no argparse object goes further than this
+module.
 """
 
 from __future__ import annotations
@@ -29,9 +30,12 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def _positive(value: str) -> int:
-    number = int(value)
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number (e.g. -k 3)") from None
     if number < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
+        raise argparse.ArgumentTypeError(f"{value} is too small: at least 1")
     return number
 
 
@@ -41,7 +45,8 @@ def open_assistant(args: argparse.Namespace, progress: bool = True):
 
     assistant = Assistant(settings=_settings(args), update=True, progress=progress)
     if assistant.last_update is not None:
-        print(assistant.last_update.summary(), file=sys.stderr)
+        for line in [*assistant.last_update.skipped_lines(), assistant.last_update.summary()]:
+            print(line, file=sys.stderr)
     return assistant
 
 
@@ -49,8 +54,8 @@ def cmd_index(args: argparse.Namespace) -> int:
     from .index.indexer import update_index
 
     report = update_index(_settings(args), rebuild=args.rebuild, progress=not args.quiet)
-    for skipped in report.skipped:
-        print(f"skipped {skipped.file}: {skipped.reason}", file=sys.stderr)
+    for line in report.skipped_lines(unchanged=True):
+        print(line, file=sys.stderr)
     print(report.summary())
     return 0
 
@@ -59,10 +64,10 @@ def cmd_ask(args: argparse.Namespace) -> int:
     """Through a warm server when one runs for these settings (warm.py), else in-process,
     leaving a warm server behind for the next question."""
     from . import warm
+    from .answer.question import check_question
 
-    if not args.question.strip():
-        raise CommandError("the question is empty")
     settings = _settings(args)
+    check_question(args.question, settings.max_question_chars)  # before any model is loaded
     use_warm = warm.enabled() and not args.cold
     reply = warm.ask(settings, args.question, args.k) if use_warm else None
     if reply is not None:
@@ -119,6 +124,23 @@ def article_name(given: str, sources_dir: Path) -> str:
     return given
 
 
+def not_indexed(given: str, name: str, sources_dir: Path) -> str:
+    """Why `show NAME` has no article: no such file, not an article file, or skipped (and why)."""
+    from .ingest.sources import ARTICLE_SUFFIXES, SourceError, load_article
+
+    path = sources_dir / name
+    if not (path.is_file() or path.is_symlink()):
+        return f"no indexed article named {given!r}; see: assistant sources"
+    if path.suffix.lower() not in ARTICLE_SUFFIXES or any(p.startswith(".") for p in Path(name).parts):
+        return (f"{name} is not indexed: only {', '.join(ARTICLE_SUFFIXES)} files whose names do not start "
+                "with a dot are articles")
+    try:
+        load_article(sources_dir, name)
+    except SourceError as exc:
+        return f"{name} was skipped when indexing: {exc}"
+    return f"{name} was skipped when indexing; assistant index says why"
+
+
 def cmd_show(args: argparse.Namespace) -> int:
     from .core import UnknownArticle
 
@@ -127,7 +149,7 @@ def cmd_show(args: argparse.Namespace) -> int:
     try:
         text = open_assistant(args).article(name).text
     except UnknownArticle:
-        raise CommandError(f"no indexed article named {args.file!r}; see: assistant sources") from None
+        raise CommandError(not_indexed(args.file, name, settings.sources_dir)) from None
     # Offsets count characters of the text itself; the final newline is for the terminal.
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return 0
@@ -213,8 +235,26 @@ def _add_commands(sub) -> None:
     p.add_argument("--out", type=Path, required=True)
 
 
+DESCRIPTION = """\
+Ask questions about news articles (German and English) and get answers made of verbatim quotes,
+each cited to its article (title, date, character range), or a plain statement that the articles
+do not answer the question. The articles are the .txt, .md and .html files of a sources folder
+(default: sources/); their index is kept in an index folder (default: index/)."""
+
+EXAMPLES = """\
+examples:
+  assistant chat                                      the web chat on http://127.0.0.1:7860
+  assistant ask "Wie viel Prozent an Vodacom hält Vodafone?"
+  assistant ask --json -k 1 "Who heads T-Systems?"    one quote, as JSON
+  assistant index --sources ~/articles --index ~/articles-index
+  assistant eval eval/shipped_questions.jsonl         score a question file, write a report
+
+'assistant COMMAND --help' describes a command and its options."""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="assistant", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="assistant", description=DESCRIPTION, epilog=EXAMPLES,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_commands(parser.add_subparsers(dest="command", required=True))
     return parser
 
@@ -230,11 +270,13 @@ def _report(exc: BaseException) -> int:
     """One line on stderr for a failure; the exit status."""
     from .core import UnknownArticle
     from .index.store import IndexProblem
-    from .ingest.sources import SourceError
+    from .ingest.sources import SourceError, SourcesFolderMissing
     from .models.embedding import ModelError
     from .warm import WarmError
 
-    if isinstance(exc, (CommandError, WarmError, SourceError, IndexProblem, ModelError, ValueError)):
+    if isinstance(exc, SourcesFolderMissing):
+        print(f"error: {exc}; give the articles folder with --sources DIR", file=sys.stderr)
+    elif isinstance(exc, (CommandError, WarmError, SourceError, IndexProblem, ModelError, ValueError)):
         print(f"error: {exc}", file=sys.stderr)
     elif isinstance(exc, UnknownArticle):
         print(f"error: unknown article {exc}", file=sys.stderr)

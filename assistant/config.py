@@ -182,7 +182,8 @@ class Settings:
     # A follow-up is read with the conversation's topic added only when that reading's best
     # quote scores this much better than the question's own (answer/conversation.py).
     followup_margin: float = 0.0
-    # Longer questions are refused by the chat and the API, cut here by the library.
+    # Longer questions are refused everywhere (answer/question.py), never cut: 2,000 characters
+    # is a long paragraph already.
     max_question_chars: int = 2000
 
     # Exact FAISS search up to this many passages, an IVF-flat index above it: `ivf_lists`

@@ -114,10 +114,20 @@ def test_empty_question_raises(shipped_assistant, question):
         shipped_assistant.ask(question)
 
 
-def test_very_long_question_is_handled(shipped_assistant):
+def test_very_long_question_is_refused_not_cut(shipped_assistant):
+    from assistant.answer.question import QuestionTooLong
+
     question = ("Wie viele Kunden hat Vodacom in Afrika? " * 300)[:10_000]
-    answer = ask(shipped_assistant, question)
+    with pytest.raises(QuestionTooLong, match="at most 2,000"):
+        shipped_assistant.ask(question)
+    answer = ask(shipped_assistant, question[:shipped_assistant.settings.max_question_chars])
     assert answer.abstained or any("132,6" in q.text for q in answer.quotes)
+
+
+@pytest.mark.parametrize("question", ["😀🎉", '" OR 1=1 --', "$(id)", "?!", "Wer ist es?"])
+def test_questions_without_content_words_are_refused(shipped_assistant, question):
+    with pytest.raises(QuestionError, match="no words to search for"):
+        shipped_assistant.ask(question)
 
 
 def test_to_dict_is_json_ready(shipped_assistant):

@@ -121,11 +121,14 @@ def test_bad_files_are_skipped_by_name_and_the_rest_loads(tmp_path):
     assert found["wetter.txt"][1] == load_article(folder, "wetter.txt").content_hash
 
 
-def test_skipped_file_is_logged_by_name(tmp_path, caplog):
+def test_skipped_file_is_reported_by_name_once(tmp_path, caplog):
+    """Returned with its reason, not also logged: the CLI prints each skipped file once."""
     folder = make_corpus(tmp_path / "src", {"leer.txt": b"", "wetter.txt": TINY_ARTICLES["wetter.txt"]})
     with caplog.at_level("WARNING"):
-        load_articles(folder)
-    assert any("leer.txt" in r.getMessage() and "empty" in r.getMessage() for r in caplog.records)
+        articles, skipped = load_articles(folder)
+    assert [a.file for a in articles] == ["wetter.txt"]
+    assert [(s.file, s.reason) for s in skipped] == [("leer.txt", "file is empty")]
+    assert not any("leer.txt" in r.getMessage() for r in caplog.records)
 
 
 def test_missing_folder_is_a_clear_error(tmp_path):

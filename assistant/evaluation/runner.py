@@ -502,7 +502,8 @@ def run_eval_command(options: EvalOptions, settings: Settings) -> int:
 
     assistant = Assistant(settings=eval_settings(options, settings), update=True, progress=True)
     if assistant.last_update is not None:
-        print(assistant.last_update.summary(), file=sys.stderr)
+        for line in [*assistant.last_update.skipped_lines(), assistant.last_update.summary()]:
+            print(line, file=sys.stderr)
     _warn_unknown_sources(assistant, eval_set)
     run = run_eval(assistant, eval_set, max_quotes=options.max_quotes, progress=True, by=by)
     print(summary_table(run.summary))

@@ -22,6 +22,8 @@ log = logging.getLogger(__name__)
 # Bump when cleaning or splitting changes, so old indexes are rebuilt rather than mixed.
 # 3: bylines kept in the text (left out of passages), authors and url in the metadata, ad lines removed.
 PIPELINE_VERSION = 3
+# The reason given for a file skipped at an earlier update and not changed since.
+SKIPPED_BEFORE = "skipped before (unchanged)"
 # What the manifest lists per article (articles.sqlite has all of it and the text).
 MANIFEST_ARTICLE_KEYS = ("content_hash", "title", "date", "language", "authors", "url")
 
@@ -45,6 +47,10 @@ class UpdateReport:
         text = (f"index updated ({', '.join(parts)}): embedded {self.embedded_passages} passages and "
                 f"{self.embedded_sentences} sentences in {self.seconds:.1f} s")
         return f"{text}; full rebuild because {self.rebuilt_reason}" if self.rebuilt_reason else text
+
+    def skipped_lines(self, unchanged: bool = False) -> list[str]:
+        """"skipped FILE: why", once per file (`unchanged`: also the files skipped at an earlier update)."""
+        return [f"skipped {s.file}: {s.reason}" for s in self.skipped if unchanged or s.reason != SKIPPED_BEFORE]
 
 
 @dataclass
@@ -300,7 +306,7 @@ def update_index(settings: Settings, embedder: Embedder | None = None, rebuild: 
         fresh, skipped = load_articles(settings.sources_dir, to_load)
         for s in skipped:
             s.content_hash = current.get(s.file)
-        skipped += [Skipped(n, "skipped before (unchanged)", d) for n, d in previously_skipped.items()
+        skipped += [Skipped(n, SKIPPED_BEFORE, d) for n, d in previously_skipped.items()
                     if current.get(n) == d and n not in to_load]
         report.skipped = skipped
         report.added = sorted(a.file for a in fresh if a.file not in indexed)

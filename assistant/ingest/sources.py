@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import logging
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -12,7 +11,6 @@ from .cleaning import clean_article_text, first_date_in_text, markdown_to_text
 from .language import detect_language
 from .titles import article_title
 
-log = logging.getLogger(__name__)
 
 ARTICLE_SUFFIXES = (".txt", ".md", ".html", ".htm")
 MAX_ARTICLE_BYTES = 20 * 1024 * 1024
@@ -20,6 +18,10 @@ MAX_ARTICLE_BYTES = 20 * 1024 * 1024
 
 class SourceError(Exception):
     """An article file that cannot be used; the message names the file and why."""
+
+
+class SourcesFolderMissing(SourceError):
+    """The sources folder is not there (or not a folder): often a command run from another folder."""
 
 
 @dataclass(frozen=True)
@@ -158,7 +160,8 @@ def parse_article(file: str, data: bytes) -> Article:
 def article_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         problem = "is not a folder" if folder.exists() else "does not exist"
-        raise SourceError(f"sources folder {folder} {problem}")
+        where = "" if folder.is_absolute() else f" (looked in {Path.cwd()})"
+        raise SourcesFolderMissing(f"sources folder {folder} {problem}{where}")
     # A dangling link is listed too (is_file() is False for it), so it is reported, not ignored.
     return sorted(p for p in folder.rglob("*") if (p.is_file() or p.is_symlink() and not p.is_dir())
                   and p.suffix.lower() in ARTICLE_SUFFIXES
@@ -195,13 +198,12 @@ def load_article(folder: Path, file: str) -> Article:
 
 
 def load_articles(folder: Path, files: list[str] | None = None) -> tuple[list[Article], list[Skipped]]:
-    """Articles that could be read, and the files skipped with the reason (also logged)."""
+    """Articles that could be read, and the files skipped with the reason."""
     names = files if files is not None else [p.relative_to(folder).as_posix() for p in article_files(folder)]
     articles, skipped = [], []
     for name in names:
         try:
             articles.append(load_article(folder, name))
-        except SourceError as exc:
-            log.warning("skipping %s: %s", name, exc)
+        except SourceError as exc:  # reported once, by whoever reads the update report
             skipped.append(Skipped(name, str(exc)))
     return articles, skipped

@@ -24,6 +24,7 @@ EXAMPLES = [
     "How much will Vodafone invest in AI and cloud?",
     "Wie viele Kunden hat Vodacom?",
 ]
+QUESTION_BOX_LINES = 6  # the question box grows to this many lines, then scrolls inside
 STREAM_PAUSE_S = 0.03  # between streamed pieces of an answer, so they arrive as a stream
 STATIC = "static"  # chat.css and the page's scripts, shipped as package data
 
@@ -76,8 +77,10 @@ def _chat_column(gr, settings: Settings) -> SimpleNamespace:
         examples=[{"text": q} for q in EXAMPLES], placeholder=WELCOME,
     )
     with gr.Row():
+        # No max_length: the browser would cut a longer paste silently; the handler refuses it
+        # with the library's message instead. It grows to a few lines, then scrolls.
         box = gr.Textbox(elem_id="question", show_label=False, scale=5, autofocus=True, container=False,
-                         max_length=settings.max_question_chars,
+                         lines=1, max_lines=QUESTION_BOX_LINES,
                          placeholder="Ask a question (German or English) and press Enter")
         send = gr.Button("Ask", variant="primary", scale=0, min_width=90, elem_id="ask")
         clear = gr.Button("New chat", scale=0, min_width=130, elem_id="new-chat")
@@ -196,7 +199,8 @@ def run_chat(settings: Settings, host: str = "127.0.0.1", port: int = 7860,
     started = time.monotonic()
     assistant = Assistant(settings=settings, update=True, progress=True)
     if assistant.last_update is not None:
-        print(assistant.last_update.summary(), file=sys.stderr)
+        for line in [*assistant.last_update.skipped_lines(), assistant.last_update.summary()]:
+            print(line, file=sys.stderr)
     # Load the model and answer one question while gradio is imported and the page is built,
     # so the first person to ask does not wait for the model (cold start, issue 5).
     warm = threading.Thread(target=_warm_up, args=(assistant,), daemon=True)

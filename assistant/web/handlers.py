@@ -13,7 +13,9 @@ from . import view
 from .app import STREAM_PAUSE_S
 from ..answer.answering import answer_question
 from ..answer.conversation import next_topic
+from ..answer.question import check_question
 from ..answer.types import QuestionError
+from ..index.indexer import SKIPPED_BEFORE
 from ..index.view import UnknownArticle
 from ..ingest.language import GERMAN, detect_language
 from ..ingest.uploads import MAX_UPLOAD_BYTES, UploadError, store_upload
@@ -29,9 +31,9 @@ class ChatHandlers:
 
     def __init__(self, assistant):
         self.assistant = assistant
-        # longer messages are refused, not silently cut (the limits are the library's, in Settings)
+        # The library's one rule for questions (answer/question.py): too long, empty or without
+        # words is refused with its message, here before anything else, never cut.
         self.max_chars = assistant.settings.max_question_chars
-        self.too_long = f"The question is too long: at most {self.max_chars} characters."
 
     def article_choices(self) -> list[tuple[str, str]]:
         return [(f"{a.title[:70]} ({a.file})", a.file) for a in self.assistant.sources()]
@@ -51,12 +53,13 @@ class ChatHandlers:
     def respond(self, message: str, history: list, asked: list[str], max_quotes, files):
         """Stream one answer: the question, a searching note, then the answer piece by piece."""
         history, asked = list(history or []), list(asked or [])
-        message = (message or "").strip()
-        if not message:
+        if not (message or "").strip():
             yield history, gr.skip(), "", asked
             return
-        if len(message) > self.max_chars:
-            history.append(_assistant_message(view.user_message(self.too_long)))
+        try:
+            message = check_question(message, self.max_chars)
+        except QuestionError as exc:  # the question stays in the box, to be shortened
+            history.append(_assistant_message(view.user_message(view.sentence(str(exc)))))
             yield history, gr.skip(), message, asked
             return
         default = GERMAN if self.assistant.snapshot.mostly_german else "en"
@@ -122,7 +125,7 @@ class ChatHandlers:
         except Exception as exc:  # the page says so; the previous index stays in use
             return [(False, f"indexing failed, the previous index is still used: {exc}")]
         return [(True, report.summary())] + [(False, f"{s.file}: {s.reason}") for s in report.skipped
-                                             if s.reason != "skipped before (unchanged)"]
+                                             if s.reason != SKIPPED_BEFORE]
 
     def add_articles(self, paths: list[str] | None, progress=gr.Progress(track_tqdm=True)):
         """Check and store the uploaded files, then index them; the report says what happened to each."""
@@ -186,9 +189,9 @@ class ChatHandlers:
 
     def api_chat(self, message: str, max_quotes: int = 0) -> dict:
         """Answer one question: the answer text (with its numbered quotes and sources) and the quotes."""
-        if not (message or "").strip():
-            return {"question": message, "error": "the question is empty"}
-        if len(message) > self.max_chars:
-            return {"question": message[:200], "error": self.too_long}
+        try:
+            check_question(message, self.max_chars)
+        except QuestionError as exc:
+            return {"question": message[:200] if isinstance(message, str) else None, "error": str(exc)}
         limit = self.assistant.settings.max_quotes_limit
         return self.run_answer(message, min(max(int(max_quotes or 0), 0), limit) or None, None).to_dict()

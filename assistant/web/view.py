@@ -85,6 +85,11 @@ def parse_cite(value: str) -> Cite | None:
     return Cite(unquote(parts[2]), int(parts[0]), int(parts[1]), answer)
 
 
+def sentence(message: str) -> str:
+    """A library message ("the question is empty") as a sentence on the page."""
+    return message[:1].upper() + message[1:]
+
+
 def user_message(question: str) -> str:
     return f'<div class="q">{_text(question)}</div>'
 
