@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant import QuestionError
-from assistant.answer.render import ABSTAIN, FRAMING
+from assistant.answer.render import ABSTAIN, FRAMING, quote_line
 
 GOLEM, ENGLISH, TELEKOM = "000_ce0777626153ace7.txt", "001_1885b208a7ea917e.txt", "002_3699eb8ecc81ec22.txt"
 
@@ -87,7 +87,7 @@ def test_unanswerable_questions_abstain_in_the_question_language(shipped_assista
 def test_answer_text_quotes_and_cites(shipped_assistant):
     answer = ask(shipped_assistant, "Wie viele Kunden hat Vodacom?")
     for q in answer.quotes:
-        assert f'[{q.number}] "{q.text}"' in answer.answer
+        assert quote_line(q) in answer.answer
         assert f"({q.source}, Zeichen {q.start}-{q.end})" in answer.answer
     assert 1 <= len(answer.quotes) <= shipped_assistant.settings.max_quotes
     assert len({q.text for q in answer.quotes}) == len(answer.quotes)

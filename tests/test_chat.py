@@ -18,6 +18,8 @@ from playwright.sync_api import TimeoutError as PlaywrightTimeout
 from chat_server import CHROMIUM, CHROMIUM_FLAGS, LOAD_QUESTIONS, start_chat
 from conftest import copy_shipped
 
+from assistant.answer.render import quoted
+
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 GERMAN_ARTICLE = "000_ce0777626153ace7.txt"
@@ -240,7 +242,7 @@ def test_chat_api_returns_answer_with_quotes(server):
     assert result["abstained"] is False
     assert result["answer"].startswith("The articles say:")
     assert any(q["source"] == GERMAN_ARTICLE and "65" in q["text"] for q in result["quotes"]), result
-    assert all(f'[{q["number"]}] "{q["text"]}"' in result["answer"] for q in result["quotes"])
+    assert all(f'[{q["number"]}] {quoted(q["text"])}' in result["answer"] for q in result["quotes"])
     client = Client(server.url, verbose=False)
     assert len(client.predict(VODACOM, 1, api_name="/chat")["quotes"]) == 1
     assert "too long" in client.predict("why? " * 1000, api_name="/chat")["error"]

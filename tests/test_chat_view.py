@@ -202,3 +202,25 @@ def test_every_message_is_one_html_block():
     assert user_message("**x** [t](u)").startswith("<div")
     for chunk in answer_chunks(answer()) + answer_chunks(answer(abstained=True)):
         assert chunk.startswith("<div") and "\n" not in chunk
+
+
+@pytest.mark.parametrize("text, marks", [
+    ("Vodacom versorgt 132,6 Millionen Kunden.", True),
+    ("„Diese Partnerschaft wird Europa verändern“, sagte er.", False),  # starts with its own mark
+    ("Er sagte: \"Diese Partnerschaft wird Europa verändern.\"", False),  # ends with one
+    ("'Ja', sagte sie.", False),
+])
+def test_quotation_marks_never_doubled_in_text_copy_or_page(text, marks):
+    """The text answer (and so Copy) and the page follow one rule (render.py): marks are added
+    around a quote unless its own text starts or ends with one."""
+    from assistant.answer.render import render
+
+    q = Quote(number=1, text=text, source="a.txt", start=0, end=len(text), score=1.0, title="T", date=None,
+              language="de")
+    plain = render("de", [q], False)
+    line = plain.splitlines()[1]
+    assert line == (f'[1] "{text}"' if marks else f"[1] {text}"), line
+    for doubled in ('""', "\"„", "“\"", "\"'"):
+        assert doubled not in line.replace(text, "X")
+    html = answer_chunks(Answer(question="q?", answer=plain, abstained=False, language="de", quotes=[q]))[1]
+    assert ('class="qt marks"' in html) == marks, html
