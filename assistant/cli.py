@@ -61,23 +61,25 @@ def cmd_index(args: argparse.Namespace) -> int:
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    """Through a warm server when one runs for these settings (warm.py), else in-process,
-    leaving a warm server behind for the next question."""
+    """Through the warm server for these settings (warm.py: started, or waited for while it
+    starts, when there is none yet), else in-process."""
     from . import warm
     from .answer.question import check_question
 
     settings = _settings(args)
     check_question(args.question, settings.max_question_chars)  # before any model is loaded
-    use_warm = warm.enabled() and not args.cold
-    reply = warm.ask(settings, args.question, args.k) if use_warm else None
+    reply = None
+    if warm.enabled() and not args.cold:
+        from .ingest.sources import article_files
+
+        article_files(settings.sources_dir)  # a missing folder is said at once, not after a server failed
+        reply = warm.ask(settings, args.question, args.k, notify=lambda line: print(line, file=sys.stderr))
     if reply is not None:
         if reply.get("update"):
             print(reply["update"], file=sys.stderr)
         answer = reply["answer"]
     else:
         answer = open_assistant(args, progress=not args.json).ask(args.question, max_quotes=args.k).to_dict()
-        if use_warm:
-            warm.start(settings)
     if args.json:
         print(json.dumps(answer, ensure_ascii=False, indent=2))
     else:
@@ -88,8 +90,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def cmd_stop(args: argparse.Namespace) -> int:
     from . import warm
 
-    stopped = warm.stop_all(Settings())
-    print(f"stopped {stopped} warm assistant(s)")
+    stopped = warm.stop(Settings(), everyone=args.all)
+    whose = "of this user" if args.all else "of this checkout"
+    print(f"stopped {stopped} warm assistant(s) {whose}")
     return 0
 
 
@@ -205,7 +208,9 @@ def _add_commands(sub) -> None:
     p.add_argument("--cold", action="store_true",
                    help="answer in this process only: no warm assistant is used or left behind (or ASSISTANT_WARM=0)")
 
-    command("stop", cmd_stop, "stop the warm assistants that `ask` leaves running", corpus=False)
+    p = command("stop", cmd_stop, "stop the warm assistants that `ask` leaves running (this checkout's)",
+                corpus=False)
+    p.add_argument("--all", action="store_true", help="stop every warm assistant of this user, from any checkout")
 
     p = command("sources", cmd_sources, "list the indexed articles and their metadata")
     p.add_argument("--json", action="store_true")
