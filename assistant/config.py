@@ -103,6 +103,9 @@ class Settings:
 
     # Passages: sentences grouped up to this many characters, never across a blank line.
     passage_max_chars: int = 1200
+    # An article with more passages is skipped whole (not cut): 1,000 passages is up to 1.2 MB
+    # of text, fifty times a long news article, and minutes of embedding on two cores.
+    max_article_passages: int = 1000
     embed_batch_size: int = 32
     # Model weights and matmuls: "auto" = bfloat16 where the CPU has native bfloat16 (AVX-512
     # BF16 or AMX; about 2-4x faster than float32, cosine >= 0.998 to float32 vectors), else

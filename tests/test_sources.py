@@ -108,7 +108,7 @@ def test_bad_files_are_skipped_by_name_and_the_rest_loads(tmp_path):
     reasons = {s.file: s.reason for s in skipped}
     assert sorted(reasons) == ["bild.txt", "blank.md", "kaputt.txt", "kurz.txt", "leer.txt", "riesig.txt"]
     assert "empty" in reasons["leer.txt"] and "empty" in reasons["blank.md"]
-    assert "binary" in reasons["bild.txt"]
+    assert "PNG image, not a text article" in reasons["bild.txt"]  # told by its bytes, not its name
     assert "cannot be read" in reasons["kaputt.txt"]
     assert "larger than" in reasons["riesig.txt"]
     assert "no article text" in reasons["kurz.txt"]

@@ -13,7 +13,7 @@ from ..config import Settings
 from ..models.embedding import Embedder, TokenStates, model_identity
 from .codecs import NONE, TRAIN_SAMPLE, VectorCodec
 from .lexical import LexicalIndex, tokenize
-from ..ingest.passages import build_passages
+from ..ingest.passages import TooManyPassages, build_passages
 from ..ingest.sources import Article, Skipped, SourceError, load_articles, scan_sources
 from .vector_index import build_vector_index, store_of
 
@@ -111,7 +111,8 @@ def _store_change(manifest: dict | None, settings: Settings) -> str | None:
 
 
 def _split(article: Article, settings: Settings) -> tuple[np.ndarray, np.ndarray]:
-    passages = build_passages(article.text, article.language, settings.passage_max_chars, skip=article.unquotable)
+    passages = build_passages(article.text, article.language, settings.passage_max_chars, skip=article.unquotable,
+                              max_passages=settings.max_article_passages)
     passage_rows = np.array([(p.start, p.end) for p in passages], dtype=np.int64).reshape(-1, 2)
     sentence_rows = np.array(
         [(i, s, e) for i, p in enumerate(passages) for s, e in p.sentences], dtype=np.int64
@@ -180,8 +181,19 @@ def _article_rows(article: Article, passages: np.ndarray, sentences: np.ndarray,
     )
 
 
-def _embed_new(articles: list[Article], settings: Settings, embedder: Embedder, progress: bool) -> list[_ArticleRows]:
-    split = [_split(a, settings) for a in articles]
+def _split_all(articles: list[Article], settings: Settings) -> tuple[dict, list[Skipped]]:
+    """Each article's passage and sentence rows; those over the passage limit are skipped."""
+    split, skipped = {}, []
+    for article in articles:
+        try:
+            split[article.file] = _split(article, settings)
+        except TooManyPassages as exc:
+            skipped.append(Skipped(article.file, str(exc)))
+    return split, skipped
+
+
+def _embed_new(articles: list[Article], splits: dict, embedder: Embedder, progress: bool) -> list[_ArticleRows]:
+    split = [splits[a.file] for a in articles]
     passage_texts = [a.text[s:e] for a, (p, _) in zip(articles, split) for s, e in p]
     sentence_texts = [a.text[s:e] for a, (_, sent) in zip(articles, split) for _, s, e in sent]
     if embedder.has_token_states:
@@ -304,6 +316,8 @@ def update_index(settings: Settings, embedder: Embedder | None = None, rebuild: 
         to_load = [n for n, d in current.items() if indexed.get(n) != d and previously_skipped.get(n) != d]
         report.removed = sorted(set(indexed) - set(current))
         fresh, skipped = load_articles(settings.sources_dir, to_load)
+        splits, too_long = _split_all(fresh, settings)
+        fresh, skipped = [a for a in fresh if a.file in splits], skipped + too_long
         for s in skipped:
             s.content_hash = current.get(s.file)
         skipped += [Skipped(n, SKIPPED_BEFORE, d) for n, d in previously_skipped.items()
@@ -316,7 +330,7 @@ def update_index(settings: Settings, embedder: Embedder | None = None, rebuild: 
             report.seconds = time.monotonic() - started
             return report
         kept = _rows_for_unchanged(old, set(current) - {a.file for a in fresh}) if old is not None else {}
-        new_rows = {r.article.file: r for r in _embed_new(fresh, settings, embedder, progress)}
+        new_rows = {r.article.file: r for r in _embed_new(fresh, splits, embedder, progress)}
         report.embedded_passages = sum(len(r.passages) for r in new_rows.values())
         report.embedded_sentences = sum(len(r.sentences) for r in new_rows.values())
         ordered = [new_rows.get(name) or kept.get(name) for name in sorted(current)]
