@@ -159,10 +159,14 @@ def cmd_show(args: argparse.Namespace) -> int:
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
+    from .web.access import EditAccess
     from .web.app import parse_auth, run_chat
 
     auth = parse_auth(args.auth or os.environ.get("ASSISTANT_AUTH"))
-    return run_chat(_settings(args), host=args.host, port=args.port, auth=auth)
+    edit_env = os.environ.get("ASSISTANT_EDIT", "").strip().lower() in ("1", "yes", "true", "on")
+    edits = EditAccess(open=args.edit or edit_env,
+                       password=args.edit_password or os.environ.get("ASSISTANT_EDIT_PASSWORD") or None)
+    return run_chat(_settings(args), host=args.host, port=args.port, auth=auth, edits=edits)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -218,10 +222,15 @@ def _add_commands(sub) -> None:
     p = command("show", cmd_show, "print an article's kept text (what quote offsets index into)")
     p.add_argument("file", help="the article's name (see: assistant sources) or its path in the sources folder")
 
-    p = command("chat", cmd_chat, "start the web chat")
+    p = command("chat", cmd_chat, "start the web chat (read-only unless --edit or --edit-password)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=7860)
     p.add_argument("--auth", default=None, help="USER:PASSWORD (or set ASSISTANT_AUTH)")
+    p.add_argument("--edit", action="store_true",
+                   help="let everyone who can open the chat add and remove articles (or ASSISTANT_EDIT=1); "
+                        "without it or --edit-password the chat is read-only")
+    p.add_argument("--edit-password", default=None, metavar="PASSWORD",
+                   help="let whoever gives this password add and remove articles (or ASSISTANT_EDIT_PASSWORD)")
 
     p = command("eval", cmd_eval, "score a question/answer file")
     p.add_argument("file", nargs="?", type=Path)

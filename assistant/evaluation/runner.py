@@ -9,8 +9,11 @@ the citations, abstention and latency.
 extra columns (`lang`, `category`, ...); a breakdown by `answer_type` (number, date, name, other,
 unanswerable: read from the accepted answers) is added when the file has no `type` column.
 
-With `--sources DIR` and no `--index`, the corpus is indexed into its own folder next to it,
-`<DIR's parent>/index-<DIR's name>` (see `index_dir_for`), never into the default `index/`.
+With `--sources DIR` and no `--index`, the corpus is indexed into its own folder (see
+`index_dir_for`): next to it (`<DIR's parent>/index-<DIR's name>`) when DIR lies inside this
+checkout, else in the user's cache; never into the default `index/`, never anywhere else unless
+`--index` names it. Without `--report`, the report goes to a new folder in the user's cache,
+and the command prints where.
 """
 
 from __future__ import annotations
@@ -68,13 +71,26 @@ class EvalError(ValueError):
 # --------------------------------------------------------------------------- one question
 
 
-def index_dir_for(sources_dir: Path) -> Path:
-    """The index folder an eval run uses for a sources folder given without --index."""
-    sources_dir = Path(sources_dir)
-    if sources_dir.resolve() == Settings().sources_dir.resolve():
+CHECKOUT = Path(__file__).resolve().parents[2]  # the folder holding the package (a checkout, or site-packages)
+
+
+def index_dir_for(sources_dir: Path, cache_dir: Path) -> Path:
+    """The index folder an eval run uses for a sources folder given without --index: next to it
+    inside this checkout, else in the user's cache (`--sources /etc` must not write /index-etc)."""
+    sources_dir = Path(sources_dir).resolve()
+    if sources_dir == Settings().sources_dir.resolve():
         return Settings().index_dir
-    name = sources_dir.resolve().name or "sources"
-    return sources_dir.resolve().parent / f"index-{name}"
+    name = sources_dir.name or "sources"
+    if sources_dir.is_relative_to(CHECKOUT) and (CHECKOUT / "pyproject.toml").is_file():
+        return sources_dir.parent / f"index-{name}"
+    digest = hashlib.sha256(str(sources_dir).encode()).hexdigest()[:12]
+    return Path(cache_dir) / "eval-indexes" / f"{name}-{digest}"
+
+
+def default_report_dir(questions: Path, cache_dir: Path) -> Path:
+    """Where a run without --report writes its report: a new folder per run in the user's cache."""
+    stamp = _dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    return Path(cache_dir) / "eval-reports" / f"{Path(questions).stem}-{stamp}"
 
 
 def _is_exact(span, text_of: dict[str, str]) -> bool:
@@ -458,13 +474,13 @@ class EvalOptions:
 
 def eval_settings(options: EvalOptions, settings: Settings) -> Settings:
     if options.sources_given and not options.index_given:
-        return settings.with_paths(index_dir=index_dir_for(settings.sources_dir))
+        return settings.with_paths(index_dir=index_dir_for(settings.sources_dir, settings.cache_dir))
     return settings
 
 
-def _load_checked(options: EvalOptions) -> EvalSet:
+def _load_checked(options: EvalOptions, settings: Settings) -> EvalSet:
     """The question file, its problems reported on stderr; fails before the index opens."""
-    eval_set = load_eval_set(options.file)
+    eval_set = load_eval_set(options.file, settings.max_question_chars)
     for bad in eval_set.bad:
         print(f"warning: {options.file}: skipped bad row, {bad}", file=sys.stderr)
     for warning in eval_set.warnings:
@@ -495,12 +511,16 @@ def run_eval_command(options: EvalOptions, settings: Settings) -> int:
     if options.file is None:
         raise EvalError("give a question file (JSONL or CSV), or --compare A B")
     bounds = parse_bounds(list(options.minimums))
-    eval_set = _load_checked(options)
+    eval_set = _load_checked(options, settings)
     by = breakdown_columns(eval_set, list(options.by))
 
     from ..core import Assistant
 
-    assistant = Assistant(settings=eval_settings(options, settings), update=True, progress=True)
+    settings = eval_settings(options, settings)
+    if options.sources_given and not options.index_given:
+        print(f"index of {settings.sources_dir}: {settings.index_dir} (--index DIR puts it elsewhere)",
+              file=sys.stderr)
+    assistant = Assistant(settings=settings, update=True, progress=True)
     if assistant.last_update is not None:
         for line in [*assistant.last_update.skipped_lines(), assistant.last_update.summary()]:
             print(line, file=sys.stderr)
@@ -510,11 +530,12 @@ def run_eval_command(options: EvalOptions, settings: Settings) -> int:
     for column, groups in run.summary["by"].items():
         print()
         print(breakdown_table(column, groups))
-    if options.report is not None:
-        from .report import write_report
+    from .report import write_report
 
-        write_report(run, options.report)
-        print(f"report: {options.report / 'report.html'} (summary.json, results.jsonl)")
+    report = options.report if options.report is not None else default_report_dir(options.file, settings.cache_dir)
+    write_report(run, report)
+    print(f"report: {report / 'report.html'} (summary.json, results.jsonl)"
+          + ("" if options.report is not None else "; --report DIR writes it elsewhere"))
     failed = check_bounds(run.summary, bounds)
     for line in failed:
         print(f"below minimum: {line}", file=sys.stderr)

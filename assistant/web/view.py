@@ -291,3 +291,14 @@ def library_list(articles) -> str:
 def removal_report(ok: bool, message: str) -> str:
     """The Library tab's status line, escaped like the upload report."""
     return upload_report([(ok, message)])
+
+
+def pending_report(message: str) -> str:
+    """A step that waits for the person (a removal to confirm): neither done (✓) nor failed (✗)."""
+    return f'<div class="pending">⚠ {escape(message)}</div>'
+
+
+def read_only_note(action: str) -> str:
+    """Where adding or removing articles is not allowed: what to start the chat with instead."""
+    return (f'<div class="panel-empty">This chat is read-only: {escape(action)} needs the chat to be started '
+            'with <code>--edit</code> (anyone who can reach it) or <code>--edit-password PASSWORD</code>.</div>')
