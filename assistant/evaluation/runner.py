@@ -83,12 +83,13 @@ def _is_exact(span, text_of: dict[str, str]) -> bool:
     return article_text is not None and article_text[span.start:span.end] == span.text
 
 
-def _quote_dict(q, text_of: dict[str, str], sources: tuple[str, ...], answers: tuple[str, ...]) -> dict:
+def _quote_dict(q, text_of: dict[str, str], sources: tuple[str, ...], answers: tuple[str, ...],
+                answer_language: str) -> dict:
     return {
         "number": q.number, "text": q.text, "source": q.source, "start": q.start, "end": q.end,
         "score": q.score, "title": q.title, "date": q.date, "language": q.language,
         "exact": _is_exact(q, text_of),
-        "contains_answer": metrics.contains_answer(q.text, answers) if answers else None,
+        "contains_answer": metrics.contains_answer(q.text, answers, q.language, answer_language) if answers else None,
         "expected_source": (q.source in sources) if sources else None,
     }
 
@@ -105,7 +106,8 @@ def evaluate_row(assistant, row: EvalRow, max_quotes: int | None, text_of: dict[
     for position, hit in enumerate(hits, 1):
         passage = view.passage(hit.passage_id)
         text = view.text(passage.article_id, passage.start, passage.end)
-        found = metrics.contains_answer(text, row.answers) if row.answerable else None
+        found = metrics.contains_answer(text, row.answers, view.articles[passage.article_id].language,
+                                        answer.language) if row.answerable else None
         if found and rank is None:
             rank = position
         if position <= TOP_PASSAGES_KEPT:
@@ -113,20 +115,24 @@ def evaluate_row(assistant, row: EvalRow, max_quotes: int | None, text_of: dict[
                              "start": passage.start, "end": passage.end,
                              "score": round(hit.score, 4), "contains_answer": found})
 
-    quotes = [_quote_dict(q, text_of, row.sources, row.answers) for q in answer.quotes]
-    related = [_quote_dict(q, text_of, row.sources, row.answers) for q in answer.related]
-    texts = [q["text"] for q in quotes]
+    # The expected answers are read as written in the question's language, each text in its article's.
+    quotes = [_quote_dict(q, text_of, row.sources, row.answers, answer.language) for q in answer.quotes]
+    related = [_quote_dict(q, text_of, row.sources, row.answers, answer.language) for q in answer.related]
     exact = all(q["exact"] for q in quotes + related)
     short = answer.short_answer
     if short is not None:
         exact = exact and _is_exact(short, text_of)
     short_hit = short_f1 = None
     if row.answerable:
-        short_hit = short is not None and metrics.contains_answer(short.text, row.answers)
-        short_f1 = metrics.best_f1([short.text], row.answers) if short is not None else 0.0
+        short_language = next((q.language for q in answer.quotes if q.number == short.quote), None) if short else None
+        short_hit = short is not None and metrics.contains_answer(short.text, row.answers, short_language,
+                                                                  answer.language)
+        short_f1 = metrics.best_f1([short.text], row.answers, [short_language], answer.language) \
+            if short is not None else 0.0
         first_hit = bool(quotes) and bool(quotes[0]["contains_answer"])
         any_hit = any(q["contains_answer"] for q in quotes)
-        f1 = metrics.best_f1(texts, row.answers)
+        f1 = metrics.best_f1([q["text"] for q in quotes], row.answers, [q["language"] for q in quotes],
+                             answer.language)
         source_hit = any(q["source"] in row.sources for q in quotes) if row.sources else None
         correct = any_hit and exact
         verdict = ("false_abstain" if answer.abstained else "correct" if first_hit

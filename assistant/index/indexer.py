@@ -19,9 +19,10 @@ from .vector_index import build_vector_index, store_of
 
 log = logging.getLogger(__name__)
 
-# Bump when cleaning or splitting changes, so old indexes are rebuilt rather than mixed.
+# Bump when cleaning, splitting or lexical tokens change, so old indexes are rebuilt rather than mixed.
 # 3: bylines kept in the text (left out of passages), authors and url in the metadata, ad lines removed.
-PIPELINE_VERSION = 3
+# 4: numbers in the BM25 tokens read in the text's language (normalise.py: English "0,125" was "0125").
+PIPELINE_VERSION = 4
 # What the manifest lists per article (articles.sqlite has all of it and the text).
 MANIFEST_ARTICLE_KEYS = ("content_hash", "title", "date", "language", "authors", "url")
 
