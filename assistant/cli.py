@@ -16,6 +16,7 @@ import sys
 from pathlib import Path
 
 from .config import Settings
+from .environment import chat_auth, debug, settings_from_env, warm_enabled
 
 EXIT_ERROR = 2
 
@@ -25,7 +26,9 @@ class CommandError(Exception):
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return Settings().with_paths(args.sources, args.index).with_vector_store(args.vector_store, args.milvus_uri)
+    """The environment's settings (read here, once: environment.py), then the arguments'."""
+    return settings_from_env(os.environ).with_paths(args.sources, args.index).with_vector_store(
+        args.vector_store, args.milvus_uri)
 
 
 def _positive(value: str) -> int:
@@ -63,7 +66,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     if not args.question.strip():
         raise CommandError("the question is empty")
     settings = _settings(args)
-    use_warm = warm.enabled() and not args.cold
+    use_warm = warm_enabled(os.environ) and not args.cold
     reply = warm.ask(settings, args.question, args.k) if use_warm else None
     if reply is not None:
         if reply.get("update"):
@@ -83,7 +86,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def cmd_stop(args: argparse.Namespace) -> int:
     from . import warm
 
-    stopped = warm.stop_all(Settings())
+    stopped = warm.stop_all(settings_from_env(os.environ))
     print(f"stopped {stopped} warm assistant(s)")
     return 0
 
@@ -136,7 +139,7 @@ def cmd_show(args: argparse.Namespace) -> int:
 def cmd_chat(args: argparse.Namespace) -> int:
     from .web.app import parse_auth, run_chat
 
-    auth = parse_auth(args.auth or os.environ.get("ASSISTANT_AUTH"))
+    auth = parse_auth(args.auth or chat_auth(os.environ))
     return run_chat(_settings(args), host=args.host, port=args.port, auth=auth)
 
 
@@ -242,7 +245,7 @@ def _report(exc: BaseException) -> int:
         where = f" {exc.filename}" if exc.filename else ""
         print(f"error: cannot use{where}: {exc.strerror or exc}", file=sys.stderr)
     else:  # never a traceback for the user; ASSISTANT_DEBUG=1 shows it
-        if os.environ.get("ASSISTANT_DEBUG"):
+        if debug(os.environ):
             raise exc
         message = " ".join(str(exc).split()) or "no details"
         print(f"error: unexpected {type(exc).__name__}: {message} (ASSISTANT_DEBUG=1 shows the traceback)",

@@ -37,10 +37,6 @@ class WarmError(Exception):
     """The warm server answered with an error meant for the user (an empty question, say)."""
 
 
-def enabled() -> bool:
-    return os.environ.get("ASSISTANT_WARM", "1").strip().lower() not in ("0", "no", "false", "off")
-
-
 def _code_fingerprint() -> str:
     """Changes whenever a file of the package (code or shipped weights) changes."""
     digest = hashlib.sha256()
@@ -190,8 +186,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--milvus-uri", default=None)
     parser.add_argument("--idle", type=float, default=IDLE_SECONDS, help="seconds without a question before it exits")
     args = parser.parse_args(argv)
-    serve(Settings().with_paths(args.sources, args.index).with_vector_store(args.vector_store, args.milvus_uri),
-          args.idle)
+    from .environment import settings_from_env
+
+    # Started by `assistant ask` with its environment: the same settings as the ask that started it.
+    settings = settings_from_env(os.environ).with_paths(args.sources, args.index)
+    serve(settings.with_vector_store(args.vector_store, args.milvus_uri), args.idle)
     return 0
 
 

@@ -11,7 +11,7 @@ import numpy as np
 from . import store
 from ..config import Settings
 from ..models.embedding import Embedder, TokenStates, model_identity
-from .codecs import NONE, TRAIN_SAMPLE, VectorCodec
+from .codecs import NONE, TRAIN_SAMPLE, VectorCodec, check_spec
 from .lexical import LexicalIndex, tokenize
 from ..ingest.passages import build_passages
 from ..ingest.sources import Article, Skipped, SourceError, load_articles, scan_sources
@@ -275,6 +275,8 @@ def update_index(settings: Settings, embedder: Embedder | None = None, rebuild: 
                  progress: bool = True) -> UpdateReport:
     """Add new and changed articles, drop removed ones, keep the rest's vectors. Atomic."""
     started = time.monotonic()
+    for spec in (settings.sentence_codec, settings.token_codec):
+        check_spec(spec)  # with FAISS, now rather than after an hour of embedding (Settings checks only the name)
     embedder = embedder or Embedder(settings)
     found = scan_sources(settings.sources_dir)
     if not found:
@@ -289,10 +291,10 @@ def update_index(settings: Settings, embedder: Embedder | None = None, rebuild: 
             except store.IndexOutdated:
                 report.rebuilt_reason = "the index was written in another format version"
             if manifest is not None and report.rebuilt_reason is None:
-                old = store.load_generation(settings.index_dir)
+                old = store.load_generation(settings.index_dir, milvus_token=settings.milvus_token)
         else:
             report.rebuilt_reason = "--rebuild was asked for"
-        store.remove_stale(settings.index_dir)
+        store.remove_stale(settings.index_dir, milvus_token=settings.milvus_token)
         indexed = {} if old is None else {n: e["content_hash"] for n, e in old.manifest["articles"].items()}
         previously_skipped = {} if manifest is None else manifest.get("skipped", {})
         current = {name: digest for name, (_, digest) in found.items()}
@@ -322,7 +324,7 @@ def update_index(settings: Settings, embedder: Embedder | None = None, rebuild: 
         rows = [_encoded(r, codecs) for r in rows]
         data = _assemble(rows, codecs, settings, embedder, skipped)
         store.write_generation(settings.index_dir, data)
-        store.remove_stale(settings.index_dir)
+        store.remove_stale(settings.index_dir, milvus_token=settings.milvus_token)
         report.wrote = True
     report.seconds = time.monotonic() - started
     return report

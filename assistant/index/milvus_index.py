@@ -4,7 +4,8 @@ Where it runs (`Settings.milvus_uri`, ASSISTANT_MILVUS_URI, --milvus-uri):
     ""                      embedded milvus-lite, one database in each generation folder
                             (`gen-*/milvus.db`): nothing to run, dropped with its folder
     /path/vectors.db        embedded milvus-lite, one database for all generations
-    http://host:19530       a Milvus server or cluster (token: ASSISTANT_MILVUS_TOKEN)
+    http://host:19530       a Milvus server or cluster (token: Settings.milvus_token, which the
+                            edges read from ASSISTANT_MILVUS_TOKEN; never written to disk)
 
 milvus-lite runs inside the process (pymilvus starts it on a background thread) and locks its
 database folder: one process at a time. A database per generation (the default) means a build
@@ -125,8 +126,9 @@ def _lite_is_locked(uri: str) -> bool:
     return False
 
 
-def _acquire(uri: str):
-    """A client for `uri`, shared in this process (milvus-lite: one embedded server a database)."""
+def _acquire(uri: str, token: str = ""):
+    """A client for `uri`, shared in this process (milvus-lite: one embedded server a database);
+    `token` (Settings.milvus_token) logs in to a server."""
     try:
         from pymilvus import MilvusClient
     except ImportError:
@@ -140,8 +142,7 @@ def _acquire(uri: str):
             if not is_milvus_server(uri):
                 Path(uri).parent.mkdir(parents=True, exist_ok=True)
             try:
-                token = os.environ.get("ASSISTANT_MILVUS_TOKEN", "") if is_milvus_server(uri) else ""
-                client = MilvusClient(uri=uri, token=token, timeout=CONNECT_TIMEOUT_S)
+                client = MilvusClient(uri=uri, token=token if is_milvus_server(uri) else "", timeout=CONNECT_TIMEOUT_S)
             except Exception as exc:
                 if not is_milvus_server(uri) and _lite_is_locked(uri):
                     raise IndexBusy(f"the embedded Milvus database {uri} is open in another process (milvus-lite "
@@ -196,7 +197,7 @@ class MilvusIndex:
 
     def __init__(self, uri: str, collection: str, dimension: int, size: int, index_type: str = "FLAT",
                  probe: int | None = None, nlist: int | None = None, *, connect_to: str | None = None,
-                 pending: tuple[np.ndarray, np.ndarray] | None = None):
+                 pending: tuple[np.ndarray, np.ndarray] | None = None, token: str = ""):
         self.uri = uri  # as recorded ("" = the generation folder's own database)
         self.collection = collection
         self._dimension = int(dimension)
@@ -206,6 +207,7 @@ class MilvusIndex:
         self.probe = None if nlist is None else max(1, min(int(probe or nlist), nlist))
         self._pending = pending  # (vectors, passages) of a build not saved yet
         self._where = connect_to  # where a loaded index connects, on its first search
+        self._token = token  # a server's credentials (Settings.milvus_token); never saved
         self._client = None
         self._connect_lock = threading.Lock()
 
@@ -213,7 +215,7 @@ class MilvusIndex:
 
     @classmethod
     def build(cls, vectors: np.ndarray, passages: np.ndarray, uri: str, exact_max: int, ivf_lists: int = 0,
-              ivf_probe: int = 32) -> "MilvusIndex":
+              ivf_probe: int = 32, token: str = "") -> "MilvusIndex":
         """An index to be written by `save` (the collection is named after the generation folder,
         which is only known there)."""
         from .vector_index import ivf_lists_for
@@ -227,7 +229,7 @@ class MilvusIndex:
         # segment's rows, not the collection's (benchmarks/README.md: the 10M plan).
         nlist = None if exact else max(1, min(ivf_lists_for(min(len(vectors), SEGMENT_ROWS), ivf_lists), len(vectors)))
         return cls(uri, "", vectors.shape[1], len(vectors), "FLAT" if exact else "IVF_FLAT", ivf_probe, nlist,
-                   pending=(vectors, passages))
+                   pending=(vectors, passages), token=token)
 
     def save(self, path: Path) -> None:
         """Write `milvus.json` (first), then the collection named after the folder, all rows, flushed."""
@@ -245,7 +247,7 @@ class MilvusIndex:
             handle.flush()
             os.fsync(handle.fileno())
         where = _where(self.uri, folder)
-        client = _acquire(where)
+        client = _acquire(where, self._token)
         try:
             if client.has_collection(collection):  # left by a failed attempt at this very folder
                 client.drop_collection(collection)
@@ -273,16 +275,16 @@ class MilvusIndex:
             _release(where)  # an embedded database is closed before store.py renames its folder
 
     @classmethod
-    def load(cls, path: Path, probe: int | None = None) -> "MilvusIndex":
+    def load(cls, path: Path, probe: int | None = None, token: str = "") -> "MilvusIndex":
         """Open the collection a generation's `milvus.json` names; `probe` (Settings.ivf_probe)
-        sets the cells an IVF search scans."""
+        sets the cells an IVF search scans; `token` logs in to a server."""
         record = json.loads(path.read_text(encoding="utf-8"))
         return cls(record["uri"], record["collection"], record["dimension"], record["passages"],
                    record.get("index_type", "FLAT"), probe if probe is not None else record.get("probe"),
-                   record.get("nlist"), connect_to=_where(record["uri"], path.parent))
+                   record.get("nlist"), connect_to=_where(record["uri"], path.parent), token=token)
 
     @staticmethod
-    def drop(path: Path) -> bool:
+    def drop(path: Path, token: str = "") -> bool:
         """Drop the collection a generation folder's `milvus.json` names (store.remove_stale calls
         this before deleting the folder). An embedded database inside the folder goes with it.
         False when Milvus could not be reached: keep the folder, so that a later run drops it."""
@@ -295,7 +297,7 @@ class MilvusIndex:
         if not is_milvus_server(uri) and Path(where).is_relative_to(path.parent):
             return True
         try:
-            client = _acquire(where)
+            client = _acquire(where, token)
         except IndexProblem as exc:
             log.warning("could not drop the old Milvus collection %s (%s); will try again on the next update",
                         collection, exc)
@@ -335,7 +337,7 @@ class MilvusIndex:
             raise ValueError("this Milvus index was built but not saved into a generation yet")
         with self._connect_lock:
             if self._client is None:
-                client = _acquire(self._where)
+                client = _acquire(self._where, self._token)
                 weakref.finalize(self, _unused.append, self._where)
                 try:
                     if not client.has_collection(self.collection):

@@ -190,10 +190,10 @@ def write_generation(index_dir: Path, data: IndexData) -> Path:
     return final
 
 
-def remove_stale(index_dir: Path, keep: int = 2) -> None:
+def remove_stale(index_dir: Path, keep: int = 2, milvus_token: str = "") -> None:
     """Delete leftovers of killed builds and all but the newest `keep` generations. Under the lock."""
     for path in index_dir.glob(BUILDING_PREFIX + "*"):
-        if drop_vector_index(path):  # its Milvus collection first, if it has one
+        if drop_vector_index(path, milvus_token):  # its Milvus collection first, if it has one
             shutil.rmtree(path, ignore_errors=True)
     (index_dir / (CURRENT + ".tmp")).unlink(missing_ok=True)
     try:
@@ -210,26 +210,28 @@ def remove_stale(index_dir: Path, keep: int = 2) -> None:
         if len(kept) < keep and generation.name < live.name:
             kept.append(generation)  # the previous build: a reader may still be opening it
             continue
-        if drop_vector_index(generation):
+        if drop_vector_index(generation, milvus_token):
             shutil.rmtree(generation, ignore_errors=True)
 
 
-def load_generation(index_dir: Path, attempts: int = 5, probe: int | None = None) -> IndexData:
+def load_generation(index_dir: Path, attempts: int = 5, probe: int | None = None,
+                    milvus_token: str = "") -> IndexData:
     """Open the live generation, checking it is whole; raises IndexMissing / IndexCorrupt.
+    (`probe`: Settings.ivf_probe; `milvus_token`: Settings.milvus_token, for a Milvus server.)
 
     A writer may make a newer generation live and delete the one being read meanwhile; that
     failure is retried on the new generation rather than reported as damage."""
     for _ in range(attempts - 1):
         generation = current_generation(index_dir)
         try:
-            return _load(index_dir, generation, probe)
+            return _load(index_dir, generation, probe, milvus_token)
         except IndexCorrupt:
             if current_generation(index_dir) == generation:
                 raise
-    return _load(index_dir, current_generation(index_dir), probe)
+    return _load(index_dir, current_generation(index_dir), probe, milvus_token)
 
 
-def _load(index_dir: Path, generation: Path | None, probe: int | None = None) -> IndexData:
+def _load(index_dir: Path, generation: Path | None, probe: int | None = None, milvus_token: str = "") -> IndexData:
     # CURRENT is read once by the caller: a writer may replace it between two reads, and the
     # manifest and the files must come from the same generation.
     manifest = read_manifest(index_dir, generation) if generation is not None else None
@@ -240,7 +242,7 @@ def _load(index_dir: Path, generation: Path | None, probe: int | None = None) ->
         arrays = {name: np.load(generation / name, mmap_mode="r", allow_pickle=False) for name in ARRAY_FILES}
         codecs = {name: VectorCodec.load(generation / f"{name}.codec", spec)
                   for name, spec in manifest.get("codecs", {}).items()}
-        vector_index = load_vector_index(generation, manifest, probe)
+        vector_index = load_vector_index(generation, manifest, probe, milvus_token)
         lexical = LexicalIndex.load(generation / "bm25")
     except IndexProblem:  # e.g. Milvus unreachable or busy: its own message says what to do
         raise

@@ -181,7 +181,7 @@ def build_vector_index(settings: "Settings", vectors: np.ndarray, passages: np.n
         from .milvus_index import MilvusIndex
 
         return MilvusIndex.build(vectors, passages, settings.resolved_milvus_uri, settings.exact_search_max_vectors,
-                                 settings.ivf_lists, settings.ivf_probe)
+                                 settings.ivf_lists, settings.ivf_probe, token=settings.milvus_token)
     return FaissIndex.build(vectors, settings.exact_search_max_vectors, settings.ivf_lists, settings.ivf_probe)
 
 
@@ -191,23 +191,25 @@ def store_of(manifest: dict) -> tuple[str, str]:
     return manifest.get("vector_store", "faiss"), manifest.get("milvus_uri", "")
 
 
-def load_vector_index(generation: Path, manifest: dict, probe: int | None = None) -> VectorIndex:
-    """Open the vector index of a generation folder in the store its manifest names."""
+def load_vector_index(generation: Path, manifest: dict, probe: int | None = None,
+                      milvus_token: str = "") -> VectorIndex:
+    """Open the vector index of a generation folder in the store its manifest names
+    (`milvus_token`: Settings.milvus_token, for a Milvus server)."""
     store, _ = store_of(manifest)
     if store == "milvus":
         from .milvus_index import MilvusIndex
 
-        return MilvusIndex.load(generation / MilvusIndex.FILE, probe)
+        return MilvusIndex.load(generation / MilvusIndex.FILE, probe, milvus_token)
     if store != "faiss":
         raise ValueError(f"unknown vector store {store!r} in the manifest")
     return FaissIndex.load(generation / FaissIndex.FILE, probe)
 
 
-def drop_vector_index(folder: Path) -> bool:
+def drop_vector_index(folder: Path, milvus_token: str = "") -> bool:
     """Free what a generation (or a killed build) holds outside its folder, before the folder
     is deleted: its Milvus collection. False when that failed (keep the folder, try again)."""
     from .milvus_index import MilvusIndex
 
     if not (folder / MilvusIndex.FILE).exists():
         return True
-    return MilvusIndex.drop(folder / MilvusIndex.FILE)
+    return MilvusIndex.drop(folder / MilvusIndex.FILE, milvus_token)
