@@ -13,6 +13,7 @@ import json
 import logging
 import os
 import sys
+import traceback
 from pathlib import Path
 
 from .config import Settings
@@ -116,9 +117,9 @@ def article_name(given: str, sources_dir: Path) -> str:
     if path.exists() or len(path.parts) > 1:
         try:
             return path.resolve().relative_to(sources_dir.resolve()).as_posix()
-        except ValueError:
+        except ValueError as exc:
             if path.exists():
-                raise CommandError(f"{given} is not inside the sources folder {sources_dir}") from None
+                raise CommandError(f"{given} is not inside the sources folder {sources_dir}") from exc
     return given
 
 
@@ -129,8 +130,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     name = article_name(args.file, settings.sources_dir)
     try:
         text = open_assistant(args).article(name).text
-    except UnknownArticle:
-        raise CommandError(f"no indexed article named {args.file!r}; see: assistant sources") from None
+    except UnknownArticle as exc:
+        raise CommandError(f"no indexed article named {args.file!r}; see: assistant sources") from exc
     # Offsets count characters of the text itself; the final newline is for the terminal.
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return 0
@@ -237,6 +238,8 @@ def _report(exc: BaseException) -> int:
     from .models.embedding import ModelError
     from .warm import WarmError
 
+    if debug(os.environ):  # the traceback, with the causes chained to the error
+        traceback.print_exception(exc)
     if isinstance(exc, (CommandError, WarmError, SourceError, IndexProblem, ModelError, ValueError)):
         print(f"error: {exc}", file=sys.stderr)
     elif isinstance(exc, UnknownArticle):
@@ -245,8 +248,6 @@ def _report(exc: BaseException) -> int:
         where = f" {exc.filename}" if exc.filename else ""
         print(f"error: cannot use{where}: {exc.strerror or exc}", file=sys.stderr)
     else:  # never a traceback for the user; ASSISTANT_DEBUG=1 shows it
-        if debug(os.environ):
-            raise exc
         message = " ".join(str(exc).split()) or "no details"
         print(f"error: unexpected {type(exc).__name__}: {message} (ASSISTANT_DEBUG=1 shows the traceback)",
               file=sys.stderr)

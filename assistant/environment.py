@@ -53,9 +53,9 @@ def settings_from_env(environ: Mapping[str, str], base: Settings | None = None) 
     if _value(environ, "ASSISTANT_BLAS_THREADS") is not None:
         try:
             changes["blas_threads"] = int(_value(environ, "ASSISTANT_BLAS_THREADS"))
-        except ValueError:
+        except ValueError as exc:
             raise ValueError(f"ASSISTANT_BLAS_THREADS must be a whole number, not "
-                             f"{environ['ASSISTANT_BLAS_THREADS']!r}") from None
+                             f"{environ['ASSISTANT_BLAS_THREADS']!r}") from exc
     if _value(environ, "ASSISTANT_READER") is not None:
         mode = _reader_mode(_value(environ, "ASSISTANT_READER"))
         changes.update(reader=mode != "off", reader_ranks=mode == "rank")

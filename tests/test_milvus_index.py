@@ -22,7 +22,8 @@ from assistant.config import ConfigError, Settings
 from assistant.environment import settings_from_env
 from assistant.index import store
 from assistant.index.milvus_index import MilvusIndex, MilvusUnavailable, collection_for, id_filter
-from assistant.index.vector_index import FaissIndex, load_vector_index
+from assistant.index.vector_index import FaissIndex
+from assistant.index.vector_stores import load_vector_index
 
 from test_store import fake_data
 from test_vector_index import unit_vectors

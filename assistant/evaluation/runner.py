@@ -373,8 +373,8 @@ def parse_bounds(specs: list[str]) -> dict[str, float]:
             raise EvalError(f"--min {spec!r}: {name} is better when lower, so a minimum makes no sense")
         try:
             bound = float(value)
-        except ValueError:
-            raise EvalError(f"--min {spec!r}: {value!r} is not a number") from None
+        except ValueError as exc:
+            raise EvalError(f"--min {spec!r}: {value!r} is not a number") from exc
         if math.isnan(bound):
             raise EvalError(f"--min {spec!r}: the bound is not a number")
         bounds[name] = bound
@@ -401,10 +401,10 @@ def load_summary(path: Path) -> dict:
     file = path / "summary.json" if path.is_dir() else path
     try:
         summary = json.loads(file.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise EvalError(f"no summary at {file} (expected a --report folder or its summary.json)") from None
+    except FileNotFoundError as exc:
+        raise EvalError(f"no summary at {file} (expected a --report folder or its summary.json)") from exc
     except (OSError, ValueError) as exc:
-        raise EvalError(f"cannot read {file}: {exc}") from None
+        raise EvalError(f"cannot read {file}: {exc}") from exc
     if not isinstance(summary, dict):
         raise EvalError(f"{file} is not an evaluation summary")
     return summary

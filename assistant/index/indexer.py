@@ -15,7 +15,7 @@ from .codecs import NONE, TRAIN_SAMPLE, VectorCodec, check_spec
 from .lexical import LexicalIndex, tokenize
 from ..ingest.passages import build_passages
 from ..ingest.sources import Article, Skipped, SourceError, load_articles, scan_sources
-from .vector_index import build_vector_index, store_of
+from .vector_stores import build_vector_index, store_of
 
 log = logging.getLogger(__name__)
 

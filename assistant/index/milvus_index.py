@@ -53,7 +53,8 @@ from typing import NamedTuple
 import numpy as np
 
 from ..config import MILVUS_INSTALL_HINT, is_milvus_server
-from .store import IndexBusy, IndexCorrupt, IndexProblem
+from .errors import IndexBusy, IndexCorrupt, IndexProblem
+from .vector_index import ivf_lists_for
 
 log = logging.getLogger(__name__)
 
@@ -131,9 +132,9 @@ def _acquire(uri: str, token: str = ""):
     `token` (Settings.milvus_token) logs in to a server."""
     try:
         from pymilvus import MilvusClient
-    except ImportError:
+    except ImportError as exc:
         raise MilvusUnavailable(f"this index keeps its vectors in Milvus, and pymilvus is not installed: "
-                                f"{MILVUS_INSTALL_HINT}") from None
+                                f"{MILVUS_INSTALL_HINT}") from exc
     _quiet_pymilvus()
     _release_unused()
     with _lock:
@@ -147,8 +148,8 @@ def _acquire(uri: str, token: str = ""):
                 if not is_milvus_server(uri) and _lite_is_locked(uri):
                     raise IndexBusy(f"the embedded Milvus database {uri} is open in another process (milvus-lite "
                                     "serves one process at a time): stop it (`assistant stop`, or the chat) or "
-                                    "use a Milvus server: --milvus-uri http://host:19530") from None
-                raise MilvusUnavailable(f"cannot open Milvus at {uri} ({_message(exc)})") from None
+                                    "use a Milvus server: --milvus-uri http://host:19530") from exc
+                raise MilvusUnavailable(f"cannot open Milvus at {uri} ({_message(exc)})") from exc
             entry = _clients[uri] = [client, 0]
         entry[1] += 1
         return entry[0]
@@ -218,8 +219,6 @@ class MilvusIndex:
               ivf_probe: int = 32, token: str = "") -> "MilvusIndex":
         """An index to be written by `save` (the collection is named after the generation folder,
         which is only known there)."""
-        from .vector_index import ivf_lists_for
-
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         passages = np.asarray(passages, dtype=np.int64).reshape(-1, 3)
         if len(passages) != len(vectors):
@@ -270,7 +269,7 @@ class MilvusIndex:
         except IndexProblem:
             raise
         except Exception as exc:
-            raise MilvusUnavailable(f"writing the vectors to Milvus at {where} failed ({_message(exc)})") from None
+            raise MilvusUnavailable(f"writing the vectors to Milvus at {where} failed ({_message(exc)})") from exc
         finally:
             _release(where)  # an embedded database is closed before store.py renames its folder
 
@@ -353,7 +352,7 @@ class MilvusIndex:
                     raise
                 except Exception as exc:
                     raise MilvusUnavailable(f"cannot open the collection {self.collection} in Milvus at "
-                                            f"{self._where} ({_message(exc)})") from None
+                                            f"{self._where} ({_message(exc)})") from exc
                 if count != self._size:
                     raise IndexCorrupt(f"the Milvus collection {self.collection} holds {count} passages, the index "
                                        f"{self._size}; rebuild the index with: assistant index --rebuild")
@@ -381,7 +380,7 @@ class MilvusIndex:
                                  limit=k, filter=id_filter(allowed) if allowed is not None else "",
                                  output_fields=["article", "start", "end"], search_params=params)[0]
         except Exception as exc:
-            raise MilvusUnavailable(f"searching Milvus collection {self.collection} failed ({_message(exc)})") from None
+            raise MilvusUnavailable(f"searching Milvus collection {self.collection} failed ({_message(exc)})") from exc
         hits = sorted(hits, key=lambda h: -h["distance"])
         fields = [h.get("entity", h) for h in hits]
         return PassageMatches(
@@ -407,7 +406,7 @@ class MilvusIndex:
                     found[int(row["id"])] = row["vector"]
         except Exception as exc:
             raise MilvusUnavailable(f"reading vectors from Milvus collection {self.collection} failed "
-                                    f"({_message(exc)})") from None
+                                    f"({_message(exc)})") from exc
         missing = [int(i) for i in wanted if int(i) not in found]
         if missing:
             raise IndexCorrupt(f"the Milvus collection {self.collection} lacks passages {missing[:5]}")
