@@ -67,6 +67,14 @@ LOCK = ".lock"
 BUILDING_PREFIX = ".building-"
 GENERATION_PREFIX = "gen-"
 READERS = "readers.lock"
+# Generations remove_stale keeps unheld: the live one and the one before it, because a reader
+# that read CURRENT just before a swap may still be opening the previous generation before it
+# holds it; older ones stay only while a reader holds them (GenerationHold).
+KEEP_GENERATIONS = 2
+# Times a reader opens the live generation when a writer swapped and deleted the one it was
+# opening: each retry needs another complete update within the milliseconds of an open, so
+# the fifth failure in a row is a real problem, not a race, and is reported.
+LOAD_ATTEMPTS = 5
 ARRAY_FILES = ("passages.npy", "sentences.npy", "sentence_vectors.npy", "sentence_context_vectors.npy",
                "token_vectors.npy")
 # The arrays a codec may compress, and their dtype when stored as they are.
@@ -251,7 +259,7 @@ def _delete_unless_held(generation: Path, milvus_token: str) -> None:
             os.close(fd)
 
 
-def remove_stale(index_dir: Path, keep: int = 2, milvus_token: str = "") -> None:
+def remove_stale(index_dir: Path, keep: int = KEEP_GENERATIONS, milvus_token: str = "") -> None:
     """Delete leftovers of killed builds and all but the newest `keep` generations that no
     reader holds (GenerationHold). Under the write lock."""
     for path in index_dir.glob(BUILDING_PREFIX + "*"):
@@ -275,7 +283,7 @@ def remove_stale(index_dir: Path, keep: int = 2, milvus_token: str = "") -> None
         _delete_unless_held(generation, milvus_token)
 
 
-def load_generation(index_dir: Path, attempts: int = 5, probe: int | None = None,
+def load_generation(index_dir: Path, attempts: int = LOAD_ATTEMPTS, probe: int | None = None,
                     milvus_token: str = "") -> IndexData:
     """Open the live generation, checking it is whole; raises IndexMissing / IndexCorrupt.
     (`probe`: Settings.ivf_probe; `milvus_token`: Settings.milvus_token, for a Milvus server.)

@@ -10,7 +10,6 @@ from pathlib import Path
 import gradio as gr
 
 from . import view
-from .app import STREAM_PAUSE_S
 from ..answer.answering import answer_question
 from ..answer.conversation import next_topic
 from ..answer.types import QuestionError
@@ -18,6 +17,7 @@ from ..index.view import UnknownArticle
 from ..ingest.language import GERMAN, detect_language
 from ..ingest.uploads import MAX_UPLOAD_BYTES, UploadError, store_upload
 
+STREAM_PAUSE_S = 0.03  # between streamed pieces of an answer, so they arrive as a stream
 
 
 def _assistant_message(html: str) -> dict:
