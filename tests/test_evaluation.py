@@ -17,8 +17,9 @@ from assistant.evaluation import runner as evaluation
 from assistant.evaluation.data import EvalRow, load_eval_set
 from assistant.evaluation.report import render_html, write_report
 from assistant.answer.candidates import retrieve
-from assistant.evaluation.runner import (EvalError, breakdown, breakdown_columns, check_bounds, compare_summaries,
-                                         index_dir_for, parse_bounds, run_eval, summarise)
+from assistant.evaluation.runner import index_dir_for, run_eval
+from assistant.evaluation.summary import (EvalError, breakdown, breakdown_columns, check_bounds, compare_summaries,
+                                          parse_bounds, summarise)
 from assistant.evaluation.metrics import contains_answer, gold_answer_type
 
 REPO = Path(__file__).resolve().parent.parent
@@ -463,9 +464,18 @@ def test_eval_results_agree_with_ask_json(shipped_report, shipped_settings, ques
     assert [[q[f] for f in fields] for q in asked["related"]] == [[q[f] for f in fields] for q in r["related"]]
 
 
-def test_eval_row_dataclass_defaults():
-    row = EvalRow(line=3, id="line-3", question="Q?", answers=(), sources=())
-    assert not row.answerable
+def test_answerable_means_an_accepted_answer_was_given(tmp_path):
+    """0 and "0" are answers (a falsy value is not "no answer"); "", [], null and blanks are none."""
+    rows = load_eval_set(write_jsonl(tmp_path / "q.jsonl", [
+        {"id": "zero", "question": "How many?", "answer": 0},
+        {"id": "zero-text", "question": "How many?", "answer": ["0", " "]},
+        {"id": "empty", "question": "Who?", "answer": ""},
+        {"id": "blank-list", "question": "Who?", "answer": ["", "  "]},
+        {"id": "null", "question": "Who?", "answer": None}])).rows
+    assert {r.id: (r.answerable, r.answers) for r in rows} == {
+        "zero": (True, ("0",)), "zero-text": (True, ("0",)), "empty": (False, ()), "blank-list": (False, ()),
+        "null": (False, ())}
+    assert EvalRow(line=1, id="x", question="Q?", answers=("0",), sources=()).answerable
 
 
 def test_run_eval_loads_the_reader_before_the_first_timed_question(tiny_assistant, tmp_path):

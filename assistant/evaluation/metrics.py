@@ -8,10 +8,11 @@ matches an expected answer whatever the article's number format.
 
 from __future__ import annotations
 
-import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
+
+import numpy as np
 
 from ..normalise import normalise, tokens
 
@@ -86,15 +87,12 @@ def mean(values: Iterable[float | None]) -> float | None:
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
-    """The q-th percentile (0..100), linearly interpolated as numpy's default does."""
+    """The q-th percentile (0..100), linearly interpolated (numpy's default); None without values."""
     if not 0 <= q <= 100:
         raise ValueError("percentile must be between 0 and 100")
-    data = sorted(values)
-    if not data:
+    if len(values) == 0:
         return None
-    position = (len(data) - 1) * q / 100
-    low, high = math.floor(position), math.ceil(position)
-    return data[low] + (data[high] - data[low]) * (position - low)
+    return float(np.percentile(np.asarray(values, dtype=np.float64), q))
 
 
 # --------------------------------------------------------------------------- answer types
