@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.evaluation import runner as evaluation
+from assistant.evaluation import summary
 from assistant.evaluation.data import EvalRow, load_eval_set
 from assistant.evaluation.report import render_html, write_report
 from assistant.answer.candidates import retrieve
@@ -119,8 +119,8 @@ def test_metrics_that_do_not_apply_are_none():
     s = summarise([result(answerable=False, abstained=True)], retrieval_k=5)
     assert s["first_quote_hit"] is None and s["mrr"] is None and s["source_hit"] is None
     assert s["abstained_unanswerable"] == 1.0 and s["exact_quote_rate"] is None
-    assert evaluation.format_value("mrr", None) == "n/a"
-    assert "n/a" in evaluation.summary_table({**s, "bad_rows": 0})
+    assert summary.format_value("mrr", None) == "n/a"
+    assert "n/a" in summary.summary_table({**s, "bad_rows": 0})
 
 
 def test_breakdown_by_a_column_summarises_each_group():
@@ -353,6 +353,7 @@ def test_cli_compare(tmp_path):
     assert missing.returncode == 2 and "no summary" in missing.stderr
 
 
+@pytest.mark.model  # `assistant eval` loads the model in its own process
 def test_cli_min_fails_and_passes_on_a_tiny_corpus(tiny_settings, tiny_questions, tmp_path):
     sources = str(tiny_settings.sources_dir)
     failing = cli("eval", str(tiny_questions), "--sources", sources, "--min", "any_quote_hit=1.01",
@@ -368,6 +369,7 @@ def test_cli_min_fails_and_passes_on_a_tiny_corpus(tiny_settings, tiny_questions
     assert "all 2 minimum(s) met" in passing.stdout
 
 
+@pytest.mark.model  # `assistant eval` loads the model in its own process
 def test_cli_by_columns_in_terminal_json_and_html(tiny_settings, tmp_path):
     questions = write_jsonl(tmp_path / "by.jsonl", [
         {"question": "How many containers did the Port of Hamburg handle in 2022?", "answer": "8.7 million",
