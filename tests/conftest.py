@@ -55,7 +55,7 @@ TINY_ARTICLES = {
 # subprocess (the CLI, the chat, the warm server); those modules are named here, and a test
 # elsewhere that runs the CLI on a corpus carries @pytest.mark.model itself.
 MODEL_FIXTURES = frozenset({"embedder", "reader", "shipped_report"})
-MODEL_MODULES = frozenset({"test_cli", "test_chat", "test_chat_uploads", "test_warm", "test_embedding", "test_reader",
+MODEL_MODULES = frozenset({"test_cli", "test_chat", "test_warm", "test_embedding", "test_reader",
                            "test_e5_convert"})
 
 
