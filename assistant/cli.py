@@ -14,9 +14,11 @@ import json
 import logging
 import os
 import sys
+import traceback
 from pathlib import Path
 
 from .config import Settings
+from .environment import chat_auth, chat_edit_open, chat_edit_password, debug, settings_from_env, warm_enabled
 
 EXIT_ERROR = 2
 
@@ -26,7 +28,9 @@ class CommandError(Exception):
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return Settings().with_paths(args.sources, args.index).with_vector_store(args.vector_store, args.milvus_uri)
+    """The environment's settings (read here, once: environment.py), then the arguments'."""
+    return settings_from_env(os.environ).with_paths(args.sources, args.index).with_vector_store(
+        args.vector_store, args.milvus_uri)
 
 
 def _positive(value: str) -> int:
@@ -69,7 +73,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     settings = _settings(args)
     check_question(args.question, settings.max_question_chars)  # before any model is loaded
     reply = None
-    if warm.enabled() and not args.cold:
+    if warm_enabled(os.environ) and not args.cold:
         from .ingest.sources import article_files
 
         article_files(settings.sources_dir)  # a missing folder is said at once, not after a server failed
@@ -90,7 +94,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def cmd_stop(args: argparse.Namespace) -> int:
     from . import warm
 
-    stopped = warm.stop(Settings(), everyone=args.all)
+    stopped = warm.stop(settings_from_env(os.environ), everyone=args.all)
     whose = "of this user" if args.all else "of this checkout"
     print(f"stopped {stopped} warm assistant(s) {whose}")
     return 0
@@ -121,9 +125,9 @@ def article_name(given: str, sources_dir: Path) -> str:
     if path.exists() or len(path.parts) > 1:
         try:
             return path.resolve().relative_to(sources_dir.resolve()).as_posix()
-        except ValueError:
+        except ValueError as exc:
             if path.exists():
-                raise CommandError(f"{given} is not inside the sources folder {sources_dir}") from None
+                raise CommandError(f"{given} is not inside the sources folder {sources_dir}") from exc
     return given
 
 
@@ -151,8 +155,8 @@ def cmd_show(args: argparse.Namespace) -> int:
     name = article_name(args.file, settings.sources_dir)
     try:
         text = open_assistant(args).article(name).text
-    except UnknownArticle:
-        raise CommandError(not_indexed(args.file, name, settings.sources_dir)) from None
+    except UnknownArticle as exc:
+        raise CommandError(not_indexed(args.file, name, settings.sources_dir)) from exc
     # Offsets count characters of the text itself; the final newline is for the terminal.
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return 0
@@ -162,10 +166,9 @@ def cmd_chat(args: argparse.Namespace) -> int:
     from .web.access import EditAccess
     from .web.app import parse_auth, run_chat
 
-    auth = parse_auth(args.auth or os.environ.get("ASSISTANT_AUTH"))
-    edit_env = os.environ.get("ASSISTANT_EDIT", "").strip().lower() in ("1", "yes", "true", "on")
-    edits = EditAccess(open=args.edit or edit_env,
-                       password=args.edit_password or os.environ.get("ASSISTANT_EDIT_PASSWORD") or None)
+    auth = parse_auth(args.auth or chat_auth(os.environ))
+    edits = EditAccess(open=args.edit or chat_edit_open(os.environ),
+                       password=args.edit_password or chat_edit_password(os.environ))
     return run_chat(_settings(args), host=args.host, port=args.port, auth=auth, edits=edits)
 
 
@@ -288,6 +291,8 @@ def _report(exc: BaseException) -> int:
     from .models.embedding import ModelError
     from .warm import WarmError
 
+    if debug(os.environ):  # the traceback, with the causes chained to the error
+        traceback.print_exception(exc)
     if isinstance(exc, SourcesFolderMissing):
         print(f"error: {exc}; give the articles folder with --sources DIR", file=sys.stderr)
     elif isinstance(exc, (CommandError, WarmError, SourceError, IndexProblem, ModelError, ValueError)):
@@ -298,8 +303,6 @@ def _report(exc: BaseException) -> int:
         where = f" {exc.filename}" if exc.filename else ""
         print(f"error: cannot use{where}: {exc.strerror or exc}", file=sys.stderr)
     else:  # never a traceback for the user; ASSISTANT_DEBUG=1 shows it
-        if os.environ.get("ASSISTANT_DEBUG"):
-            raise exc
         message = " ".join(str(exc).split()) or "no details"
         print(f"error: unexpected {type(exc).__name__}: {message} (ASSISTANT_DEBUG=1 shows the traceback)",
               file=sys.stderr)

@@ -52,10 +52,6 @@ class WarmError(Exception):
     """The warm server answered with an error meant for the user (an empty question, say)."""
 
 
-def enabled() -> bool:
-    return os.environ.get("ASSISTANT_WARM", "1").strip().lower() not in ("0", "no", "false", "off")
-
-
 def _code_fingerprint() -> str:
     """Changes whenever a file of the package (code or shipped weights) changes."""
     digest = hashlib.sha256()

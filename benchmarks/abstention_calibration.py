@@ -17,6 +17,7 @@ interaction scores run lower across languages.
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 from pathlib import Path
 
@@ -25,7 +26,8 @@ from _common import table, write_result
 from xquad_quality import parse_args, prepare
 
 from assistant import Assistant
-from assistant.config import AbstentionPolicy, Settings
+from assistant.config import AbstentionPolicy
+from assistant.environment import settings_from_env
 
 MAX_FALSE_ABSTAIN = 0.05
 
@@ -84,7 +86,7 @@ def main() -> None:
     args = parse_args(__doc__.splitlines()[0])
     sources, sets = prepare(args.work)
     half, indexed = split_corpus(sources, args.work)
-    base = Settings().with_paths(half, args.work / "half_index")
+    base = settings_from_env(os.environ).with_paths(half, args.work / "half_index")
     settings = dataclasses.replace(base, abstention=AbstentionPolicy.disabled(base.weights))
     assistant = Assistant(settings=settings, update=True, progress=True)
     report = {}
@@ -103,7 +105,7 @@ def main() -> None:
         print(table(rows[::6], ["threshold", "false_abstain", "abstained_unanswerable", "balanced_accuracy"]))
         print(f"recommended: {report[lang]['recommended']}")
         print(table(coverage_rows[::2], ["min_word_coverage", "false_abstain", "abstained_unanswerable"]) + "\n")
-    settings_now = Settings()
+    settings_now = settings_from_env(os.environ)
     path = write_result("abstention_calibration", {
         "corpus": "every other XQuAD German article (24 of 48); questions about the other half are unanswerable",
         "max_false_abstain": MAX_FALSE_ABSTAIN, "by_question_language": report,

@@ -18,13 +18,16 @@ Prints the current weights' figures beside the fitted ones; writes results/fit_q
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 from scipy.optimize import minimize
 
 from _common import table, write_result
 from xquad_quality import parse_args, prepare
 
-from assistant import Assistant, Settings
+from assistant import Assistant
+from assistant.environment import settings_from_env
 from assistant.answer.candidates import quote_features, retrieve
 from assistant.config import FEATURES
 from assistant.evaluation.metrics import contains_answer
@@ -63,7 +66,7 @@ def loss(weights: np.ndarray, items: list[dict]) -> tuple[float, np.ndarray]:
 
 def fit(items: list[dict]) -> np.ndarray:
     usable = [i for i in items if i["y"].any()]
-    start = Settings().weights.vector() * 10
+    start = settings_from_env(os.environ).weights.vector() * 10
     result = minimize(loss, start, args=(usable,), jac=True, method="L-BFGS-B")
     return result.x
 
@@ -101,7 +104,7 @@ def figures(items: list[dict], weights_of) -> dict[str, dict]:
 def main() -> None:
     args = parse_args(__doc__.splitlines()[0])
     sources, sets = prepare(args.work)
-    assistant = Assistant(settings=Settings().with_paths(sources, args.work / "index"), update=True, progress=True)
+    assistant = Assistant(settings=settings_from_env(os.environ).with_paths(sources, args.work / "index"), update=True, progress=True)
     items = []
     for lang, questions in sets.items():
         items += [{**i, "lang": lang} for i in collect(assistant, [{**q, "lang": lang} for q in questions[: args.limit]])]

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -35,12 +36,13 @@ def disk_by_component(generation: Path, passages: int) -> dict[str, int]:
 
 
 def measure(variant: str, sources: Path, question_sets: dict[str, Path], work: Path, embedder, sample: int) -> dict:
-    from assistant import Assistant, Settings
+    from assistant import Assistant
+    from assistant.environment import settings_from_env
     from assistant.evaluation.data import load_eval_set
     from assistant.evaluation.runner import run_eval
 
     sentence_codec, token_codec = variant.split("/")
-    settings = dataclasses.replace(Settings(), sentence_codec=sentence_codec, token_codec=token_codec,
+    settings = dataclasses.replace(settings_from_env(os.environ), sentence_codec=sentence_codec, token_codec=token_codec,
                                    reader=False, reader_ranks=False)
     started = time.perf_counter()
     assistant = Assistant(sources, work / variant.replace("/", "-"), settings, update=True, embedder=embedder)
@@ -64,11 +66,11 @@ def main() -> None:
     parser.add_argument("--result", default="index_size", help="name of the results/NAME.json file")
     args = parser.parse_args()
 
-    from assistant.config import Settings
+    from assistant.environment import settings_from_env
     from assistant.evaluation.xquad import import_xquad
     from assistant.models.embedding import Embedder
 
-    embedder = Embedder(Settings())
+    embedder = Embedder(settings_from_env(os.environ))
     embedder.encode_queries(["warm-up"])
     with tempfile.TemporaryDirectory(prefix="index-size-") as tmp:
         work = Path(tmp)

@@ -15,13 +15,15 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import os
 import time
 from pathlib import Path
 
 import numpy as np
 from _common import REPO, table, write_result
 
-from assistant import Assistant, Settings
+from assistant import Assistant
+from assistant.environment import settings_from_env
 from assistant.answer.candidates import rank_candidates, retrieve
 from assistant.answer.reading import _distinct_top, _window
 from assistant.evaluation.metrics import contains_answer
@@ -90,7 +92,7 @@ def main() -> None:
     parser.add_argument("--limit", type=int, default=None)
     args = parser.parse_args()
     questions = [json.loads(line) for line in open(args.dev / "questions.jsonl", encoding="utf-8")][: args.limit]
-    settings = dataclasses.replace(Settings().with_paths(args.dev / "sources", args.dev / "index"))
+    settings = dataclasses.replace(settings_from_env(os.environ).with_paths(args.dev / "sources", args.dev / "index"))
     assistant = Assistant(settings=settings, update=True, progress=True)
     items = collect(assistant, questions, args.max_candidates)
     rows = choices(items)

@@ -473,6 +473,18 @@ def test_chat_fills_the_window_and_new_answer_starts_in_view(server, browser):
             f"() => document.querySelector('#chatbot').getBoundingClientRect().height > {small} + 200")
         page.set_viewport_size({"width": 1000, "height": 640})  # narrower: the answers grow taller
         ask(page, VODACOM)
+        # Count the scroll script's delayed re-checks (scroll_answer.js: `setTimeout(() => show(...))`),
+        # so the test can wait until the last one has run instead of sleeping.
+        page.evaluate("""() => {
+            const later = window.setTimeout;
+            window.__scrollChecks = {scheduled: 0, pending: 0};
+            window.setTimeout = (fn, delay, ...args) => {
+                if (typeof fn !== 'function' || !String(fn).includes('show(')) return later(fn, delay, ...args);
+                window.__scrollChecks.scheduled++;
+                window.__scrollChecks.pending++;
+                return later(() => { try { fn(...args); } finally { window.__scrollChecks.pending--; } }, delay);
+            };
+        }""")
         ask(page, "How much will Vodafone invest in AI and cloud?")
         # The answer is taller than the chat box, so scrolling to the bottom would hide its first line.
         page.wait_for_function("""() => {
@@ -488,7 +500,9 @@ def test_chat_fills_the_window_and_new_answer_starts_in_view(server, browser):
                 throw new Error(`answer fits the box: this test needs a taller one (${m.height} <= ${r.height})`);
             return m.top >= r.top - 2 && m.top < r.bottom && m.top >= 0;
         }""", timeout=10_000)
-        page.wait_for_timeout(2_000)  # and it stays there
+        # ... and it stays there once the script's last re-check has run (and nothing scrolled it away).
+        page.wait_for_function("() => window.__scrollChecks.scheduled >= 3 && window.__scrollChecks.pending === 0",
+                               timeout=30_000)
         assert page.evaluate("""() => {
             const heads = document.querySelectorAll('#chatbot .framing');
             const m = heads[heads.length - 1].parentElement.getBoundingClientRect();
@@ -599,10 +613,13 @@ def test_library_lists_articles_and_removes_one_only_after_confirmation(page, se
     pending = page.locator("#remove-status .pending")
     assert "will be deleted" in pending.inner_text() and "✓" not in page.inner_text("#remove-status")
     assert page.locator("#remove-status .ok").count() == 0
+    generation = (server.index / "CURRENT").read_text()
     page.click("#cancel-remove")
     page.wait_for_selector("#remove-status:has-text('nothing removed')")
-    page.wait_for_timeout(1_000)
+    # Cancel's message is the last output of the last handler these clicks ran (Remove's came
+    # before it): a deletion by either would have happened by now, and would have re-indexed.
     assert (server.sources / name).exists() and name in library_files(page)
+    assert (server.index / "CURRENT").read_text() == generation
     page.click("#remove")
     page.click("#confirm-remove")
     page.wait_for_selector("#remove-status:has-text('removed stollen_wittenberg.txt; index updated')")

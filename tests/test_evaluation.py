@@ -15,12 +15,13 @@ from pathlib import Path
 import pytest
 
 from assistant.config import Settings
-from assistant.evaluation import runner as evaluation
+from assistant.evaluation import summary
 from assistant.evaluation.data import EvalRow, load_eval_set
 from assistant.evaluation.report import render_html, write_report
 from assistant.answer.candidates import retrieve
-from assistant.evaluation.runner import (EvalError, breakdown, breakdown_columns, check_bounds, compare_summaries,
-                                         index_dir_for, parse_bounds, run_eval, summarise)
+from assistant.evaluation.runner import index_dir_for, run_eval
+from assistant.evaluation.summary import (EvalError, breakdown, breakdown_columns, check_bounds, compare_summaries,
+                                          parse_bounds, summarise)
 from assistant.evaluation.metrics import contains_answer, gold_answer_type
 
 REPO = Path(__file__).resolve().parent.parent
@@ -38,8 +39,8 @@ def _test_cache() -> Path:
     from assistant.config import default_cache_dir
 
     folder = Path(tempfile.mkdtemp(prefix="eval-cache-"))
-    if (default_cache_dir() / "models").is_dir():
-        (folder / "models").symlink_to(default_cache_dir() / "models")
+    if (default_cache_dir(os.environ) / "models").is_dir():
+        (folder / "models").symlink_to(default_cache_dir(os.environ) / "models")
     return folder
 
 
@@ -134,8 +135,8 @@ def test_metrics_that_do_not_apply_are_none():
     s = summarise([result(answerable=False, abstained=True)], retrieval_k=5)
     assert s["first_quote_hit"] is None and s["mrr"] is None and s["source_hit"] is None
     assert s["abstained_unanswerable"] == 1.0 and s["exact_quote_rate"] is None
-    assert evaluation.format_value("mrr", None) == "n/a"
-    assert "n/a" in evaluation.summary_table({**s, "bad_rows": 0})
+    assert summary.format_value("mrr", None) == "n/a"
+    assert "n/a" in summary.summary_table({**s, "bad_rows": 0})
 
 
 def test_breakdown_by_a_column_summarises_each_group():
@@ -374,6 +375,7 @@ def test_cli_compare(tmp_path):
     assert missing.returncode == 2 and "no summary" in missing.stderr
 
 
+@pytest.mark.model  # `assistant eval` loads the model in its own process
 def test_cli_min_fails_and_passes_on_a_tiny_corpus(tiny_settings, tiny_questions, tmp_path):
     sources = str(tiny_settings.sources_dir)
     failing = cli("eval", str(tiny_questions), "--sources", sources, "--min", "any_quote_hit=1.01",
@@ -398,6 +400,7 @@ def test_cli_min_fails_and_passes_on_a_tiny_corpus(tiny_settings, tiny_questions
     assert "all 2 minimum(s) met" in passing.stdout
 
 
+@pytest.mark.model  # `assistant eval` loads the model in its own process
 def test_cli_by_columns_in_terminal_json_and_html(tiny_settings, tmp_path):
     questions = write_jsonl(tmp_path / "by.jsonl", [
         {"question": "How many containers did the Port of Hamburg handle in 2022?", "answer": "8.7 million",
@@ -494,9 +497,18 @@ def test_eval_results_agree_with_ask_json(shipped_report, shipped_settings, ques
     assert [[q[f] for f in fields] for q in asked["related"]] == [[q[f] for f in fields] for q in r["related"]]
 
 
-def test_eval_row_dataclass_defaults():
-    row = EvalRow(line=3, id="line-3", question="Q?", answers=(), sources=())
-    assert not row.answerable
+def test_answerable_means_an_accepted_answer_was_given(tmp_path):
+    """0 and "0" are answers (a falsy value is not "no answer"); "", [], null and blanks are none."""
+    rows = load_eval_set(write_jsonl(tmp_path / "q.jsonl", [
+        {"id": "zero", "question": "How many strikes?", "answer": 0},  # questions with a content word
+        {"id": "zero-text", "question": "How many strikes?", "answer": ["0", " "]},  # (answer/question.py)
+        {"id": "empty", "question": "Who heads Vodacom?", "answer": ""},
+        {"id": "blank-list", "question": "Who heads Vodacom?", "answer": ["", "  "]},
+        {"id": "null", "question": "Who heads Vodacom?", "answer": None}])).rows
+    assert {r.id: (r.answerable, r.answers) for r in rows} == {
+        "zero": (True, ("0",)), "zero-text": (True, ("0",)), "empty": (False, ()), "blank-list": (False, ()),
+        "null": (False, ())}
+    assert EvalRow(line=1, id="x", question="Q?", answers=("0",), sources=()).answerable
 
 
 def test_run_eval_loads_the_reader_before_the_first_timed_question(tiny_assistant, tmp_path):

@@ -27,17 +27,21 @@ import pytest
 from conftest import REPO, TINY_ARTICLES, make_corpus
 
 from assistant import warm
-from assistant.config import Settings, default_cache_dir
+from assistant.config import Settings
+from assistant.models.embedding import default_model_folder
 
 
 @pytest.fixture()
 def cache():
-    folder = Path(tempfile.mkdtemp(prefix="aw"))  # /tmp/awXXXXXXXX: short enough for socket paths
-    models = default_cache_dir() / "models"
-    if models.is_dir():
-        (folder / "models").symlink_to(models)
+    """A cache folder of the test's own (the warm server's socket and log go there, never into
+    ~/.cache), sharing only the converted model. Short, under /tmp: a Unix socket's path has
+    at most 107 bytes."""
+    folder = Path(tempfile.mkdtemp(prefix="aw-"))
+    model = default_model_folder(Settings())  # converted once, read-only from here on
+    (folder / "models").mkdir()
+    (folder / "models" / model.name).symlink_to(model)
     yield folder
-    shutil.rmtree(folder, ignore_errors=True)
+    shutil.rmtree(folder)
 
 
 def env_for(cache: Path, **extra: str) -> dict:

@@ -33,7 +33,7 @@ def join_tied_neighbours(snapshot: Snapshot, chosen: list[Candidate]) -> list[Ca
 
 
 def _same_answer(snapshot: Snapshot, a: Candidate, b: Candidate) -> bool:
-    from ..evaluation.metrics import normalise
+    from ..normalise import normalise
 
     text = lambda c: normalise(snapshot.view.text(c.article_id, c.span.start, c.span.end))  # noqa: E731
     return a.span is not None and b.span is not None and text(a) == text(b) != ""

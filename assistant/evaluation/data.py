@@ -78,7 +78,7 @@ def _strings(value, name: str, json_cell: bool = False) -> tuple[str, ...]:
         try:
             value = json.loads(value)
         except ValueError as exc:
-            raise _Bad(f"{name!r} looks like a JSON list but is not one ({exc.msg})") from None
+            raise _Bad(f"{name!r} looks like a JSON list but is not one ({exc.msg})") from exc
     if value is None:
         return ()
     if isinstance(value, bool):
@@ -137,14 +137,14 @@ def _row(record: dict, line: int, json_cells: bool, max_question_chars: int) -> 
 def _read_text(path: Path) -> str:
     try:
         return path.read_bytes().decode("utf-8-sig")
-    except FileNotFoundError:
-        raise EvalDataError(f"no such question file: {path}") from None
-    except IsADirectoryError:
-        raise EvalDataError(f"{path} is a folder, not a question file") from None
+    except FileNotFoundError as exc:
+        raise EvalDataError(f"no such question file: {path}") from exc
+    except IsADirectoryError as exc:
+        raise EvalDataError(f"{path} is a folder, not a question file") from exc
     except UnicodeDecodeError as exc:
-        raise EvalDataError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from None
+        raise EvalDataError(f"{path} is not UTF-8 text ({exc.reason} at byte {exc.start})") from exc
     except OSError as exc:
-        raise EvalDataError(f"cannot read {path}: {exc.strerror}") from None
+        raise EvalDataError(f"cannot read {path}: {exc.strerror}") from exc
 
 
 def detect_format(path: Path, text: str) -> str:

@@ -14,7 +14,7 @@ import os
 from html import escape
 from pathlib import Path
 
-from .runner import METRICS, EvalRun, format_value, is_failure, metric_name
+from .summary import METRICS, EvalRun, format_value, is_failure, metric_name
 
 MAX_FAILURE_ROWS = 2000
 

@@ -11,17 +11,19 @@ import numpy as np
 from . import store
 from ..config import Settings
 from ..models.embedding import Embedder, TokenStates, model_identity
-from .codecs import NONE, TRAIN_SAMPLE, VectorCodec
+from .codecs import NONE, TRAIN_SAMPLE, VectorCodec, check_spec
 from .lexical import LexicalIndex, tokenize
 from ..ingest.passages import TooManyPassages, build_passages
 from ..ingest.sources import Article, Skipped, SourceError, load_articles, scan_sources
-from .vector_index import build_vector_index, store_of
+from .vector_stores import build_vector_index, store_of
 
 log = logging.getLogger(__name__)
 
-# Bump when cleaning or splitting changes, so old indexes are rebuilt rather than mixed.
+# Bump when cleaning, splitting or lexical tokens change, so old indexes are rebuilt rather than mixed.
 # 3: bylines kept in the text (left out of passages), authors and url in the metadata, ad lines removed.
-PIPELINE_VERSION = 3
+# 4: numbers in the BM25 tokens read in the text's language (normalise.py: English "0,125" was "0125").
+# 5: a sentence repeating an earlier one word for word is in no passage; "# " no longer starts a .txt title.
+PIPELINE_VERSION = 5
 # The reason given for a file skipped at an earlier update and not changed since.
 SKIPPED_BEFORE = "skipped before (unchanged)"
 # What the manifest lists per article (articles.sqlite has all of it and the text).
@@ -292,6 +294,8 @@ def update_index(settings: Settings, embedder: Embedder | None = None, rebuild: 
                  progress: bool = True) -> UpdateReport:
     """Add new and changed articles, drop removed ones, keep the rest's vectors. Atomic."""
     started = time.monotonic()
+    for spec in (settings.sentence_codec, settings.token_codec):
+        check_spec(spec)  # with FAISS, now rather than after an hour of embedding (Settings checks only the name)
     embedder = embedder or Embedder(settings)
     found = scan_sources(settings.sources_dir)
     if not found:
@@ -306,10 +310,10 @@ def update_index(settings: Settings, embedder: Embedder | None = None, rebuild: 
             except store.IndexOutdated:
                 report.rebuilt_reason = "the index was written in another format version"
             if manifest is not None and report.rebuilt_reason is None:
-                old = store.load_generation(settings.index_dir)
+                old = store.load_generation(settings.index_dir, milvus_token=settings.milvus_token)
         else:
             report.rebuilt_reason = "--rebuild was asked for"
-        store.remove_stale(settings.index_dir)
+        store.remove_stale(settings.index_dir, milvus_token=settings.milvus_token)
         indexed = {} if old is None else {n: e["content_hash"] for n, e in old.manifest["articles"].items()}
         previously_skipped = {} if manifest is None else manifest.get("skipped", {})
         current = {name: digest for name, (_, digest) in found.items()}
@@ -341,7 +345,7 @@ def update_index(settings: Settings, embedder: Embedder | None = None, rebuild: 
         rows = [_encoded(r, codecs) for r in rows]
         data = _assemble(rows, codecs, settings, embedder, skipped)
         store.write_generation(settings.index_dir, data)
-        store.remove_stale(settings.index_dir)
+        store.remove_stale(settings.index_dir, milvus_token=settings.milvus_token)
         report.wrote = True
     report.seconds = time.monotonic() - started
     return report

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import threading
+import time
 import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -228,12 +231,44 @@ def read_file_bytes(path: Path) -> bytes:
     return path.read_bytes()
 
 
+# The hash of every file scan_sources read, with the stat it was read under: an unchanged stat
+# means unchanged bytes, as for git's index, rsync and make, so a scan before every warm answer
+# reads no file that has not changed. A file modified less than RACY_S seconds before it was
+# read is not remembered ("racily clean" in git's terms): a second write within the file
+# system's timestamp resolution could leave its mtime as it was.
+RACY_S = 2.0
+_hashes: dict[str, tuple[tuple[int, ...], str]] = {}
+_hashes_lock = threading.Lock()
+
+
+def _stamp(stat: os.stat_result) -> tuple[int, ...]:
+    return stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns
+
+
+def file_hash(path: Path) -> str:
+    """content_hash of the file's bytes, read only when its stat changed since the last time."""
+    stat = path.stat()
+    if stat.st_size > MAX_ARTICLE_BYTES:
+        raise SourceError(f"larger than {MAX_ARTICLE_BYTES // (1024 * 1024)} MiB")
+    key, stamp = os.path.abspath(path), _stamp(stat)
+    with _hashes_lock:
+        known = _hashes.get(key)
+    if known is not None and known[0] == stamp:
+        return known[1]
+    digest = content_hash(path.read_bytes())  # after the stat: a write meanwhile changes the next stat
+    if time.time() - stat.st_mtime >= RACY_S:
+        with _hashes_lock:
+            _hashes[key] = (stamp, digest)
+    return digest
+
+
 def scan_sources(folder: Path) -> dict[str, tuple[Path, str]]:
-    """File name -> (path, hash) for every article file; cheap enough to run before every answer."""
+    """File name -> (path, hash) for every article file; cheap enough to run before every answer
+    (files whose size and times did not change are not read again: `file_hash`)."""
     found = {}
     for path in article_files(folder):
         try:
-            found[path.relative_to(folder).as_posix()] = (path, content_hash(read_file_bytes(path)))
+            found[path.relative_to(folder).as_posix()] = (path, file_hash(path))
         except (OSError, SourceError) as exc:
             # Listed all the same, so that loading it reports it by name; the marker stands in
             # for the hash (stable while the problem lasts, so it is not re-read every run).

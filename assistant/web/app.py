@@ -26,7 +26,15 @@ EXAMPLES = [
     "Wie viele Kunden hat Vodacom?",
 ]
 QUESTION_BOX_LINES = 3  # the question box grows to this many lines, then scrolls inside (more would push it below the window)
-STREAM_PAUSE_S = 0.03  # between streamed pieces of an answer, so they arrive as a stream
+# Answers computed at once; the rest wait in Gradio's queue. Two: one a core of the two-core
+# machine the chat was measured on, each answer using one torch thread (Settings.query_threads,
+# reader_threads); 50 questions at once were all answered, p95 1.35 s (benchmarks/README.md: Chat).
+ANSWERS_AT_ONCE = 2
+# What Gradio accepts into its temporary folder, as a multiple of the article limit
+# (ingest/uploads.MAX_UPLOAD_BYTES): a file somewhat over the limit still reaches add_articles,
+# whose message names the limit, instead of Gradio's generic refusal; a far bigger one is
+# refused by Gradio before it is written to disk.
+UPLOAD_ACCEPT_FACTOR = 4
 STATIC = "static"  # chat.css and the page's scripts, shipped as package data
 
 
@@ -251,7 +259,7 @@ def run_chat(settings: Settings, host: str = "127.0.0.1", port: int = 7860,
     warm = threading.Thread(target=_warm_up, args=(assistant,), daemon=True)
     warm.start()
     app = build_app(assistant, edits)
-    app.queue(default_concurrency_limit=2)
+    app.queue(default_concurrency_limit=ANSWERS_AT_ONCE)
     warm.join()
     print(f"index ready in {time.monotonic() - started:.1f} s; adding and removing articles: {edits.describe()}",
           file=sys.stderr)
@@ -263,7 +271,7 @@ def run_chat(settings: Settings, host: str = "127.0.0.1", port: int = 7860,
         # hint that a command-line user cannot act on
         app.launch(server_name=host, server_port=port, auth=slow_login(*auth) if auth else None,
                    css=static_text("chat.css"), theme=theme(), show_error=True,
-                   max_file_size=4 * MAX_UPLOAD_BYTES, quiet=True, footer_links=[], ssr_mode=False)
+                   max_file_size=UPLOAD_ACCEPT_FACTOR * MAX_UPLOAD_BYTES, quiet=True, footer_links=[], ssr_mode=False)
     except OSError as exc:  # port taken, address not available: one line, not a traceback
         print(f"error: cannot serve on {host}:{port}: {exc}", file=sys.stderr)
         return 2

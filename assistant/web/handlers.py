@@ -18,7 +18,6 @@ import gradio as gr
 
 from . import view
 from .access import EditAccess, WrongPasswordGate
-from .app import STREAM_PAUSE_S
 from ..answer.answering import answer_question
 from ..answer.conversation import next_topic
 from ..answer.question import check_question
@@ -30,6 +29,7 @@ from ..ingest.language import GERMAN, detect_language
 from ..ingest.uploads import MAX_UPLOAD_BYTES, UploadError, store_upload
 
 log = logging.getLogger(__name__)
+STREAM_PAUSE_S = 0.03  # between streamed pieces of an answer, so they arrive as a stream
 
 
 def _assistant_message(html: str) -> dict:

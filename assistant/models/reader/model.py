@@ -36,7 +36,6 @@ DEFAULT_LORA_TARGETS = (
     "intermediate.dense",
     "output.dense",
 )
-_NEG = -1e4  # logit for tokens that can never start or end an answer
 
 
 class ReaderError(Exception):
