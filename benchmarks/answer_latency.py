@@ -115,14 +115,15 @@ def main() -> None:
 
     import torch
 
-    from assistant import Assistant, Settings
+    from assistant import Assistant
+    from assistant.environment import settings_from_env
     from assistant.models.embedding import Embedder
 
     if args.threads:
         torch.set_num_threads(args.threads)
     work = Path(tempfile.mkdtemp(prefix="bench-answer-"))
     try:
-        embedder = Embedder(Settings())
+        embedder = Embedder(settings_from_env(os.environ))
         sources = shipped_corpus(work / "shipped-sources")
         corpus = xquad_corpus(work / "xquad")
         questions = [json.loads(line)["question"] for line in (corpus / "questions.jsonl").open(encoding="utf-8")]
@@ -130,7 +131,7 @@ def main() -> None:
         picked = [questions[i] for i in rng.choice(len(questions), min(args.questions, len(questions)), replace=False)]
         rows = []
         for reader in (True, False):
-            settings = replace(Settings(), reader=reader)
+            settings = replace(settings_from_env(os.environ), reader=reader)
             assistant = Assistant(settings=settings.with_paths(sources, work / "shipped-index"), update=True,
                                   embedder=embedder)
             view = assistant.snapshot.view
@@ -144,7 +145,7 @@ def main() -> None:
                          **measure(assistant, picked)})
             print(table(rows, list(rows[0])), flush=True)
         print(f"targets: median <= 120 ms, p95 <= 250 ms with the reader; torch threads {torch.get_num_threads()}, "
-              f"reader threads {Settings().reader_threads}, precision {embedder.precision}")
+              f"reader threads {settings_from_env(os.environ).reader_threads}, precision {embedder.precision}")
         cold = None
         if args.cold:
             cold = cold_start(sources, work / "shipped-index", SHIPPED_QUESTIONS[0], args.cold)

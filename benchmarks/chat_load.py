@@ -25,13 +25,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tests"))
 from chat_server import LOAD_QUESTIONS as QUESTIONS, start_chat  # noqa: E402
+from _common import pct  # noqa: E402
 
 RESULTS = REPO / "benchmarks" / "results" / "chat_load.json"
-
-
-def percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, max(0, round(q * (len(ordered) - 1))))]
 
 
 def main() -> int:
@@ -74,7 +70,7 @@ def main() -> int:
         "server_concurrency_limit": 2,
         "answered_correctly": correct,
         "median_s": round(statistics.median(latencies), 3),
-        "p95_s": round(percentile(latencies, 0.95), 3),
+        "p95_s": round(pct(latencies, 95), 3),  # numpy's linear interpolation (was nearest rank)
         "max_s": round(max(latencies), 3),
         "wall_s": round(wall, 3),
         "answers_per_s": round(len(rows) / wall, 2),

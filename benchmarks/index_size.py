@@ -3,9 +3,8 @@
 Each variant indexes the same 240 German XQuAD paragraphs with its own `sentence_codec` and
 `token_codec` (assistant/index/codecs.py) and answers the 1190 German and the 1190 English
 questions through `assistant eval`'s own runner, side by side in one run. Reported: bytes a
-passage by file, and first-quote / any-quote hit rates and false refusals. The reader is off:
-by default it only gives the short answer and never moves a quote, so quote rates are the same
-with it (ASSISTANT_READER=rank would change that).
+passage by file, and first-quote / any-quote hit rates and false refusals. The answer model is
+off: the codecs change the first stage (similarity), which is what these rates measure.
 
     .venv/bin/python benchmarks/index_size.py [--variants none/none SQ8/SQ4 ...] [--sample N]
 """
@@ -14,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import tempfile
 import time
 from pathlib import Path
@@ -35,13 +35,14 @@ def disk_by_component(generation: Path, passages: int) -> dict[str, int]:
 
 
 def measure(variant: str, sources: Path, question_sets: dict[str, Path], work: Path, embedder, sample: int) -> dict:
-    from assistant import Assistant, Settings
+    from assistant import Assistant
+    from assistant.environment import settings_from_env
     from assistant.evaluation.data import load_eval_set
     from assistant.evaluation.runner import run_eval
 
     sentence_codec, token_codec = variant.split("/")
-    settings = dataclasses.replace(Settings(), sentence_codec=sentence_codec, token_codec=token_codec,
-                                   reader=False, reader_ranks=False)
+    settings = dataclasses.replace(settings_from_env(os.environ), sentence_codec=sentence_codec, token_codec=token_codec,
+                                   reader=False)
     started = time.perf_counter()
     assistant = Assistant(sources, work / variant.replace("/", "-"), settings, update=True, embedder=embedder)
     seconds = time.perf_counter() - started
@@ -64,11 +65,11 @@ def main() -> None:
     parser.add_argument("--result", default="index_size", help="name of the results/NAME.json file")
     args = parser.parse_args()
 
-    from assistant.config import Settings
+    from assistant.environment import settings_from_env
     from assistant.evaluation.xquad import import_xquad
     from assistant.models.embedding import Embedder
 
-    embedder = Embedder(Settings())
+    embedder = Embedder(settings_from_env(os.environ))
     embedder.encode_queries(["warm-up"])
     with tempfile.TemporaryDirectory(prefix="index-size-") as tmp:
         work = Path(tmp)

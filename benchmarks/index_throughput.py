@@ -12,6 +12,7 @@ second of the corpus. Rounds alternate the order (AB, BA, ...) because the machi
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 import tempfile
 import time
@@ -53,7 +54,7 @@ def main() -> None:
     import torch
     from sentence_transformers import SentenceTransformer
 
-    from assistant.config import Settings
+    from assistant.environment import settings_from_env
     from assistant.models.embedding import Embedder, default_model_folder
     from assistant.index.indexer import update_index
     from assistant.ingest.passages import build_passages
@@ -62,7 +63,7 @@ def main() -> None:
     work = Path(tempfile.mkdtemp(prefix="bench-index-"))
     try:
         corpus = xquad_corpus(work / "xquad")
-        base = Settings().with_paths(corpus / "sources", work / "index")
+        base = settings_from_env(os.environ).with_paths(corpus / "sources", work / "index")
         articles, _ = load_articles(base.sources_dir)
         split = [(a.text, build_passages(a.text, a.language, base.passage_max_chars)) for a in articles]
         passage_texts = [text[p.start:p.end] for text, passages in split for p in passages]

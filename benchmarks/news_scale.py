@@ -143,7 +143,8 @@ def copy_articles(data: Path, files: list[str], folder: Path) -> None:
 
 def measure_size(n: int, order: list[dict], data: Path, work: Path, embedder, plain, eval_set, args, save) -> dict:
     """Measure one size; `save(result)` is called after every stage, so a stopped run keeps what finished."""
-    from assistant import Assistant, Settings
+    from assistant import Assistant
+    from assistant.environment import settings_from_env
     from assistant.evaluation.runner import run_eval
     from assistant.index import store
     from assistant.index.indexer import update_index
@@ -153,7 +154,7 @@ def measure_size(n: int, order: list[dict], data: Path, work: Path, embedder, pl
     shutil.rmtree(sources, ignore_errors=True)
     shutil.rmtree(index, ignore_errors=True)
     copy_articles(data, files[:n], sources)
-    settings = Settings().with_paths(sources, index)
+    settings = settings_from_env(os.environ).with_paths(sources, index)
     load = os.getloadavg()[0]
 
     print(f"[{time.strftime('%H:%M:%S')}] {n} articles: indexing ...", flush=True)
@@ -288,7 +289,7 @@ def main() -> None:
 
     from sentence_transformers import SentenceTransformer
 
-    from assistant import Settings
+    from assistant.environment import settings_from_env
     from assistant.evaluation.data import load_eval_set
     from assistant.index import store
     from assistant.models.embedding import Embedder, default_model_folder
@@ -299,10 +300,10 @@ def main() -> None:
     outside = sorted({src for row in eval_set.rows for src in row.sources} - first)
     if outside:
         sys.exit(f"error: questions about articles outside the first {min(sizes)}: {outside[:3]}")
-    embedder = Embedder(Settings())
+    embedder = Embedder(settings_from_env(os.environ))
     embedder.encode_passages(["Vorab geladen."])  # the model loads before any clock starts
     embedder.encode_queries(["warm-up"])
-    plain = SentenceTransformer(str(default_model_folder(Settings())), device="cpu", local_files_only=True)
+    plain = SentenceTransformer(str(default_model_folder(settings_from_env(os.environ))), device="cpu", local_files_only=True)
     plain.encode(["warm-up"], prompt_name="passage")
     info = machine()
     print(f"{info.get('cpu_model')}, nproc {info['nproc']}, load average {os.getloadavg()}, index format "

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import gc
+import os
 import resource
 import shutil
 import tempfile
@@ -120,7 +121,7 @@ def main() -> None:
 
     import faiss
 
-    from assistant.config import Settings
+    from assistant.environment import settings_from_env
     from assistant.models.embedding import Embedder
     from assistant.index.indexer import update_index
     from assistant.index.store import load_generation
@@ -128,7 +129,7 @@ def main() -> None:
     from assistant.index.vector_index import FaissIndex, ivf_lists_for
 
     faiss.omp_set_num_threads(args.threads)
-    settings = Settings()
+    settings = settings_from_env(os.environ)
     rng = np.random.default_rng(7)
     work = Path(tempfile.mkdtemp(prefix="bench-scale-"))
     try:

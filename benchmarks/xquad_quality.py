@@ -14,12 +14,14 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import time
 from pathlib import Path
 
 from _common import REPO, XQUAD_DE, table, write_result
 
-from assistant import Assistant, Settings
+from assistant import Assistant
+from assistant.environment import settings_from_env
 from assistant.evaluation.metrics import contains_answer
 from assistant.evaluation.xquad import import_xquad
 
@@ -92,7 +94,7 @@ def parse_args(description: str) -> argparse.Namespace:
 def main() -> None:
     args = parse_args(__doc__.splitlines()[0])
     sources, sets = prepare(args.work)
-    settings = Settings().with_paths(sources, args.work / "index")
+    settings = settings_from_env(os.environ).with_paths(sources, args.work / "index")
     assistant = Assistant(settings=settings, update=True, progress=True)
     gold = gold_paragraphs()
     rows = []

@@ -84,3 +84,48 @@ def start_chat(sources: Path, index: Path, log: Path, extra_env: dict | None = N
             time.sleep(0.25)
     server.stop()
     raise RuntimeError(f"assistant chat did not answer within {timeout} s:\n{server.log_text()}")
+
+
+class RawClient:
+    """A plain HTTP client that calls the page's events the way any client can: through gradio's
+    queue with their fn_index, hidden from the API or not (what access control must withstand)."""
+
+    def __init__(self, url: str, login: tuple[str, str] | None = None):
+        import httpx
+
+        import uuid
+
+        self.url = url.rstrip("/")
+        self.session = uuid.uuid4().hex  # one page session: gr.State values live in it
+        self.http = httpx.Client(timeout=120)
+        if login:
+            self.http.post(self.url + "/login", data={"username": login[0], "password": login[1]}).raise_for_status()
+        self.config = self.http.get(self.url + "/config").json()
+
+    def fn_index(self, name: str) -> int:
+        """The event whose handler is `name` (its api_name, private or not)."""
+        return next(i for i, d in enumerate(self.config["dependencies"]) if d.get("api_name") == name)
+
+    def functions(self) -> set[str]:
+        return {d.get("api_name") for d in self.config["dependencies"]}
+
+    def upload(self, name: str, data: bytes) -> dict:
+        sent = self.http.post(self.url + "/gradio_api/upload", files=[("files", (name, data, "text/plain"))])
+        sent.raise_for_status()
+        return {"path": sent.json()[0], "orig_name": name, "meta": {"_type": "gradio.FileData"}}
+
+    def call(self, fn_index: int, data: list) -> dict:
+        """The finished event's message (its `output`), as the page would get it."""
+        import json
+
+        session = self.session
+        self.http.post(self.url + "/gradio_api/queue/join", json={
+            "data": data, "fn_index": fn_index, "session_hash": session, "event_data": None,
+            "trigger_id": None}).raise_for_status()
+        with self.http.stream("GET", self.url + f"/gradio_api/queue/data?session_hash={session}") as stream:
+            for line in stream.iter_lines():
+                if line.startswith("data:"):
+                    message = json.loads(line[5:])
+                    if message.get("msg") == "process_completed":
+                        return message
+        raise AssertionError("the event never completed")

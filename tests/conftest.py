@@ -1,8 +1,9 @@
 """Shared fixtures: the real model is loaded once per test session; corpora are tiny or the
 shipped articles, each indexed into a temporary folder.
 
-Tests never read the live `sources/` folder: users add articles to it (the chat's uploads go
-there), so the three shipped articles are named here and copied into a temporary folder.
+Tests never read the live `sources/` folder: users add and remove articles there (the chat's
+uploads and its Library tab), so the suite keeps its own copies of the three shipped articles in
+tests/data/shipped/ and copies them into a temporary folder.
 """
 
 from __future__ import annotations
@@ -24,7 +25,8 @@ from assistant.config import Settings  # noqa: E402
 from assistant.models.embedding import Embedder  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
-# The shipped articles and the sha256 of their bytes, as committed.
+SHIPPED_DIR = Path(__file__).resolve().parent / "data" / "shipped"
+# The shipped articles (copies in SHIPPED_DIR) and the sha256 of their bytes, as committed.
 SHIPPED_FILES = {
     "000_ce0777626153ace7.txt": "0e3bbcc1a51a7842d7b0135694b55689b845a1c0ca8fecf6d8e1239a8d357cce",
     "001_1885b208a7ea917e.txt": "a18248c19e364ffb58f36153e632da4eae77e0e1fde8c6062f72e16e4acfccae",
@@ -45,6 +47,23 @@ TINY_ARTICLES = {
         "A new rail link to the port is planned to open in 2026."
     ),
 }
+
+
+# Tiers: `pytest -m "not model"` runs the tests that need no model, in seconds. A test needs
+# the model when it uses a fixture that loads it (directly or through another fixture:
+# item.fixturenames is the whole closure), or when its module loads one itself or in a
+# subprocess (the CLI, the chat, the warm server); those modules are named here, and a test
+# elsewhere that runs the CLI on a corpus carries @pytest.mark.model itself.
+MODEL_FIXTURES = frozenset({"embedder", "reader", "shipped_report"})
+MODEL_MODULES = frozenset({"test_cli", "test_chat", "test_warm", "test_embedding", "test_reader",
+                           "test_e5_convert"})
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    for item in items:
+        module = getattr(getattr(item, "module", None), "__name__", "")
+        if MODEL_FIXTURES & set(getattr(item, "fixturenames", ())) or module in MODEL_MODULES:
+            item.add_marker(pytest.mark.model)
 
 
 @pytest.fixture(scope="session")
@@ -70,13 +89,13 @@ def tiny_settings(tmp_path: Path) -> Settings:
 
 
 def copy_shipped(folder: Path) -> Path:
-    """The three shipped articles (and nothing a user added beside them) copied into `folder`."""
+    """The three shipped articles (the suite's own copies) copied into `folder`."""
     folder.mkdir(parents=True, exist_ok=True)
     for name, digest in SHIPPED_FILES.items():
-        data = (REPO / "sources" / name).read_bytes()
+        data = (SHIPPED_DIR / name).read_bytes()
         if hashlib.sha256(data).hexdigest() != digest:
-            raise RuntimeError(f"sources/{name} is not the shipped article any more; the tests need it as "
-                               f"committed: git checkout -- sources/{name}")
+            raise RuntimeError(f"tests/data/shipped/{name} is not the shipped article any more; the tests need "
+                               f"it as committed: git checkout -- tests/data/shipped/{name}")
         (folder / name).write_bytes(data)
     return folder
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant import QuestionError
-from assistant.answer.render import ABSTAIN, FRAMING
+from assistant.answer.render import ABSTAIN, FRAMING, quote_line
 
 GOLEM, ENGLISH, TELEKOM = "000_ce0777626153ace7.txt", "001_1885b208a7ea917e.txt", "002_3699eb8ecc81ec22.txt"
 
@@ -87,7 +87,7 @@ def test_unanswerable_questions_abstain_in_the_question_language(shipped_assista
 def test_answer_text_quotes_and_cites(shipped_assistant):
     answer = ask(shipped_assistant, "Wie viele Kunden hat Vodacom?")
     for q in answer.quotes:
-        assert f'[{q.number}] "{q.text}"' in answer.answer
+        assert quote_line(q) in answer.answer
         assert f"({q.source}, Zeichen {q.start}-{q.end})" in answer.answer
     assert 1 <= len(answer.quotes) <= shipped_assistant.settings.max_quotes
     assert len({q.text for q in answer.quotes}) == len(answer.quotes)
@@ -114,10 +114,20 @@ def test_empty_question_raises(shipped_assistant, question):
         shipped_assistant.ask(question)
 
 
-def test_very_long_question_is_handled(shipped_assistant):
+def test_very_long_question_is_refused_not_cut(shipped_assistant):
+    from assistant.answer.question import QuestionTooLong
+
     question = ("Wie viele Kunden hat Vodacom in Afrika? " * 300)[:10_000]
-    answer = ask(shipped_assistant, question)
+    with pytest.raises(QuestionTooLong, match="at most 2,000"):
+        shipped_assistant.ask(question)
+    answer = ask(shipped_assistant, question[:shipped_assistant.settings.max_question_chars])
     assert answer.abstained or any("132,6" in q.text for q in answer.quotes)
+
+
+@pytest.mark.parametrize("question", ["😀🎉", '" OR 1=1 --', "$(id)", "?!", "Wer ist es?"])
+def test_questions_without_content_words_are_refused(shipped_assistant, question):
+    with pytest.raises(QuestionError, match="no words to search for"):
+        shipped_assistant.ask(question)
 
 
 def test_to_dict_is_json_ready(shipped_assistant):

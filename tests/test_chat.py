@@ -15,8 +15,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from chat_server import CHROMIUM, CHROMIUM_FLAGS, LOAD_QUESTIONS, start_chat
+from chat_server import CHROMIUM, CHROMIUM_FLAGS, LOAD_QUESTIONS, RawClient, start_chat
 from conftest import copy_shipped
+
+from assistant.answer.render import quoted
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -26,11 +28,18 @@ VODACOM = "What share of Vodacom does Vodafone own?"
 
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
+    """The chat with changes open to all (--edit), gradio's uploads in a folder of its own."""
     root = tmp_path_factory.mktemp("chat")
     copy_shipped(root / "sources")
-    chat = start_chat(root / "sources", root / "index", root / "chat.log")
+    chat = start_chat(root / "sources", root / "index", root / "chat.log",
+                      extra_env={"ASSISTANT_EDIT": "1", "GRADIO_TEMP_DIR": str(root / "gradio-uploads")})
     yield chat
     chat.stop()
+
+
+def gradio_uploads(server) -> list[str]:
+    """The names of the files left in gradio's upload folder."""
+    return sorted(p.name for p in (server.sources.parent / "gradio-uploads").rglob("*") if p.is_file())
 
 
 @pytest.fixture(scope="module")
@@ -103,6 +112,9 @@ def upload(page, files: list[dict]) -> str:
     assert page.locator("#upload-status .ok, #upload-status .err").count() == 0  # a fresh page
     page.set_input_files("#upload input[type=file]", files=files)
     page.wait_for_selector("#upload-status .ok, #upload-status .err", timeout=180_000)
+    # What was stored is shown first, then what indexing did.
+    page.wait_for_function("() => !document.querySelector('#upload-status').textContent.includes('indexing them now')",
+                           timeout=180_000)
     return page.inner_text("#upload-status")
 
 
@@ -231,6 +243,29 @@ def test_bad_uploads_are_refused_with_a_message(page, server):
         assert not outside.exists()
     assert not (server.sources / "tool.exe").exists() and not (server.sources / "huge.txt").exists()
     assert page.locator("#upload-status .err").count() == 3
+    # Refused or not, nothing stays in gradio's upload folder.
+    assert not {"escape.txt", "tool.exe", "huge.txt", GERMAN_ARTICLE} & set(gradio_uploads(server)), gradio_uploads(server)
+
+
+def test_a_pdf_renamed_txt_is_refused_by_its_bytes(page, server):
+    status = upload(page, [{"name": "bericht.txt", "mimeType": "text/plain",
+                            "buffer": b"%PDF-1.4\n1 0 obj\nDer Hafen in Kiel hat 2023 neue Kraene bekommen.\n"}])
+    assert "bericht.txt: this is a PDF document, not a text article" in status, status
+    assert not (server.sources / "bericht.txt").exists()
+
+
+def test_a_long_question_is_refused_whole_and_the_box_keeps_it(page):
+    question = "Wie viele Kunden hat Vodacom in Afrika und in welchen Ländern? " * 40  # 2,520 characters
+    page.fill("#question textarea", question)
+    page.press("#question textarea", "Enter")
+    page.wait_for_selector("#chatbot .q:has-text('too long')")
+    assert "The question is too long: 2,519 characters, at most 2,000" in page.inner_text("#chatbot")
+    assert page.input_value("#question textarea") == question  # not cut: to be shortened by the person
+    # The box grew a few lines and scrolls inside; the page still fits the window.
+    box = page.locator("#question textarea").bounding_box()
+    assert box["height"] < 200 and box["y"] + box["height"] <= 800, box
+    assert page.locator("#ask").bounding_box()["y"] < 800
+    page.fill("#question textarea", "")
 
 
 def test_chat_api_returns_answer_with_quotes(server):
@@ -240,11 +275,12 @@ def test_chat_api_returns_answer_with_quotes(server):
     assert result["abstained"] is False
     assert result["answer"].startswith("The articles say:")
     assert any(q["source"] == GERMAN_ARTICLE and "65" in q["text"] for q in result["quotes"]), result
-    assert all(f'[{q["number"]}] "{q["text"]}"' in result["answer"] for q in result["quotes"])
+    assert all(f'[{q["number"]}] {quoted(q["text"])}' in result["answer"] for q in result["quotes"])
     client = Client(server.url, verbose=False)
     assert len(client.predict(VODACOM, 1, api_name="/chat")["quotes"]) == 1
-    assert "too long" in client.predict("why? " * 1000, api_name="/chat")["error"]
+    assert "too long: 4,999 characters, at most 2,000" in client.predict("why? " * 1000, api_name="/chat")["error"]
     assert "empty" in client.predict("   ", api_name="/chat")["error"]
+    assert "no words to search for" in client.predict('" OR 1=1 --', api_name="/chat")["error"]
 
 
 def test_fifty_concurrent_api_questions_all_answered_correctly(server):
@@ -268,11 +304,53 @@ def test_fifty_concurrent_api_questions_all_answered_correctly(server):
 
 @pytest.fixture(scope="module")
 def auth_server(server, tmp_path_factory):
-    """A second app with a password, on the same (already built) sources and index."""
-    chat = start_chat(server.sources, server.index, tmp_path_factory.mktemp("auth") / "chat.log",
-                      extra_env={"ASSISTANT_AUTH": "tester:s3cret-pass"})
+    """A second app with a login password and an edit password, on a copy of its own (its tests
+    add and remove articles; two apps must not update one index under each other)."""
+    root = tmp_path_factory.mktemp("auth")
+    copy_shipped(root / "sources")
+    chat = start_chat(root / "sources", root / "index", root / "chat.log",
+                      extra_env={"ASSISTANT_AUTH": "tester:s3cret-pass", "ASSISTANT_EDIT_PASSWORD": "edit-pass"})
     yield chat
     chat.stop()
+
+
+def test_wrong_logins_are_slowed_down(auth_server):
+    import time
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    def login(password: str) -> int:
+        return httpx.post(auth_server.url + "login", data={"username": "tester", "password": password},
+                          timeout=120).status_code
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=5) as pool:
+        codes = list(pool.map(login, [f"guess-{i}" for i in range(5)]))
+    assert codes == [400] * 5 and time.monotonic() - started >= 4.5  # one at a time, a second each
+    started = time.monotonic()
+    assert login("s3cret-pass") == 200 and time.monotonic() - started < 1.0
+
+
+def test_changes_need_the_edit_password_in_the_event_itself(auth_server):
+    """A raw HTTP client that logged in calls the upload and removal events through gradio's
+    queue, as the page does: without the edit password nothing is added or removed."""
+    client = RawClient(auth_server.url, login=("tester", "s3cret-pass"))
+    add, confirm = client.fn_index("add_articles"), client.fn_index("confirm_removal")
+    article = "Die Stadt Kiel hat 2023 einen neuen Hafen eröffnet, sagte die Bürgermeisterin am Montag.".encode()
+    ask_removal = client.fn_index("ask_removal")
+    for password in (None, "", "wrong"):
+        reply = client.call(add, [[client.upload("planted.txt", article)], password])
+        assert "wrong edit password: nothing was changed" in reply["output"]["data"][0], reply
+        client.call(ask_removal, [GERMAN_ARTICLE])  # the first step only remembers the choice
+        reply = client.call(confirm, [None, [], password])  # the pending choice lives in the session
+        assert "wrong edit password" in reply["output"]["data"][1], reply
+    assert not (auth_server.sources / "planted.txt").exists() and (auth_server.sources / GERMAN_ARTICLE).exists()
+    reply = client.call(add, [[client.upload("planted.txt", article)], "edit-pass"])
+    assert "added planted.txt" in reply["output"]["data"][0] and (auth_server.sources / "planted.txt").exists()
+    client.call(ask_removal, ["planted.txt"])
+    reply = client.call(confirm, [None, [], "edit-pass"])
+    assert "removed planted.txt" in reply["output"]["data"][1] and not (auth_server.sources / "planted.txt").exists()
 
 
 def test_auth_refuses_unauthenticated_requests(auth_server):
@@ -395,6 +473,18 @@ def test_chat_fills_the_window_and_new_answer_starts_in_view(server, browser):
             f"() => document.querySelector('#chatbot').getBoundingClientRect().height > {small} + 200")
         page.set_viewport_size({"width": 1000, "height": 640})  # narrower: the answers grow taller
         ask(page, VODACOM)
+        # Count the scroll script's delayed re-checks (scroll_answer.js: `setTimeout(() => show(...))`),
+        # so the test can wait until the last one has run instead of sleeping.
+        page.evaluate("""() => {
+            const later = window.setTimeout;
+            window.__scrollChecks = {scheduled: 0, pending: 0};
+            window.setTimeout = (fn, delay, ...args) => {
+                if (typeof fn !== 'function' || !String(fn).includes('show(')) return later(fn, delay, ...args);
+                window.__scrollChecks.scheduled++;
+                window.__scrollChecks.pending++;
+                return later(() => { try { fn(...args); } finally { window.__scrollChecks.pending--; } }, delay);
+            };
+        }""")
         ask(page, "How much will Vodafone invest in AI and cloud?")
         # The answer is taller than the chat box, so scrolling to the bottom would hide its first line.
         page.wait_for_function("""() => {
@@ -410,7 +500,9 @@ def test_chat_fills_the_window_and_new_answer_starts_in_view(server, browser):
                 throw new Error(`answer fits the box: this test needs a taller one (${m.height} <= ${r.height})`);
             return m.top >= r.top - 2 && m.top < r.bottom && m.top >= 0;
         }""", timeout=10_000)
-        page.wait_for_timeout(2_000)  # and it stays there
+        # ... and it stays there once the script's last re-check has run (and nothing scrolled it away).
+        page.wait_for_function("() => window.__scrollChecks.scheduled >= 3 && window.__scrollChecks.pending === 0",
+                               timeout=30_000)
         assert page.evaluate("""() => {
             const heads = document.querySelectorAll('#chatbot .framing');
             const m = heads[heads.length - 1].parentElement.getBoundingClientRect();
@@ -517,10 +609,17 @@ def test_library_lists_articles_and_removes_one_only_after_confirmation(page, se
     # Remove alone deletes nothing: it asks; Cancel asks again from the start.
     page.click("#remove")
     page.wait_for_selector("#confirm-remove:has-text('Confirm removal of Bäckerei Wittenberg')")
+    # Waiting for confirmation is neither done nor failed: no green check mark.
+    pending = page.locator("#remove-status .pending")
+    assert "will be deleted" in pending.inner_text() and "✓" not in page.inner_text("#remove-status")
+    assert page.locator("#remove-status .ok").count() == 0
+    generation = (server.index / "CURRENT").read_text()
     page.click("#cancel-remove")
     page.wait_for_selector("#remove-status:has-text('nothing removed')")
-    page.wait_for_timeout(1_000)
+    # Cancel's message is the last output of the last handler these clicks ran (Remove's came
+    # before it): a deletion by either would have happened by now, and would have re-indexed.
     assert (server.sources / name).exists() and name in library_files(page)
+    assert (server.index / "CURRENT").read_text() == generation
     page.click("#remove")
     page.click("#confirm-remove")
     page.wait_for_selector("#remove-status:has-text('removed stollen_wittenberg.txt; index updated')")
@@ -579,3 +678,52 @@ def test_follow_up_chain_answered_with_what_it_understood(page, chain):
             assert shown["resolved"] is None, shown
         elif with_topic:
             assert shown["resolved"] and shown["resolved"].startswith(label), (turn, question, shown)
+
+
+def test_settings_filter_lists_articles_uploaded_from_another_page(page, server, browser):
+    """A page opened before an upload in another tab offers the new article once Settings is opened."""
+    page.click("button[role=tab]:has-text('Settings')")  # this page's filter, filled before the upload
+    other = browser.new_context(viewport={"width": 1280, "height": 800}).new_page()
+    other.set_default_timeout(60_000)
+    other.goto(server.url, wait_until="load")
+    other.wait_for_selector("#question textarea")
+    article = ("Fähre Kiel–Oslo fährt wieder\n\nDie Fähre zwischen Kiel und Oslo fährt ab Mai wieder "
+               "täglich, teilte die Reederei am Freitag mit.\n\nDie Überfahrt dauert 20 Stunden.")
+    assert "added faehre_oslo.txt" in upload(other, [{"name": "faehre_oslo.txt", "mimeType": "text/plain",
+                                                      "buffer": article.encode()}])
+    other.context.close()
+    page.click("button[role=tab]:has-text('Sources')")
+    page.click("button[role=tab]:has-text('Settings')")
+    # The refreshed list can arrive just as the list opens and close it: open it again, as a
+    # person would, until the new article is offered.
+    for _ in range(10):
+        page.click("#article-filter input")
+        try:
+            page.get_by_role("option", name="faehre_oslo.txt").wait_for(timeout=3_000)
+            break
+        except PlaywrightTimeout:
+            page.keyboard.press("Escape")
+    else:
+        raise AssertionError("the filter never offered the article uploaded from another page")
+    page.keyboard.press("Escape")
+
+
+def rendering_fonts(page, selector: str) -> list[str]:
+    """The fonts chromium drew an element's own text with (DevTools protocol: what was really
+    used, glyph by glyph, not what the CSS asked for)."""
+    cdp = page.context.new_cdp_session(page)
+    cdp.send("DOM.enable")
+    cdp.send("CSS.enable")
+    root = cdp.send("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
+    node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+    fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
+    return sorted(f"{f['familyName']} ({f['glyphCount']})" for f in fonts)
+
+
+def test_semi_bold_text_is_drawn_in_one_font(page):
+    """gradio's SemiBold woff2 holds 55 glyphs: "Die Artikel" took its A from there and the rest
+    from a fallback font. Every semi-bold and bold piece is now drawn by one font alone."""
+    ask(page, "Wie viel Prozent an Vodacom hält Vodafone?")
+    for selector in ("#chatbot .framing", "#ask", "#chatbot .short-answer .sa-text", "#chatbot .src-title"):
+        fonts = rendering_fonts(page, selector)
+        assert len(fonts) == 1 and fonts[0].startswith("Source Sans"), (selector, fonts)

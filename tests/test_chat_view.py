@@ -202,3 +202,89 @@ def test_every_message_is_one_html_block():
     assert user_message("**x** [t](u)").startswith("<div")
     for chunk in answer_chunks(answer()) + answer_chunks(answer(abstained=True)):
         assert chunk.startswith("<div") and "\n" not in chunk
+
+
+@pytest.mark.parametrize("text, marks", [
+    ("Vodacom versorgt 132,6 Millionen Kunden.", True),
+    ("„Diese Partnerschaft wird Europa verändern“, sagte er.", False),  # starts with its own mark
+    ("Er sagte: \"Diese Partnerschaft wird Europa verändern.\"", False),  # ends with one
+    ("'Ja', sagte sie.", False),
+])
+def test_quotation_marks_never_doubled_in_text_copy_or_page(text, marks):
+    """The text answer (and so Copy) and the page follow one rule (render.py): marks are added
+    around a quote unless its own text starts or ends with one."""
+    from assistant.answer.render import render
+
+    q = Quote(number=1, text=text, source="a.txt", start=0, end=len(text), score=1.0, title="T", date=None,
+              language="de")
+    plain = render("de", [q], False)
+    line = plain.splitlines()[1]
+    assert line == (f'[1] "{text}"' if marks else f"[1] {text}"), line
+    for doubled in ('""', "\"„", "“\"", "\"'"):
+        assert doubled not in line.replace(text, "X")
+    html = answer_chunks(Answer(question="q?", answer=plain, abstained=False, language="de", quotes=[q]))[1]
+    assert ('class="qt marks"' in html) == marks, html
+
+
+def test_read_only_chat_has_no_events_that_change_articles(shipped_assistant):
+    """Read-only (the default), the upload and removal events are not registered at all: no
+    HTTP client can reach what does not exist. --edit or --edit-password adds them."""
+    from assistant.web.access import EditAccess
+    from assistant.web.app import build_app
+
+    def handlers_of(app) -> set[str]:
+        return {getattr(f.fn, "__name__", "") for f in app.fns.values()}
+
+    changing = {"add_articles", "confirm_removal", "ask_removal"}
+    read_only = build_app(shipped_assistant)
+    assert not changing & handlers_of(read_only)
+    notes = [b.value for b in read_only.blocks.values() if getattr(b, "elem_id", None) in
+             ("upload-read-only", "remove-read-only")]
+    assert len(notes) == 2 and all("read-only" in n and "--edit" in n for n in notes)
+    for edits in (EditAccess(open=True), EditAccess(password="pw")):
+        assert changing <= handlers_of(build_app(shipped_assistant, edits))
+
+
+def test_edit_refusal_checks_the_password_slowly(shipped_assistant):
+    import time
+
+    from assistant.web.access import EditAccess
+    from assistant.web.handlers import ChatHandlers
+
+    handlers = ChatHandlers(shipped_assistant, EditAccess(password="pw"))
+    started = time.monotonic()
+    assert "wrong edit password" in handlers.edit_refusal("guess")
+    assert time.monotonic() - started >= 0.9
+    assert handlers.edit_refusal("pw") is None
+    assert "read-only" in ChatHandlers(shipped_assistant).edit_refusal("pw")
+    assert ChatHandlers(shipped_assistant, EditAccess(open=True)).edit_refusal(None) is None
+
+
+def test_upload_reports_what_was_stored_before_indexing(tiny_settings, embedder, tmp_path):
+    """A stop while indexing must not hide that the files are in the sources folder: the first
+    report comes before indexing starts."""
+    from assistant import Assistant
+    from assistant.web.access import EditAccess
+    from assistant.web.handlers import ChatHandlers
+
+    upload = tmp_path / "kiel.txt"
+    upload.write_text("Die Stadt Kiel hat 2023 einen neuen Hafen eröffnet, sagte die Bürgermeisterin.", encoding="utf-8")
+    handlers = ChatHandlers(Assistant(settings=tiny_settings, update=True, embedder=embedder), EditAccess(open=True))
+    steps = handlers.add_articles([str(upload)], progress=lambda *a, **k: None)
+    first = next(steps)[0]
+    assert "added kiel.txt" in first and "stored in the sources folder; indexing them now" in first
+    assert (tiny_settings.sources_dir / "kiel.txt").exists() and "index updated" not in first
+    last = list(steps)[-1][0]
+    assert "index updated (1 added" in last
+
+
+@pytest.mark.parametrize("host, auth, edits, needle", [
+    ("0.0.0.0", None, "open", "ADD AND DELETE"),
+    ("0.0.0.0", None, "password", "changing them needs the edit password"),
+    ("0.0.0.0", None, "none", "can read the articles."),
+])
+def test_exposure_warning_says_what_strangers_can_change(host, auth, edits, needle):
+    from assistant.web.access import EditAccess
+
+    access = {"open": EditAccess(open=True), "password": EditAccess(password="x"), "none": EditAccess()}[edits]
+    assert needle in exposure_warning(host, auth, access)

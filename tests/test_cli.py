@@ -73,7 +73,8 @@ def test_index_ask_sources_show(indexed):
 
     assert first.returncode == 0, first.stderr
     assert "2 added" in first.stdout and "Traceback" not in first.stderr
-    assert "skipped leer.txt: file is empty" in first.stderr  # named, and the rest is indexed
+    assert first.stderr.count("leer.txt") == 1, first.stderr  # named once, and the rest is indexed
+    assert "skipped leer.txt: file is empty" in first.stderr
     assert second.returncode == 0, second.stderr
     assert "nothing to embed" in second.stdout
 
@@ -100,6 +101,7 @@ def test_index_ask_sources_show(indexed):
     assert "#" not in shown.stdout
 
     assert_clean_error(run("show", "nope.txt", *args), "nope.txt")
+    assert_clean_error(run("show", "leer.txt", *args), "leer.txt was skipped when indexing: file is empty")
     # A path into the sources folder names the article too; the output ends with a newline.
     for given in (sources / "harbour.md", Path(os.path.relpath(sources / "harbour.md", REPO))):
         by_path = run("show", str(given), *args)
@@ -154,11 +156,11 @@ def test_empty_question(corpus, question):
 
 def test_missing_and_empty_sources_folder(tmp_path):
     missing = tmp_path / "missing"
-    assert_clean_error(run("ask", "Wer?", *corpus_args(missing, tmp_path / "index")), str(missing))
+    assert_clean_error(run("ask", "Wie warm wird es?", *corpus_args(missing, tmp_path / "index")), str(missing))
     assert_clean_error(run("index", *corpus_args(missing, tmp_path / "index")), str(missing))
     empty = tmp_path / "empty"
     empty.mkdir()
-    assert_clean_error(run("ask", "Wer?", *corpus_args(empty, tmp_path / "index")), "no articles")
+    assert_clean_error(run("ask", "Wie warm wird es?", *corpus_args(empty, tmp_path / "index")), "no articles")
     assert_clean_error(run("index", *corpus_args(empty, tmp_path / "index")), "no articles")
 
 
@@ -169,7 +171,7 @@ def test_corrupt_index_then_rebuild_then_a_very_long_question(corpus, tmp_path):
     generation = broken / (broken / "CURRENT").read_text().strip()
     (generation / "manifest.json").write_text("{garbage", encoding="utf-8")
     args = corpus_args(sources, broken)
-    for command in (["ask", "Wer?"], ["ask", "--json", "Wer?"], ["sources"], ["show", "wetter.txt"], ["index"]):
+    for command in (["ask", "Wie warm wird es?"], ["ask", "--json", "Wie warm wird es?"], ["sources"], ["show", "wetter.txt"], ["index"]):
         message = assert_clean_error(run(*command, *args))
         assert "--rebuild" in message, message  # says how to recover
 
@@ -178,9 +180,9 @@ def test_corrupt_index_then_rebuild_then_a_very_long_question(corpus, tmp_path):
     assert "rebuild" in rebuilt.stdout
 
     question = ("Wie viele Container hat der Hamburger Hafen umgeschlagen? " * 200)[:10_000]
-    assert len(question) == 10_000
-    result = run("ask", "--json", question, *args)
-    answer = check_json_answer(result, args)
+    assert len(question) == 10_000  # refused, not cut (answer/question.py); a question at the limit is answered
+    assert_clean_error(run("ask", "--json", question, *args), "too long: 9,999 characters, at most 2,000")  # stripped
+    answer = check_json_answer(run("ask", "--json", question[:2000], *args), args)
     assert answer["abstained"] or any("8.7 million" in q["text"] for q in answer["quotes"])
 
 
@@ -195,8 +197,48 @@ def test_pointer_to_a_missing_generation_is_a_clean_error(corpus, tmp_path):
 
 
 def test_bad_k_is_refused(corpus):
-    result = run("ask", "-k", "0", "Wer?", *corpus_args(*corpus))
+    result = run("ask", "-k", "0", "Wie warm wird es?", *corpus_args(*corpus))
     assert result.returncode != 0 and "Traceback" not in result.stderr
+    assert "argument -k: 0 is too small: at least 1" in result.stderr
+    result = run("ask", "-k", "abc", "Wie warm wird es?", *corpus_args(*corpus))
+    assert result.returncode == 2 and "argument -k: 'abc' is not a whole number" in result.stderr, result.stderr
+
+
+def test_help_says_what_the_tool_does_with_examples():
+    shown = run("--help")
+    assert shown.returncode == 0
+    assert "verbatim quotes" in shown.stdout and "examples:" in shown.stdout
+    assert 'assistant ask "Wie viel Prozent an Vodacom hält Vodafone?"' in shown.stdout
+    assert "Heavy libraries" not in shown.stdout  # the module's notes for developers stay out
+
+
+@pytest.mark.parametrize("question, needle", [
+    ("Wie viele Kunden hat Vodacom? " * 100, "too long: 2,999 characters, at most 2,000"),
+    ("😀🎉", "no words to search for"),
+    ('" OR 1=1 --', "no words to search for"),
+    ("$(id)", "no words to search for"),
+])
+def test_questions_refused_before_the_model_loads(tmp_path, question, needle):
+    """One rule for every caller (answer/question.py); the CLI checks before loading anything,
+    so even without an index the message is about the question."""
+    assert_clean_error(run("ask", question, *corpus_args(tmp_path / "none", tmp_path / "index")), needle)
+
+
+def test_run_from_another_folder_hints_at_sources(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "assistant.cli", "sources"], cwd=tmp_path, env=ENV,
+                            capture_output=True, text=True, timeout=300)
+    message = assert_clean_error(result, "sources folder sources does not exist", "--sources DIR")
+    assert str(tmp_path) in message
+
+
+def test_missing_index_names_the_command_with_both_folders(corpus, tmp_path):
+    from assistant import Assistant
+    from assistant.index.store import IndexMissing
+
+    sources, _ = corpus
+    with pytest.raises(IndexMissing) as missing:
+        Assistant(sources, tmp_path / "no-index")
+    assert f"assistant index --sources {sources} --index {tmp_path / 'no-index'}" in str(missing.value)
 
 
 def test_unusable_paths_are_clean_errors(corpus, tmp_path):
@@ -205,7 +247,7 @@ def test_unusable_paths_are_clean_errors(corpus, tmp_path):
     not_a_dir.write_text("x")
     assert_clean_error(run("index", *corpus_args(sources, not_a_dir / "index")), str(not_a_dir))
     assert_clean_error(run("sources", *corpus_args(sources, not_a_dir / "index")), str(not_a_dir))
-    assert_clean_error(run("ask", "Wer?", *corpus_args(not_a_dir, tmp_path / "index")), "is not a folder")
+    assert_clean_error(run("ask", "Wie warm wird es?", *corpus_args(not_a_dir, tmp_path / "index")), "is not a folder")
 
 
 def test_milvus_store_index_ask_add_and_remove(tmp_path):

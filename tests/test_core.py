@@ -1,9 +1,12 @@
 """`Assistant`, the one object the CLI, chat and evaluation wrap: opening read-only, updating,
-removing, and answers that each come from one whole index state while it changes."""
+removing, and answers that each come from one whole index state while it changes (also one
+that is still in flight after two updates in a row)."""
 
 from __future__ import annotations
 
+import gc
 import threading
+import time
 
 import pytest
 
@@ -43,38 +46,86 @@ def test_remove_drops_the_article_from_the_folder_and_the_answers(tiny_settings,
         assistant.remove("harbour.md")
 
 
-def test_answers_during_an_update_each_come_from_one_whole_snapshot(tiny_settings, embedder):
+SECOND_ARTICLE = (
+    "Neuer Fahrplan für die S-Bahn Leipzig\n\n"
+    "Ab Dezember fahren die Züge der S-Bahn Leipzig alle 15 Minuten, teilte der Verkehrsverbund am "
+    "Mittwoch mit. Die Linie S3 wird bis nach Halle verlängert."
+)
+DEADLINE_S = 300.0  # a hanging or failing asker fails the test instead of hanging the suite
+
+
+def _run_in_thread(target, timeout: float = DEADLINE_S):
+    """target() on a thread of its own (its own SQLite connections); its result, or its error raised here."""
+    result, errors = [], []
+    thread = threading.Thread(target=lambda: _record(target, result, errors), daemon=True)
+    thread.start()
+    thread.join(timeout)
+    assert not thread.is_alive(), f"no result within {timeout} s"
+    if errors:
+        raise errors[0]
+    return result[0]
+
+
+def _record(target, result: list, errors: list) -> None:
+    try:
+        result.append(target())
+    except BaseException as exc:  # noqa: BLE001 - raised again in the test's thread
+        errors.append(exc)
+
+
+def _problems(snapshot, question: str) -> list[str]:
+    """Answer from `snapshot`; every passage and quote must lie in its generation, exactly."""
+    answer, hits = answer_with_passages(snapshot, question)
+    view, problems = snapshot.view, []
+    files = {a.file for a in view.articles}
+    for hit in hits:
+        if not 0 <= hit.passage_id < view.passage_count:
+            problems.append(f"passage {hit.passage_id} outside generation {view.generation}")
+    for quote in answer.quotes + answer.related:
+        if quote.source not in files or view.article_by_file(quote.source).text[quote.start:quote.end] != quote.text:
+            problems.append(f"{quote.source} {quote.start}-{quote.end} not in generation {view.generation}")
+    return problems
+
+
+def test_answers_during_two_updates_each_come_from_one_whole_snapshot(tiny_settings, embedder):
     assistant = Assistant(settings=tiny_settings, update=True, embedder=embedder)
     question = "Wie viele Besucher hatte der Zoo Leipzig 2023?"
-    stop, seen, problems = threading.Event(), set(), []
+    stop, seen, problems, errors = threading.Event(), set(), [], []
+    in_flight = assistant.snapshot  # an answer that started before both updates and is still running
 
     def ask_repeatedly() -> None:
-        while not stop.is_set():
-            snapshot = assistant.snapshot  # what a caller holding the assistant sees right now
-            answer, hits = answer_with_passages(snapshot, question)
-            view = snapshot.view
-            files = {a.file for a in view.articles}
-            seen.add(view.generation)
-            for hit in hits:
-                if not 0 <= hit.passage_id < view.passage_count:
-                    problems.append(f"passage {hit.passage_id} outside generation {view.generation}")
-            for quote in answer.quotes + answer.related:
-                if quote.source not in files or view.article_by_file(quote.source).text[quote.start:quote.end] != quote.text:
-                    problems.append(f"{quote.source} {quote.start}-{quote.end} not in generation {view.generation}")
+        try:
+            while not stop.is_set():
+                snapshot = assistant.snapshot  # what a caller holding the assistant sees right now
+                seen.add(snapshot.view.generation)
+                problems.extend(_problems(snapshot, question))
+        except BaseException as exc:  # noqa: BLE001 - reported by the test's thread
+            errors.append(exc)
 
-    asker = threading.Thread(target=ask_repeatedly)
+    asker = threading.Thread(target=ask_repeatedly, daemon=True)
     asker.start()
     try:
-        first = assistant.snapshot.view.generation
+        first = in_flight.view.generation
         (tiny_settings.sources_dir / "zoo.txt").write_text(NEW_ARTICLE, encoding="utf-8")
-        report = assistant.index()
-        assert report.wrote
-        while assistant.snapshot.view.generation not in seen:  # at least one answer from the new state
+        assert assistant.index().wrote
+        (tiny_settings.sources_dir / "sbahn.txt").write_text(SECOND_ARTICLE, encoding="utf-8")
+        assert assistant.index().wrote  # two updates in a row: keep=2 alone would delete `first` now
+        deadline = time.monotonic() + DEADLINE_S
+        while assistant.snapshot.view.generation not in seen and not errors:  # an answer from the newest state
+            assert time.monotonic() < deadline, "no answer from the new index within the deadline"
             stop.wait(0.05)
     finally:
         stop.set()
-        asker.join()
-    assert problems == []
+        asker.join(DEADLINE_S)
+    assert not asker.is_alive(), "the asking thread did not stop"
+    assert errors == [] and problems == []
     assert {first, assistant.snapshot.view.generation} <= seen
+    # The in-flight answer finishes on its own generation, read by a thread with no open connection to it.
+    assert _run_in_thread(lambda: _problems(in_flight, question)) == []
+    assert (tiny_settings.index_dir / first).exists()
     answer = assistant.ask(question)
     assert any(q.source == "zoo.txt" and "1,93 Millionen" in q.text for q in answer.quotes)
+    in_flight = None  # the answer is done: its generation is let go
+    gc.collect()
+    assistant.index(rebuild=True)  # let go of: the next update deletes it
+    assert not (tiny_settings.index_dir / first).exists()

@@ -3,6 +3,8 @@ choice, duplicate texts, and the thread settings it restores."""
 
 from __future__ import annotations
 
+import threading
+
 import numpy as np
 import pytest
 
@@ -43,12 +45,50 @@ def test_duplicates_are_embedded_once_and_returned_in_place(embedder):
     assert embedder.encode_passages([]).shape == (0, embedder.dimension)
 
 
+def _run_together(target, count: int, timeout: float = 300.0) -> None:
+    """Run `target` on `count` threads that start at once; fail on an error or a hang."""
+    barrier, errors = threading.Barrier(count), []
+
+    def run():
+        try:
+            barrier.wait(timeout)
+            target()
+        except BaseException as exc:  # noqa: BLE001 - reported below, in the test's thread
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, daemon=True) for _ in range(count)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout)
+    assert not any(t.is_alive() for t in threads), "a thread did not finish"
+    assert not errors, errors
+
+
 def test_query_threads_are_restored(embedder):
     import torch
 
     before = torch.get_num_threads()
     embedder.encode_queries(["Wie warm wird es?"])
     assert torch.get_num_threads() == before
+    # Several questions at once: each sets the process-wide count and puts it back, one at a time.
+    _run_together(lambda: [embedder.encode_queries([f"Frage {i}?"]) for i in range(5)], count=4)
+    assert torch.get_num_threads() == before
+
+
+def test_two_first_questions_load_the_model_once(monkeypatch):
+    loads, real = [], Embedder._load
+
+    def counting_load(self):
+        loads.append(threading.current_thread().name)
+        return real(self)
+
+    monkeypatch.setattr(Embedder, "_load", counting_load)
+    fresh = Embedder(Settings())
+    vectors = []
+    _run_together(lambda: vectors.append(fresh.encode_queries(["Wie warm wird es?"])), count=3)
+    assert len(loads) == 1
+    assert len(vectors) == 3 and all(np.array_equal(v, vectors[0]) for v in vectors)
 
 
 def test_precision_setting():

@@ -122,7 +122,7 @@ def test_csv_bad_rows_and_bad_header(tmp_path):
 def test_extra_jsonl_columns_are_kept_and_noted_once(tmp_path):
     rows = [
         {"id": "a", "question": "Wer ist CEO?", "answer": "Satya Nadella", "lang": "de", "type": "name"},
-        {"id": "b", "question": "How many?", "answer": ["24 million"], "lang": "en", "notes": {"by": "me"}},
+        {"id": "b", "question": "How many customers?", "answer": ["24 million"], "lang": "en", "notes": {"by": "me"}},
         {"id": "c", "question": "Capital of Peru?", "answer": [], "category": None},
     ]
     s = load_eval_set(write(tmp_path / "q.jsonl", "\n".join(json.dumps(r) for r in rows)))
@@ -137,7 +137,7 @@ def test_extra_jsonl_columns_are_kept_and_noted_once(tmp_path):
 def test_extra_csv_columns_are_kept_with_their_names(tmp_path):
     text = ("ID,Question,Answer,lang,Category,\n"
             'a,Wer ist CEO?,Satya Nadella,de,people,\n'
-            'b,How many?,"[""24 million""]",en,,\n')
+            'b,How many customers?,"[""24 million""]",en,,\n')
     s = load_eval_set(write(tmp_path / "q.csv", text))
     assert s.bad == [] and [r.id for r in s.rows] == ["a", "b"]  # known columns in any case
     assert s.rows[0].extra == {"lang": "de", "Category": "people"}  # the unnamed last column is ignored
@@ -147,17 +147,17 @@ def test_extra_csv_columns_are_kept_with_their_names(tmp_path):
 
 
 def test_no_extra_columns_no_note(tmp_path):
-    s = load_eval_set(write(tmp_path / "q.jsonl", '{"question": "Q?", "answer": "a"}\n'))
+    s = load_eval_set(write(tmp_path / "q.jsonl", '{"question": "Who runs Vodacom?", "answer": "a"}\n'))
     assert s.columns == [] and s.notes == [] and s.rows[0].extra == {}
 
 
 def test_format_is_sniffed_for_other_suffixes(tmp_path):
-    assert load_eval_set(write(tmp_path / "q.txt", '{"question": "Q?", "answer": "a"}\n')).format == "jsonl"
-    assert load_eval_set(write(tmp_path / "q.data", "question,answer\nQ?,a\n")).format == "csv"
+    assert load_eval_set(write(tmp_path / "q.txt", '{"question": "Who runs Vodacom?", "answer": "a"}\n')).format == "jsonl"
+    assert load_eval_set(write(tmp_path / "q.data", "question,answer\nWho runs Vodacom?,a\n")).format == "csv"
 
 
 def test_repeated_ids_are_kept_with_a_warning(tmp_path):
-    text = '{"id": "x", "question": "A?", "answer": "a"}\n{"id": "x", "question": "B?", "answer": "b"}\n'
+    text = '{"id": "x", "question": "Who is CEO?", "answer": "a"}\n{"id": "x", "question": "Who owns Vodacom?", "answer": "b"}\n'
     s = load_eval_set(write(tmp_path / "q.jsonl", text))
     assert len(s.rows) == 2 and s.warnings == ["line 2: id 'x' repeats line 1"]
 
@@ -169,3 +169,46 @@ def test_shipped_question_set_is_clean():
     assert len(s.rows) >= 20
     assert sum(not r.answerable for r in s.rows) >= 5
     assert {src for r in s.rows for src in r.sources} <= set(SHIPPED_FILES)
+
+
+def test_a_lone_surrogate_long_lines_and_refused_questions_are_bad_rows(tmp_path):
+    """Skipped and reported like any bad row, never the end of a run: a lone surrogate (not
+    text: writing the results would fail), a line over MAX_ROW_CHARS (skipped unread) and a
+    question that the assistant refuses (answer/question.py: too long, no words)."""
+    from assistant.evaluation.data import MAX_ROW_CHARS
+
+    lines = [
+        '{"question": "Wer ist Chef von T-Systems?", "answer": "Al-Saleh"}',              # 1 good
+        '{"question": "Wer ist \\ud800 Chef?", "answer": "x"}',                           # 2 surrogate
+        '{"question": "Wer ist Chef?", "answer": "x", "notes": "\\udfff"}',               # 3 surrogate
+        json.dumps({"question": "Wie viele Kunden? " + "x" * MAX_ROW_CHARS, "answer": "x"}),  # 4 too long a line
+        json.dumps({"question": "Wie viele Kunden hat Vodacom? " * 80, "answer": "x"}),   # 5 question too long
+        json.dumps({"question": '" OR 1=1 --', "answer": "x"}),                            # 6 no words
+    ]
+    s = load_eval_set(write(tmp_path / "q.jsonl", "\n".join(lines) + "\n"))
+    assert [r.line for r in s.rows] == [1]
+    reasons = {b.line: b.reason for b in s.bad}
+    assert set(reasons) == {2, 3, 4, 5, 6}
+    assert "lone surrogate" in reasons[2] and "lone surrogate" in reasons[3]
+    assert "more than the 100,000 a row may have" in reasons[4]
+    assert "too long: 2,399 characters, at most 2,000" in reasons[5]
+    assert "no words to search for" in reasons[6]
+
+
+def test_csv_unterminated_quote_does_not_swallow_the_next_rows(tmp_path):
+    text = ('question,answer\n'
+            '"Wie viele Kunden hat Vodacom?,132 Millionen\n'      # 2: the quote is never closed
+            'Wer ist Chef von T-Systems?,Al-Saleh\n'               # 3
+            '"Wie viel "Prozent" hält Vodafone?",65\n'            # 4: a quote closed in the wrong place
+            'Wann startete M-Pesa?,2007\n')                        # 5
+    s = load_eval_set(write(tmp_path / "q.csv", text))
+    assert [(r.line, r.question) for r in s.rows] == [(3, "Wer ist Chef von T-Systems?"), (5, "Wann startete M-Pesa?")]
+    assert [b.line for b in s.bad] == [2, 4]
+    assert all("quotation mark" in b.reason for b in s.bad)
+
+
+def test_csv_cell_running_over_lines_is_named_in_a_warning(tmp_path):
+    text = 'question,answer\n"Wie viele Kunden\nhat Vodacom?",132\nWer ist Chef von T-Systems?,Al-Saleh\n'
+    s = load_eval_set(write(tmp_path / "q.csv", text))
+    assert [r.line for r in s.rows] == [2, 4]
+    assert any("line 2: a quoted cell runs on to line 3" in w for w in s.warnings)

@@ -8,17 +8,20 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
-from assistant.evaluation import runner as evaluation
+from assistant.config import Settings
+from assistant.evaluation import summary
 from assistant.evaluation.data import EvalRow, load_eval_set
 from assistant.evaluation.report import render_html, write_report
 from assistant.answer.candidates import retrieve
-from assistant.evaluation.runner import (EvalError, breakdown, breakdown_columns, check_bounds, compare_summaries,
-                                         index_dir_for, parse_bounds, run_eval, summarise)
+from assistant.evaluation.runner import index_dir_for, run_eval
+from assistant.evaluation.summary import (EvalError, breakdown, breakdown_columns, check_bounds, compare_summaries,
+                                          parse_bounds, summarise)
 from assistant.evaluation.metrics import contains_answer, gold_answer_type
 
 REPO = Path(__file__).resolve().parent.parent
@@ -30,8 +33,22 @@ REQUIRED_KEYS = ("questions", "first_quote_hit", "any_quote_hit", "retrieval_hit
 NASTY = "What <b>cargo</b> & <script>alert('x')</script> did the port move?"
 
 
+def _test_cache() -> Path:
+    """A cache folder of this test run (eval indexes and default reports go to the user's cache),
+    with the converted model linked in so it is not converted again."""
+    from assistant.config import default_cache_dir
+
+    folder = Path(tempfile.mkdtemp(prefix="eval-cache-"))
+    if (default_cache_dir(os.environ) / "models").is_dir():
+        (folder / "models").symlink_to(default_cache_dir(os.environ) / "models")
+    return folder
+
+
+CACHE = _test_cache()
+
+
 def cli(*args: str, timeout: int = 900) -> subprocess.CompletedProcess:
-    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1")
+    env = dict(os.environ, HF_HUB_OFFLINE="1", TRANSFORMERS_OFFLINE="1", ASSISTANT_CACHE_DIR=str(CACHE))
     return subprocess.run([sys.executable, "-m", "assistant.cli", *args], capture_output=True, text=True,
                           timeout=timeout, cwd=REPO, env=env)
 
@@ -118,8 +135,8 @@ def test_metrics_that_do_not_apply_are_none():
     s = summarise([result(answerable=False, abstained=True)], retrieval_k=5)
     assert s["first_quote_hit"] is None and s["mrr"] is None and s["source_hit"] is None
     assert s["abstained_unanswerable"] == 1.0 and s["exact_quote_rate"] is None
-    assert evaluation.format_value("mrr", None) == "n/a"
-    assert "n/a" in evaluation.summary_table({**s, "bad_rows": 0})
+    assert summary.format_value("mrr", None) == "n/a"
+    assert "n/a" in summary.summary_table({**s, "bad_rows": 0})
 
 
 def test_breakdown_by_a_column_summarises_each_group():
@@ -154,9 +171,9 @@ def test_answer_type_is_read_from_the_accepted_answers(answers, kind):
 
 
 def test_breakdown_columns_are_checked_against_the_file(tmp_path):
-    plain = load_eval_set(write_jsonl(tmp_path / "p.jsonl", [{"question": "Q?", "answer": "a"}]))
+    plain = load_eval_set(write_jsonl(tmp_path / "p.jsonl", [{"question": "Who runs Vodacom?", "answer": "a"}]))
     assert breakdown_columns(plain, []) == ["answer_type"]  # added when the file has no type column
-    typed = load_eval_set(write_jsonl(tmp_path / "t.jsonl", [{"question": "Q?", "answer": "a", "lang": "en",
+    typed = load_eval_set(write_jsonl(tmp_path / "t.jsonl", [{"question": "Who runs Vodacom?", "answer": "a", "lang": "en",
                                                                "type": "name"}]))
     assert breakdown_columns(typed, ["lang", "lang"]) == ["lang"]
     assert breakdown_columns(typed, ["type", "answer_type"]) == ["type", "answer_type"]
@@ -190,9 +207,15 @@ def test_compare_summaries():
 
 
 def test_index_dir_for_a_sources_folder_is_its_own(tmp_path):
-    assert index_dir_for(tmp_path / "corpus") == tmp_path.resolve() / "index-corpus"
-    assert index_dir_for(tmp_path / "x" / "sources") == tmp_path.resolve() / "x" / "index-sources"
-    assert index_dir_for(tmp_path / "corpus").resolve() != (REPO / "index").resolve()
+    """Next to the sources folder inside the checkout; in the user's cache anywhere else (so
+    `--sources /etc` never writes /index-etc); never the default index/."""
+    cache = tmp_path / "cache"
+    assert index_dir_for(REPO / "xq" / "sources", cache) == REPO / "xq" / "index-sources"
+    outside = index_dir_for(Path("/etc"), cache)
+    assert outside.parent == cache / "eval-indexes" and outside.name.startswith("etc-")
+    assert index_dir_for(tmp_path / "corpus", cache).is_relative_to(cache)
+    assert index_dir_for(tmp_path / "corpus", cache) != index_dir_for(tmp_path / "x" / "corpus", cache)
+    assert index_dir_for(tmp_path / "corpus", cache).resolve() != (REPO / "index").resolve()
 
 
 # --------------------------------------------------------------------------- tiny corpus, in-process
@@ -260,7 +283,7 @@ def test_max_quotes_is_passed_through(tiny_assistant, tiny_questions):
 
 
 class _Checker(HTMLParser):
-    VOID = {"meta", "br", "line", "rect", "img", "hr", "input", "link"}
+    VOID = {"meta", "br", "line", "rect", "img", "hr", "input", "link", "col"}
 
     def __init__(self):
         super().__init__()
@@ -324,7 +347,7 @@ def test_render_html_escapes_quotes_from_articles(tiny_assistant, tmp_path):
 
 
 def test_cli_argument_errors_fail_fast(tmp_path):
-    q = write_jsonl(tmp_path / "q.jsonl", [{"question": "Q?", "answer": "a"}])
+    q = write_jsonl(tmp_path / "q.jsonl", [{"question": "Who runs Vodacom?", "answer": "a"}])
     for args, message in [([str(q), "--min", "nosuch=1"], "unknown metric"),
                           ([str(q), "--min", "latency_p95_ms=100"], "better when lower"),
                           ([], "question file"),
@@ -352,6 +375,7 @@ def test_cli_compare(tmp_path):
     assert missing.returncode == 2 and "no summary" in missing.stderr
 
 
+@pytest.mark.model  # `assistant eval` loads the model in its own process
 def test_cli_min_fails_and_passes_on_a_tiny_corpus(tiny_settings, tiny_questions, tmp_path):
     sources = str(tiny_settings.sources_dir)
     failing = cli("eval", str(tiny_questions), "--sources", sources, "--min", "any_quote_hit=1.01",
@@ -359,14 +383,24 @@ def test_cli_min_fails_and_passes_on_a_tiny_corpus(tiny_settings, tiny_questions
     assert failing.returncode == 1, failing.stderr
     assert "below minimum: any_quote_hit" in failing.stderr and "exact_quote_rate" not in failing.stderr
     assert "any_quote_hit" in failing.stdout  # the summary table is printed either way
-    # with --sources and no --index the corpus gets its own index folder next to it
-    assert (tiny_settings.sources_dir.parent / "index-sources").is_dir()
+    # with --sources and no --index the corpus gets its own index folder, in the cache (it lies
+    # outside the checkout): nothing is written next to it
+    assert index_dir_for(tiny_settings.sources_dir, CACHE).is_dir()
+    assert f"index of {tiny_settings.sources_dir}: {index_dir_for(tiny_settings.sources_dir, CACHE)}" in failing.stderr
+    assert not (tiny_settings.sources_dir.parent / "index-sources").exists()
+    # without --report, a report is written all the same, and the command says where
+    shown = [line for line in failing.stdout.splitlines() if line.startswith("report: ")]
+    assert len(shown) == 1 and "--report DIR writes it elsewhere" in shown[0], failing.stdout
+    written = Path(shown[0].split()[1])
+    assert written.is_file() and written.is_relative_to(CACHE / "eval-reports")
+    assert (written.parent / "summary.json").is_file() and (written.parent / "results.jsonl").is_file()
     passing = cli("eval", str(tiny_questions), "--sources", sources, "--min", "exact_quote_rate=1",
                   "--min", "retrieval_hit@k=0.5")
     assert passing.returncode == 0, passing.stderr
     assert "all 2 minimum(s) met" in passing.stdout
 
 
+@pytest.mark.model  # `assistant eval` loads the model in its own process
 def test_cli_by_columns_in_terminal_json_and_html(tiny_settings, tmp_path):
     questions = write_jsonl(tmp_path / "by.jsonl", [
         {"question": "How many containers did the Port of Hamburg handle in 2022?", "answer": "8.7 million",
@@ -463,9 +497,18 @@ def test_eval_results_agree_with_ask_json(shipped_report, shipped_settings, ques
     assert [[q[f] for f in fields] for q in asked["related"]] == [[q[f] for f in fields] for q in r["related"]]
 
 
-def test_eval_row_dataclass_defaults():
-    row = EvalRow(line=3, id="line-3", question="Q?", answers=(), sources=())
-    assert not row.answerable
+def test_answerable_means_an_accepted_answer_was_given(tmp_path):
+    """0 and "0" are answers (a falsy value is not "no answer"); "", [], null and blanks are none."""
+    rows = load_eval_set(write_jsonl(tmp_path / "q.jsonl", [
+        {"id": "zero", "question": "How many strikes?", "answer": 0},  # questions with a content word
+        {"id": "zero-text", "question": "How many strikes?", "answer": ["0", " "]},  # (answer/question.py)
+        {"id": "empty", "question": "Who heads Vodacom?", "answer": ""},
+        {"id": "blank-list", "question": "Who heads Vodacom?", "answer": ["", "  "]},
+        {"id": "null", "question": "Who heads Vodacom?", "answer": None}])).rows
+    assert {r.id: (r.answerable, r.answers) for r in rows} == {
+        "zero": (True, ("0",)), "zero-text": (True, ("0",)), "empty": (False, ()), "blank-list": (False, ()),
+        "null": (False, ())}
+    assert EvalRow(line=1, id="x", question="Q?", answers=("0",), sources=()).answerable
 
 
 def test_run_eval_loads_the_reader_before_the_first_timed_question(tiny_assistant, tmp_path):
@@ -475,3 +518,41 @@ def test_run_eval_loads_the_reader_before_the_first_timed_question(tiny_assistan
     assert tiny_assistant.reader is not None and tiny_assistant.reader._loaded is None
     run_eval(tiny_assistant, eval_set, progress=False)
     assert tiny_assistant.reader._loaded is not None
+
+
+REPORT_LAYOUT_JS = """() => {
+    const clipped = [...document.querySelectorAll('svg')].flatMap(svg => {
+        const width = svg.viewBox.baseVal.width;
+        return [...svg.querySelectorAll('text')].map(t => [t.textContent, t.getBBox()])
+            .filter(([, b]) => b.x < -0.5 || b.x + b.width > width + 0.5).map(([text]) => text);
+    });
+    const page = document.documentElement.scrollWidth;
+    const thresholds = [...document.querySelectorAll('svg text')].map(t => t.textContent)
+        .filter(t => t.includes('threshold') || t.includes('cross-language'));
+    return {page, clipped, thresholds};
+}"""
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("width, height", [(1280, 800), (390, 844)])
+def test_report_fits_a_window_and_a_phone(shipped_report, width, height):
+    """The page is no wider than the window (the failures table used to make it 1,352 px at
+    1,280), no plot label is cut off, and both abstention thresholds are drawn."""
+    from chat_server import CHROMIUM, CHROMIUM_FLAGS
+    from playwright.sync_api import sync_playwright
+
+    _, report = shipped_report
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+        page = browser.new_page(viewport={"width": width, "height": height})
+        page.goto((report / "report.html").as_uri(), wait_until="load")
+        layout = page.evaluate(REPORT_LAYOUT_JS)
+        failures = page.locator("table.failures").bounding_box()
+        browser.close()
+    assert layout["page"] <= width, layout
+    assert layout["clipped"] == [], layout
+    policy = Settings().abstention
+    drawn = [f"threshold, same language {policy.threshold:g}", f"cross-language {policy.threshold_cross_language:g}"]
+    assert sorted(layout["thresholds"]) == sorted(drawn * 2), layout
+    if width >= 1280:
+        assert failures["x"] + failures["width"] <= width, failures

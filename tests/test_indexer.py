@@ -125,7 +125,7 @@ def test_bad_files_are_reported_and_not_retried(tiny_settings, embedder):
     report = update_index(s, embedder, progress=False)
     reasons = {k.file: k.reason for k in report.skipped}
     assert set(reasons) == {"leer.txt", "bild.txt", "kaputt.md"}
-    assert "empty" in reasons["leer.txt"] and "binary" in reasons["bild.txt"]
+    assert "empty" in reasons["leer.txt"] and "PNG image" in reasons["bild.txt"]
     assert "cannot be read" in reasons["kaputt.md"]
     assert set(store.read_manifest(s.index_dir)["articles"]) == {"harbour.md", "wetter.txt"}
     assert index_is_current(s)
@@ -274,3 +274,17 @@ def test_changing_a_codec_rebuilds_the_index(tiny_settings, embedder):
     report = update_index(other, embedder, progress=False)
     assert report.rebuilt_reason == "cleaning or passage settings changed"
     assert store.read_manifest(tiny_settings.index_dir)["codecs"]["token_vectors"] == "SQ4"
+
+
+def test_an_article_over_the_passage_limit_is_skipped_whole(tiny_settings, embedder):
+    from dataclasses import replace
+
+    (tiny_settings.sources_dir / "kurz.txt").write_text("Kiel eröffnet am Montag einen neuen Hafen für Fähren.",
+                                                        encoding="utf-8")
+    settings = replace(tiny_settings, max_article_passages=1)
+    report = update_index(settings, embedder)
+    skipped = {s.file: s.reason for s in report.skipped}
+    assert report.added == ["kurz.txt"]
+    assert set(skipped) == {"harbour.md", "wetter.txt"}
+    assert all("too long: more than 1 passages" in r for r in skipped.values()), skipped
+    assert index_is_current(settings)  # recorded as skipped: not read again until it changes

@@ -7,15 +7,6 @@ import pytest
 from assistant.evaluation import metrics
 
 
-@pytest.mark.parametrize("raw, expected", [
-    ("1,5", "1.5"), ("1.5", "1.5"), ("132,6", "132.6"), ("1.000", "1000"), ("1,000", "1000"),
-    ("1.234.567", "1234567"), ("1.234,5", "1234.5"), ("1,234.5", "1234.5"), ("0,125", "0.125"),
-    ("2018", "2018"), ("1234,567", "1234.567"),
-])
-def test_normalise_number(raw, expected):
-    assert metrics.normalise_number(raw) == expected
-
-
 def test_normalise_case_whitespace_punctuation_numbers():
     assert metrics.normalise("  Die  VODACOM-Group, (65 Prozent)! ") == "die vodacom group 65 prozent"
     assert metrics.normalise("$1.5 billion") == metrics.normalise("1,5 Billion") == "1.5 billion"

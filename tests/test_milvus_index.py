@@ -19,9 +19,11 @@ import pytest
 
 from assistant import config
 from assistant.config import ConfigError, Settings
+from assistant.environment import settings_from_env
 from assistant.index import store
 from assistant.index.milvus_index import MilvusIndex, MilvusUnavailable, collection_for, id_filter
-from assistant.index.vector_index import FaissIndex, load_vector_index
+from assistant.index.vector_index import FaissIndex
+from assistant.index.vector_stores import load_vector_index
 
 from test_store import fake_data
 from test_vector_index import unit_vectors
@@ -216,19 +218,13 @@ def test_an_unreachable_server_is_a_clear_error(tmp_path, monkeypatch):
 
 # --------------------------------------------------------------- settings
 
-def test_settings_choose_and_check_the_store(tmp_path, monkeypatch):
-    monkeypatch.delenv("ASSISTANT_VECTOR_STORE", raising=False)
-    monkeypatch.delenv("ASSISTANT_MILVUS_URI", raising=False)
+def test_settings_choose_and_check_the_store(tmp_path):
     assert Settings().vector_store == "faiss" and Settings().milvus_uri == ""
-    monkeypatch.setenv("ASSISTANT_VECTOR_STORE", "Milvus")
-    monkeypatch.setenv("ASSISTANT_MILVUS_URI", "http://milvus.internal:19530")
-    s = Settings()
+    s = settings_from_env({"ASSISTANT_VECTOR_STORE": "Milvus", "ASSISTANT_MILVUS_URI": "http://milvus.internal:19530"})
     assert (s.vector_store, s.milvus_uri, s.resolved_milvus_uri) == ("milvus", "http://milvus.internal:19530",
                                                                       "http://milvus.internal:19530")
-    monkeypatch.setenv("ASSISTANT_VECTOR_STORE", "qdrant")
     with pytest.raises(ConfigError, match="unknown vector store 'qdrant'.*faiss or milvus"):
-        Settings()
-    monkeypatch.delenv("ASSISTANT_VECTOR_STORE")
+        settings_from_env({"ASSISTANT_VECTOR_STORE": "qdrant"})
     base = Settings()
     assert base.with_vector_store("milvus", "v.db").resolved_milvus_uri == str(Path("v.db").resolve())
     assert base.with_vector_store("milvus", "").resolved_milvus_uri == ""
@@ -237,6 +233,32 @@ def test_settings_choose_and_check_the_store(tmp_path, monkeypatch):
         with pytest.raises(ConfigError, match=message):
             base.with_vector_store("milvus", bad)
     assert base.with_vector_store("faiss", "anything").vector_store == "faiss"  # the URI is unused then
+
+
+def test_the_token_of_the_settings_logs_in_to_a_server_and_is_never_shown(tmp_path, monkeypatch, milvus_server):
+    import pymilvus
+
+    settings = settings_from_env({"ASSISTANT_VECTOR_STORE": "milvus", "ASSISTANT_MILVUS_URI": milvus_server,
+                                  "ASSISTANT_MILVUS_TOKEN": "reader:s3cret"})
+    assert settings.milvus_token == "reader:s3cret" and "s3cret" not in repr(settings)
+    logins, real = [], pymilvus.MilvusClient
+
+    class Recording(real):  # the real client; only what it was given is noted
+        def __init__(self, *args, **kwargs):
+            logins.append((kwargs.get("uri"), kwargs.get("token")))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(pymilvus, "MilvusClient", Recording)
+    uri = milvus_server.replace("127.0.0.1", "localhost")  # a URI this process has no client for yet
+    folder = tmp_path / "gen-token"
+    folder.mkdir()
+    built = MilvusIndex.build(unit_vectors(20, dim=8), passages_for(20), uri, 1000, token=settings.milvus_token)
+    built.save(folder / MilvusIndex.FILE)
+    assert "s3cret" not in (folder / MilvusIndex.FILE).read_text()
+    loaded = load_vector_index(folder, {"vector_store": "milvus"}, milvus_token=settings.milvus_token)
+    assert loaded.search(unit_vectors(20, dim=8)[3], 1)[0].tolist() == [3]
+    assert logins and all(login == (uri, "reader:s3cret") for login in logins)
+    assert MilvusIndex.drop(folder / MilvusIndex.FILE, settings.milvus_token)
 
 
 def test_milvus_without_pymilvus_installed_is_a_config_error(monkeypatch):

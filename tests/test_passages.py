@@ -84,8 +84,13 @@ def test_paragraphs_are_separated_by_blank_lines():
     assert [text[s:e] for s, e in paragraphs(text)] == ["Eins a.\nEins b.", "Zwei.", "Drei."]
 
 
-LONG_A = "Der erste Absatz beschreibt die Lage am Hamburger Hafen im vergangenen Jahr ausführlich. " * 2
-LONG_B = "The second paragraph explains the plans for a new rail link to the port in some detail. " * 2
+# Two different sentences each: a sentence repeated word for word is in no passage (build_passages).
+LONG_A = ("Der erste Absatz beschreibt die Lage am Hamburger Hafen im vergangenen Jahr ausführlich. "
+          "Er nennt auch die Zahl der Container, die dort im Jahr umgeschlagen wurden. ")
+LONG_B = ("The second paragraph explains the plans for a new rail link to the port in some detail. "
+          "It also says when the first trains are expected to run on the new line. ")
+LONG_C = ("Der dritte Absatz beschreibt die neuen Kräne am Hamburger Hafen ausführlich. "
+          "Er nennt auch, wer sie gebaut hat und was sie gekostet haben. ")
 
 
 def _blank_line_crossings(text: str, passage) -> list[str]:
@@ -93,7 +98,7 @@ def _blank_line_crossings(text: str, passage) -> list[str]:
 
 
 def test_passages_never_cross_a_blank_line_between_long_paragraphs():
-    text = f"{LONG_A.strip()}\n\n{LONG_B.strip()}\n\n{LONG_A.strip()}"
+    text = f"{LONG_A.strip()}\n\n{LONG_B.strip()}\n\n{LONG_C.strip()}"
     passages = build_passages(text, "de")
     assert len(passages) == 3
     for p in passages:
@@ -113,8 +118,8 @@ def test_short_heading_is_read_with_the_next_paragraph_only():
 
 
 def test_max_chars_is_respected_and_a_longer_sentence_stands_alone():
-    sentence = "Dieser Satz hat ungefähr sechzig Zeichen und endet mit Punkt. "
-    text = (sentence * 12).strip() + " " + "Sehr lang " * 40 + "Ende.\n\nKurz danach."
+    text = " ".join(f"Dieser Satz Nummer {i:02d} hat etwa sechzig Zeichen und endet mit Punkt." for i in range(12))
+    text += " " + "Sehr lang " * 40 + "Ende.\n\nKurz danach."
     passages = build_passages(text, "de", max_chars=200)
     for p in passages:
         chunk = text[p.start:p.end]
@@ -152,7 +157,7 @@ def test_shipped_german_sentences(shipped_sources):
                for t in texts)
 
 
-@pytest.mark.parametrize("tail", ["", "\n\n" + "Ein langer Absatz mit vielen Worten darin. " * 3])
+@pytest.mark.parametrize("tail", ["", "\n\n" + " ".join(f"Ein langer Absatz mit {n} Worten darin." for n in "vielen vier drei".split())])
 def test_a_run_of_short_paragraphs_still_respects_max_chars(tail):
     """Short paragraphs are read with the next one, but their run never exceeds max_chars."""
     text = "\n\n".join(f"Kurzer Absatz Nummer {i} hier." for i in range(40)) + tail
@@ -160,3 +165,18 @@ def test_a_run_of_short_paragraphs_still_respects_max_chars(tail):
     for p in passages:
         assert p.end - p.start <= 200 or len(p.sentences) == 1, text[p.start:p.end]
     assert [s for p in passages for s in p.sentences] == split_sentences(text, "de")
+
+
+def test_repeated_sentences_are_in_no_passage_and_the_limit_refuses_long_articles():
+    from assistant.ingest.passages import TooManyPassages
+
+    text = "Kiel baut einen Hafen.\n\n" + "Der Hafen ist groß. " * 50 + "Er öffnet 2026."
+    passages = build_passages(text, "de")
+    sentences = [text[s:e] for p in passages for s, e in p.sentences]
+    assert sentences.count("Der Hafen ist groß.") == 1 and "Er öffnet 2026." in sentences
+    for p in passages:  # still exact spans, none running over a dropped repeat
+        assert text[p.start:p.end].count("Der Hafen ist groß.") <= 1
+    many = "\n\n".join(f"Absatz {i}: Der Hafen in Kiel meldet heute die Zahl {i} für das Jahr." for i in range(30))
+    assert len(build_passages(many, "de", max_chars=80)) == 30
+    with pytest.raises(TooManyPassages, match="more than 20 passages"):
+        build_passages(many, "de", max_chars=80, max_passages=20)

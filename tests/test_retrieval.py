@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 
@@ -57,13 +59,33 @@ def test_hits_are_sorted_unique_and_consistent(shipped_assistant):
     assert max(h.lexical for h in hits) == pytest.approx(1.0)
 
 
-def test_cross_language_passages_get_no_lexical_boost(shipped_assistant):
-    """An English question against German passages: BM25 must not move them (see retrieval.py)."""
-    settings = shipped_assistant.settings
-    for h in search(shipped_assistant, "How many customers does Vodacom have?"):
-        language = article_of(shipped_assistant, h).language
-        weight = settings.lexical_weight_same_language if language == "en" else settings.lexical_weight_cross_language
-        assert h.score == pytest.approx(h.dense + weight * h.lexical, abs=1e-5)
+def _rank(assistant, hits, needle: str) -> int | None:
+    """1-based rank of the first passage holding `needle`."""
+    return next((rank for rank, h in enumerate(hits, 1) if needle in passage_text(assistant, h)), None)
+
+
+@pytest.mark.parametrize("question, needle", [
+    ("What share of Vodacom does Vodafone own?", "65 Prozent"),
+    ("How many customers does Vodacom have?", "132,6 Millionen"),
+    ("When was M-Pesa launched?", "2007"),
+])
+def test_bm25_across_languages_does_not_push_the_answer_down(shipped_assistant, question, needle):
+    """English questions about the German article: the passage with the answer ranks at least as
+    high with BM25 added as with similarity alone (plain rank fusion dragged such passages down,
+    see retrieval.py), and BM25 moves no German passage by more than the cross-language weight."""
+    snapshot, settings = shipped_assistant.snapshot, shipped_assistant.settings
+    similarity_only = type(snapshot.retriever)(snapshot.view, replace(
+        settings, lexical_weight_same_language=0.0, lexical_weight_cross_language=0.0))
+    query = shipped_assistant.embedder.encode_queries([question])[0]
+    tokens = tokenize(question, "en")
+    fused = snapshot.retriever.search(query, tokens, "en")
+    alone = similarity_only.search(query, tokens, "en")
+    assert _rank(shipped_assistant, fused, needle) is not None
+    assert _rank(shipped_assistant, fused, needle) <= _rank(shipped_assistant, alone, needle)
+    alone_score = {h.passage_id: h.score for h in alone}
+    for h in fused:
+        if article_of(shipped_assistant, h).language == "de" and h.passage_id in alone_score:
+            assert 0.0 <= h.score - alone_score[h.passage_id] <= settings.lexical_weight_cross_language + 1e-6
 
 
 def test_files_filter_restricts_the_search(shipped_assistant):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import time
+from pathlib import Path
 
 import pytest
 
@@ -12,6 +14,7 @@ from assistant.ingest.sources import (
     decode_text,
     load_article,
     load_articles,
+    content_hash,
     parse_article,
     scan_sources,
 )
@@ -108,7 +111,7 @@ def test_bad_files_are_skipped_by_name_and_the_rest_loads(tmp_path):
     reasons = {s.file: s.reason for s in skipped}
     assert sorted(reasons) == ["bild.txt", "blank.md", "kaputt.txt", "kurz.txt", "leer.txt", "riesig.txt"]
     assert "empty" in reasons["leer.txt"] and "empty" in reasons["blank.md"]
-    assert "binary" in reasons["bild.txt"]
+    assert "PNG image, not a text article" in reasons["bild.txt"]  # told by its bytes, not its name
     assert "cannot be read" in reasons["kaputt.txt"]
     assert "larger than" in reasons["riesig.txt"]
     assert "no article text" in reasons["kurz.txt"]
@@ -121,11 +124,48 @@ def test_bad_files_are_skipped_by_name_and_the_rest_loads(tmp_path):
     assert found["wetter.txt"][1] == load_article(folder, "wetter.txt").content_hash
 
 
-def test_skipped_file_is_logged_by_name(tmp_path, caplog):
+def test_skipped_file_is_reported_by_name_once(tmp_path, caplog):
+    """Returned with its reason, not also logged: the CLI prints each skipped file once."""
     folder = make_corpus(tmp_path / "src", {"leer.txt": b"", "wetter.txt": TINY_ARTICLES["wetter.txt"]})
     with caplog.at_level("WARNING"):
-        load_articles(folder)
-    assert any("leer.txt" in r.getMessage() and "empty" in r.getMessage() for r in caplog.records)
+        articles, skipped = load_articles(folder)
+    assert [a.file for a in articles] == ["wetter.txt"]
+    assert [(s.file, s.reason) for s in skipped] == [("leer.txt", "file is empty")]
+    assert not any("leer.txt" in r.getMessage() for r in caplog.records)
+
+
+def _age(path: Path, seconds: float = 60.0) -> None:
+    """Give a file an mtime this far in the past (older than the racy window)."""
+    then = time.time() - seconds
+    os.utime(path, (then, then))
+
+
+def test_a_scan_reads_only_the_files_whose_stat_changed(tmp_path, monkeypatch):
+    folder = make_corpus(tmp_path / "src", TINY_ARTICLES)
+    for path in folder.iterdir():
+        _age(path)
+    first = scan_sources(folder)
+    reads, real = [], Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: reads.append(self.name) or real(self))
+    assert scan_sources(folder) == first and reads == []  # nothing changed: nothing read
+
+    wetter = folder / "wetter.txt"
+    before = wetter.stat()
+    same_size = wetter.read_bytes().replace(b"28 Grad", b"29 Grad")
+    reads.clear()
+    wetter.write_bytes(same_size)
+    os.utime(wetter, ns=(before.st_atime_ns, before.st_mtime_ns))  # size and mtime as they were
+    found = scan_sources(folder)  # the change time moved: read again
+    assert reads == ["wetter.txt"] and found["wetter.txt"][1] == content_hash(same_size) != first["wetter.txt"][1]
+
+
+def test_a_file_written_just_now_is_read_on_every_scan(tmp_path, monkeypatch):
+    folder = make_corpus(tmp_path / "src", {"wetter.txt": TINY_ARTICLES["wetter.txt"]})  # mtime: now
+    scan_sources(folder)
+    reads, real = [], Path.read_bytes
+    monkeypatch.setattr(Path, "read_bytes", lambda self: reads.append(self.name) or real(self))
+    scan_sources(folder)
+    assert reads == ["wetter.txt"]  # a second write in the same clock tick could keep its mtime
 
 
 def test_missing_folder_is_a_clear_error(tmp_path):

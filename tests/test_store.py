@@ -1,9 +1,13 @@
 """The index store without the model: generations, the CURRENT pointer, the write lock,
-leftovers of killed builds, and damaged indexes giving one clear IndexCorrupt."""
+leftovers of killed builds, generations kept while a reader holds them, damaged indexes giving
+one clear IndexCorrupt, and problems that are not damage (IndexUnreadable) keeping their cause."""
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
+import shutil
 import threading
 from pathlib import Path
 
@@ -11,6 +15,7 @@ import numpy as np
 import pytest
 
 from assistant.index import store
+from assistant.index.articles import ArticleTable
 from assistant.ingest.sources import Article
 from assistant.index.lexical import LexicalIndex
 from assistant.index.vector_index import FaissIndex
@@ -199,3 +204,95 @@ def test_readers_never_see_a_mixed_generation(tmp_path):
         reader.join()
     assert loads[0] > 0
     assert errors == []
+
+
+# --------------------------------------------------------------- holds: an answer's generation stays
+
+def test_a_loaded_generation_survives_two_updates_until_it_is_let_go(tmp_path):
+    first = build(tmp_path, seed=0)
+    held = store.load_generation(tmp_path)  # what an answer in flight reads
+    build(tmp_path, seed=1)
+    build(tmp_path, seed=2)  # keep=2 alone would delete `first` here
+    assert first.exists() and held.path == first
+    fresh = ArticleTable(first / "articles.sqlite")  # a new reader of its files (a new thread's connection)
+    assert fresh[0].text.startswith("Erster Satz") and held.articles[0].content_hash == "h0"
+    del fresh
+    held.hold.release()
+    build(tmp_path, seed=3)
+    assert not first.exists()
+    assert len(list(tmp_path.glob("gen-*"))) == 2
+
+
+def test_a_generation_being_deleted_is_not_opened(tmp_path):
+    gen = build(tmp_path)
+    fd = os.open(gen / store.READERS, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # as remove_stale holds it while deleting
+        with pytest.raises(store.IndexCorrupt, match="being deleted"):
+            store.GenerationHold(gen)
+    finally:
+        os.close(fd)
+    assert store.GenerationHold(gen) is not None
+
+
+def test_a_generation_written_before_readers_lock_is_read_and_deleted_as_before(tmp_path):
+    old = build(tmp_path, seed=0)
+    (old / store.READERS).unlink()
+    assert store.load_generation(tmp_path).hold is not None  # nothing to lock, nothing refused
+    for seed in (1, 2):
+        build(tmp_path, seed=seed)
+    assert not old.exists()
+
+
+def test_a_folder_that_cannot_be_deleted_is_logged(tmp_path, monkeypatch, caplog):
+    first = build(tmp_path, seed=0)
+    build(tmp_path, seed=1)
+    real = shutil.rmtree
+
+    def failing_rmtree(path, *args, **kwargs):  # as a read-only file system or a busy mount would
+        handler = kwargs.get("onexc") or kwargs.get("onerror")
+        error = OSError(30, "Read-only file system")
+        handler(os.unlink, str(Path(path) / "passages.npy"), error if "onexc" in kwargs else (OSError, error, None))
+
+    monkeypatch.setattr(shutil, "rmtree", failing_rmtree)
+    with caplog.at_level("WARNING", logger="assistant.index.store"):
+        build(tmp_path, seed=2)
+    assert first.exists()
+    assert f"could not delete all of the old index folder {first}" in caplog.text and "Read-only file system" in caplog.text
+    monkeypatch.setattr(shutil, "rmtree", real)
+    build(tmp_path, seed=3)
+    assert not first.exists()
+
+
+# --------------------------------------------------------------- errors that are not damage
+
+def _failing(exc: BaseException):
+    def fail(*_args, **_kwargs):
+        raise exc
+    return fail
+
+
+@pytest.mark.parametrize("exc, kind, message", [
+    (ModuleNotFoundError("No module named 'bm25s'", name="bm25s"), store.IndexUnreadable,
+     "the library bm25s is not installed"),
+    (PermissionError(13, "Permission denied", "bm25/params.index.json"), store.IndexUnreadable,
+     "no permission to read bm25/params.index.json"),
+    (OSError(24, "Too many open files"), store.IndexUnreadable, r"too many open files.*ulimit -n"),
+    (FileNotFoundError(2, "No such file", "bm25/vocab.index.json"), store.IndexCorrupt, "damaged.*--rebuild"),
+    (ValueError("cannot parse"), store.IndexCorrupt, "damaged.*--rebuild"),
+])
+def test_only_damage_is_called_damage_and_the_cause_is_kept(tmp_path, monkeypatch, exc, kind, message):
+    build(tmp_path)
+    monkeypatch.setattr(LexicalIndex, "load", _failing(exc))
+    with pytest.raises(store.IndexProblem, match=message) as raised:
+        store.load_generation(tmp_path)
+    assert type(raised.value) is kind and raised.value.__cause__ is exc
+    if kind is store.IndexUnreadable:
+        assert "--rebuild" not in str(raised.value)  # rebuilding would not help
+
+
+def test_a_bug_is_not_reported_as_a_damaged_index(tmp_path, monkeypatch):
+    build(tmp_path)
+    monkeypatch.setattr(LexicalIndex, "load", _failing(TypeError("unexpected keyword")))
+    with pytest.raises(TypeError, match="unexpected keyword"):
+        store.load_generation(tmp_path)

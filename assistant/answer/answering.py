@@ -13,6 +13,7 @@ from .abstention import abstains, above_threshold, coverage, min_coverage
 from .authorship import asks_for_author, author_span, authorship
 from .candidates import Candidate, Retrieved, rank_candidates, retrieve
 from .conversation import Reading, readings
+from .question import check_question
 from .reading import margin_above_refusal, read_candidates, refuses
 from .render import render
 from .retrieval import PassageHit
@@ -66,11 +67,10 @@ def _short_answer(snapshot: Snapshot, outcome: _Outcome, question: str) -> Short
     return ShortAnswer(text, article.file, best.span.start, best.span.end, 1)
 
 
-def clean_question(question: object) -> str:
-    """The question with its whitespace collapsed; QuestionError when there is none."""
-    if not isinstance(question, str) or not question.strip():
-        raise QuestionError("the question is empty")
-    return " ".join(question.split())
+def clean_question(question: object, max_chars: int) -> str:
+    """The question with its whitespace collapsed; QuestionError when it is empty, too long or
+    has nothing to search for (question.py: the one rule for every caller)."""
+    return check_question(question, max_chars)
 
 
 def _read(snapshot: Snapshot, reading: Reading, retrieved: Retrieved, limit: int) -> _Outcome:
@@ -146,7 +146,7 @@ def answer_with_passages(snapshot: Snapshot, question: str, max_quotes: int | No
                          files: list[str] | None = None, topic: str | None = None
                          ) -> tuple[Answer, list[PassageHit]]:
     """The answer and the ranked passages it was drawn from (for evaluation of retrieval)."""
-    question = clean_question(question)
+    question = clean_question(question, snapshot.settings.max_question_chars)
     limit = max_quotes if max_quotes is not None else snapshot.settings.max_quotes
     if limit < 1:
         raise QuestionError("the number of quotes must be at least 1")

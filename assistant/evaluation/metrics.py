@@ -1,68 +1,38 @@
 """Pure scoring functions for the evaluation runner: no model, no index, no I/O.
 
-Answers are compared after `normalise`: case folded, punctuation and whitespace dropped, and
-numbers written one way ("1,5" and "1.5" -> "1.5"; "1.000", "1,000" and "1000" -> "1000"),
-so a quote matches an expected answer whatever the article's number format.
+Answers are compared after `assistant.normalise.normalise`: case folded, punctuation and
+whitespace dropped, and numbers written one way, read in the text's language where it is known
+("1,5" and "1.5" -> "1.5"; German "1.000", English "1,000" and "1000" -> "1000"), so a quote
+matches an expected answer whatever the article's number format.
 """
 
 from __future__ import annotations
 
-import math
 import re
-import unicodedata
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
-# A number with optional "." / "," groups, or a run of letters/digits.
-_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W_]+", re.UNICODE)
-# Typographic variants folded before tokenising (apostrophes join words: "it's" -> "its").
-_APOSTROPHES = dict.fromkeys(map(ord, "'’‘`´"), None)
+import numpy as np
+
+from ..normalise import normalise, tokens
 
 
-def normalise_number(token: str) -> str:
-    """One spelling per number: the decimal mark becomes ".", thousands separators go.
-
-    "1,5" / "1.5" -> "1.5"; "132,6" -> "132.6"; "1.000" / "1,000" -> "1000";
-    "1.234,5" / "1,234.5" -> "1234.5"; "0,125" -> "0.125" (a leading 0 is never a thousands group).
-    """
-    separators = [c for c in token if c in ".,"]
-    if not separators:
-        return token
-    groups = re.split(r"[.,]", token)
-    if len(set(separators)) == 2:
-        # Both marks: the last one is the decimal mark, the others group thousands.
-        return "".join(groups[:-1]) + "." + groups[-1]
-    thousands = all(len(g) == 3 for g in groups[1:]) and groups[0] != "0" and len(groups[0]) <= 3
-    if len(separators) > 1 or thousands:
-        return "".join(groups) if thousands else ".".join(groups)
-    return groups[0] + "." + groups[1]
-
-
-def tokens(text: str) -> list[str]:
-    """Normalised tokens of `text` (see the module docstring)."""
-    if not text:
-        return []
-    text = unicodedata.normalize("NFKC", text).casefold().translate(_APOSTROPHES)
-    return [normalise_number(t) if t[0].isdigit() else t for t in _TOKEN.findall(text)]
-
-
-def normalise(text: str) -> str:
-    return " ".join(tokens(text))
-
-
-def contains_answer(text: str, answers: Iterable[str]) -> bool:
-    """Does `text` contain one of `answers` as whole normalised tokens ("65" is not in "650")?"""
-    haystack = f" {normalise(text)} "
+def contains_answer(text: str, answers: Iterable[str], language: str | None = None,
+                    answer_language: str | None = None) -> bool:
+    """Does `text` contain one of `answers` as whole normalised tokens ("65" is not in "650")?
+    `language` / `answer_language`: the languages their numbers are written in (None: unknown)."""
+    haystack = f" {normalise(text, language)} "
     for answer in answers:
-        needle = normalise(answer)
+        needle = normalise(answer, answer_language)
         if needle and f" {needle} " in haystack:
             return True
     return False
 
 
-def token_f1(prediction: str, answer: str) -> float:
+def token_f1(prediction: str, answer: str, language: str | None = None,
+             answer_language: str | None = None) -> float:
     """SQuAD-style F1 of the normalised token bags of `prediction` and `answer`."""
-    predicted, expected = tokens(prediction), tokens(answer)
+    predicted, expected = tokens(prediction, language), tokens(answer, answer_language)
     if not predicted or not expected:
         return 0.0
     common = sum((Counter(predicted) & Counter(expected)).values())
@@ -72,9 +42,13 @@ def token_f1(prediction: str, answer: str) -> float:
     return 2 * precision * recall / (precision + recall)
 
 
-def best_f1(texts: Iterable[str], answers: Sequence[str]) -> float:
-    """The best token F1 of any text against any acceptable answer (0 with none)."""
-    return max((token_f1(t, a) for t in texts for a in answers), default=0.0)
+def best_f1(texts: Sequence[str], answers: Sequence[str], languages: Sequence[str | None] | None = None,
+            answer_language: str | None = None) -> float:
+    """The best token F1 of any text against any acceptable answer (0 with none); `languages`,
+    one per text, and `answer_language` say how their numbers are written (None: unknown)."""
+    languages = languages if languages is not None else [None] * len(texts)
+    return max((token_f1(t, a, lang, answer_language) for t, lang in zip(texts, languages, strict=True)
+                for a in answers), default=0.0)
 
 
 def first_hit_rank(texts: Iterable[str], answers: Sequence[str]) -> int | None:
@@ -113,15 +87,12 @@ def mean(values: Iterable[float | None]) -> float | None:
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:
-    """The q-th percentile (0..100), linearly interpolated as numpy's default does."""
+    """The q-th percentile (0..100), linearly interpolated (numpy's default); None without values."""
     if not 0 <= q <= 100:
         raise ValueError("percentile must be between 0 and 100")
-    data = sorted(values)
-    if not data:
+    if len(values) == 0:
         return None
-    position = (len(data) - 1) * q / 100
-    low, high = math.floor(position), math.ceil(position)
-    return data[low] + (data[high] - data[low]) * (position - low)
+    return float(np.percentile(np.asarray(values, dtype=np.float64), q))
 
 
 # --------------------------------------------------------------------------- answer types

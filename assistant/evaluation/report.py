@@ -3,7 +3,8 @@
 The HTML page is self-contained (inline CSS and SVG plots drawn here, no scripts, no network):
 the summary, the metrics broken down by the `--by` columns (and the answer type), hit rate by
 rank, the score distribution of answered versus abstained and of answerable versus unanswerable
-questions (with the abstention threshold marked), and a table of the failures. Every piece of text from the questions or the articles is HTML-escaped.
+questions (with both abstention thresholds marked: same-language and cross-language), and a table
+of the failures. Every piece of text from the questions or the articles is HTML-escaped.
 """
 
 from __future__ import annotations
@@ -13,18 +14,23 @@ import os
 from html import escape
 from pathlib import Path
 
-from .runner import METRICS, EvalRun, format_value, is_failure, metric_name
+from .summary import METRICS, EvalRun, format_value, is_failure, metric_name
 
 MAX_FAILURE_ROWS = 2000
 
+# Fits a 1,280-pixel window and a phone: tables take the page's width (the failures table's
+# columns have fixed shares, long words break), plots scale down, and anything wider still
+# scrolls inside its own box instead of widening the page.
 _CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:72em;padding:0 1em;color:#222}
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em}h3{font-size:1em;margin:1.2em 0 .3em}
-table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.3em .5em;vertical-align:top;text-align:left}
-th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums}
-.meta td:first-child{color:#555}.plots{display:flex;flex-wrap:wrap;gap:2em}
-.failures td{max-width:32em}.failures td:last-child{min-width:26em}.quote{margin:0 0 .4em}.src{color:#666;font-size:.85em}
-.verdict{white-space:nowrap;font-weight:600;color:#a33}figure{margin:0}svg text{font:11px system-ui,sans-serif}
+table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.3em .5em;vertical-align:top;text-align:left;overflow-wrap:anywhere}
+th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums;overflow-wrap:normal}
+.wide{max-width:100%;overflow-x:auto}
+.meta td:first-child{color:#555;white-space:nowrap}.plots{display:flex;flex-wrap:wrap;gap:2em}
+table.failures{width:100%;table-layout:fixed;min-width:40em}.quote{margin:0 0 .4em}.src{color:#666;font-size:.85em}
+.verdict{font-weight:600;color:#a33}figure{margin:0;max-width:100%}svg{max-width:100%;height:auto}
+svg text{font:11px system-ui,sans-serif}
 """
 
 
@@ -77,16 +83,19 @@ def bar_chart(values: list[float | None], labels: list[str], title: str, width: 
     return _svg(width, height, body, title)
 
 
-def histogram(series: dict[str, tuple[list[float], str]], title: str, threshold: float | None = None,
-              bins: int = 20, width: int = 460, height: int = 220) -> str:
-    """Overlaid histograms of scores, one colour per series, with an optional threshold line."""
+def histogram(series: dict[str, tuple[list[float], str]], title: str,
+              thresholds: list[tuple[str, float]] | None = None, bins: int = 20, width: int = 460,
+              height: int = 220) -> str:
+    """Overlaid histograms of scores, one colour per series, with a dashed line and a label for
+    each threshold (the same-language and the cross-language one); labels stay inside the plot."""
+    thresholds = [(name, value) for name, value in (thresholds or []) if value is not None]
     values = [v for vs, _ in series.values() for v in vs]
-    left, bottom, top, right = 36, 40, 10, 8
+    left, bottom, top, right = 36, 40, 10 + 14 * len(thresholds), 8
     plot_w, plot_h = width - left - right, height - top - bottom
     if not values:
         return _svg(width, height, [f'<text x="{left}" y="{top + 20}">no scores</text>'], title)
-    lo, hi = min(values + ([threshold] if threshold is not None else [])), \
-        max(values + ([threshold] if threshold is not None else []))
+    marked = values + [value for _, value in thresholds]
+    lo, hi = min(marked), max(marked)
     if hi - lo < 1e-9:
         lo, hi = lo - 0.05, hi + 0.05
     step = (hi - lo) / bins
@@ -109,11 +118,14 @@ def histogram(series: dict[str, tuple[list[float], str]], title: str, threshold:
                 body.append(f'<rect x="{left + i * bar_w:.1f}" y="{top + plot_h - h:.1f}" width="{bar_w:.1f}" '
                             f'height="{h:.1f}" fill="{colour}" fill-opacity="0.55"><title>{escape(name)}: '
                             f'{count} between {lo + i * step:.3f} and {lo + (i + 1) * step:.3f}</title></rect>')
-    if threshold is not None:
-        x = left + plot_w * (threshold - lo) / (hi - lo)
-        body.append(f'<line x1="{x:.1f}" y1="{top}" x2="{x:.1f}" y2="{top + plot_h}" stroke="#c00" '
-                    f'stroke-dasharray="4 3"/><text x="{x + 3:.1f}" y="{top + 10}" fill="#c00">'
-                    f'threshold {threshold:g}</text>')
+    for row, ((name, value), colour) in enumerate(zip(thresholds, ("#c00", "#7a3db8"))):
+        x = left + plot_w * (value - lo) / (hi - lo)
+        # The label reads away from the line, towards the side with room.
+        anchor, text_x = ("end", x - 3) if x > left + plot_w / 2 else ("start", x + 3)
+        body.append(f'<line x1="{x:.1f}" y1="{top - 14 * (len(thresholds) - row) + 4}" x2="{x:.1f}" '
+                    f'y2="{top + plot_h}" stroke="{colour}" stroke-dasharray="4 3"/>'
+                    f'<text x="{text_x:.1f}" y="{top - 14 * (len(thresholds) - row) + 12}" fill="{colour}" '
+                    f'text-anchor="{anchor}">{escape(name)} {value:g}</text>')
     legend_x = left
     for name, (vs, colour) in series.items():
         body.append(f'<rect x="{legend_x}" y="{height - 14}" width="10" height="10" fill="{colour}" '
@@ -146,7 +158,8 @@ def _breakdown_tables(by: dict[str, dict[str, dict]]) -> str:
             f"<tr><td>{escape(metric_name(name, first))}</td>" + "".join(
                 f"<td class=num>{escape(format_value(name, g.get(name)))}</td>" for g in groups.values()) + "</tr>"
             for name in METRICS)
-        parts.append(f"<h3>By {escape(column)}</h3><table class=by><tr><th>metric</th>{heads}</tr>{rows}</table>")
+        parts.append(f"<h3>By {escape(column)}</h3><div class=wide><table class=by><tr><th>metric</th>{heads}</tr>"
+                     f"{rows}</table></div>")
     return ("<h2 id=breakdowns>Breakdowns</h2>" + "".join(parts)) if parts else ""
 
 
@@ -183,7 +196,9 @@ def _failure_rows(results: list[dict]) -> tuple[str, int]:
 def render_html(run: EvalRun) -> str:
     s, results = run.summary, run.results
     info = s.get("run", {})
-    threshold = info.get("settings", {}).get("abstain_threshold")
+    run_settings = info.get("settings", {})
+    thresholds = [("threshold, same language", run_settings.get("abstain_threshold")),
+                  ("cross-language", run_settings.get("abstain_threshold_cross_language"))]
     curve = s.get("retrieval_hit_by_rank") or []
     answered = [r["top_score"] for r in results if not r["abstained"]]
     abstained = [r["top_score"] for r in results if r["abstained"]]
@@ -197,9 +212,9 @@ def render_html(run: EvalRun) -> str:
                   ["1st quote", "any quote", "source", "abst. unans.", "false abst."],
                   "Answers: hit rates and abstention"),
         histogram({"answered": (answered, "#2a7"), "abstained": (abstained, "#c60")},
-                  "Top quote score: answered versus abstained", threshold),
+                  "Top quote score: answered versus abstained", thresholds),
         histogram({"answerable": (answerable, "#4a7fb5"), "unanswerable": (unanswerable, "#b54a7f")},
-                  "Top quote score: answerable versus unanswerable questions", threshold),
+                  "Top quote score: answerable versus unanswerable questions", thresholds),
     ]
     failure_rows, n_failures = _failure_rows(results)
     meta = [("date", info.get("date")), ("questions file", info.get("questions_file")),
@@ -220,9 +235,9 @@ def render_html(run: EvalRun) -> str:
 <style>{_CSS}</style></head><body>
 <h1>Evaluation report</h1>
 <p>{escape(counts)}</p>
-<table class=meta>{''.join(f'<tr><td>{escape(k)}</td><td>{escape(str(v))}</td></tr>' for k, v in meta)}</table>
+<div class=wide><table class=meta>{''.join(f'<tr><td>{escape(k)}</td><td>{escape(str(v))}</td></tr>' for k, v in meta)}</table></div>
 <h2>Summary</h2>
-<table><tr><th>metric</th><th>value</th><th>meaning</th></tr>{_summary_rows(s)}</table>
+<div class=wide><table><tr><th>metric</th><th>value</th><th>meaning</th></tr>{_summary_rows(s)}</table></div>
 {_breakdown_tables(s.get("by") or {})}
 <h2>Plots</h2>
 <div class=plots>{''.join(plots)}</div>
@@ -231,7 +246,9 @@ def render_html(run: EvalRun) -> str:
 <p>Answerable questions where no quote, or not the first, contains an accepted answer; unanswerable
 questions that were answered; answers with a quote that is not an exact span of its article.
 ✓ marks a quote that contains an accepted answer.</p>{more}
-<table class=failures><tr><th>id</th><th>question</th><th>expected</th><th>verdict</th><th>top score</th>
-<th>answer passage rank</th><th>quoted</th></tr>{failure_rows}</table>
+<div class=wide><table class=failures><colgroup><col style="width:9%"><col style="width:17%"><col style="width:12%">
+<col style="width:10%"><col style="width:6%"><col style="width:7%"><col style="width:39%"></colgroup>
+<tr><th>id</th><th>question</th><th>expected</th><th>verdict</th><th>top score</th>
+<th>answer passage rank</th><th>quoted</th></tr>{failure_rows}</table></div>
 </body></html>
 """

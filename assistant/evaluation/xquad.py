@@ -10,7 +10,6 @@ corpus's language.
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 from pathlib import Path
@@ -75,9 +74,3 @@ def import_xquad(corpus_file: Path, out: Path, questions_file: Path | None = Non
             handle.write(json.dumps(row, ensure_ascii=False) + "\n")
     return len(data), len(rows)
 
-
-def import_command(args: argparse.Namespace) -> int:
-    articles, questions = import_xquad(args.xquad, args.out, args.questions)
-    print(f"wrote {articles} articles to {args.out / 'sources'} and {questions} questions to "
-          f"{args.out / 'questions.jsonl'}")
-    return 0

@@ -97,6 +97,3 @@ class ArticleTable:
     def hashes(self) -> dict[str, str]:
         return dict(self._query("SELECT file, content_hash FROM articles"))
 
-    def id_of(self, file: str) -> int | None:
-        rows = self._query("SELECT id FROM articles WHERE file = ?", (file,))
-        return int(rows[0][0]) if rows else None

@@ -37,7 +37,7 @@ def _make(spec: str, dimension: int):
     except RuntimeError as exc:
         reason = str(exc).strip().splitlines()[-1].rsplit(": ", 1)[-1]
         raise CodecError(f"{spec!r} is not a FAISS vector codec ({reason}); "
-                         "use e.g. SQ8, SQ4, SQfp16 or none") from None
+                         "use e.g. SQ8, SQ4, SQfp16 or none") from exc
     return codec
 
 

@@ -11,17 +11,21 @@ import numpy as np
 from . import store
 from ..config import Settings
 from ..models.embedding import Embedder, TokenStates, model_identity
-from .codecs import NONE, TRAIN_SAMPLE, VectorCodec
+from .codecs import NONE, TRAIN_SAMPLE, VectorCodec, check_spec
 from .lexical import LexicalIndex, tokenize
-from ..ingest.passages import build_passages
+from ..ingest.passages import TooManyPassages, build_passages
 from ..ingest.sources import Article, Skipped, SourceError, load_articles, scan_sources
-from .vector_index import build_vector_index, store_of
+from .vector_stores import build_vector_index, store_of
 
 log = logging.getLogger(__name__)
 
-# Bump when cleaning or splitting changes, so old indexes are rebuilt rather than mixed.
+# Bump when cleaning, splitting or lexical tokens change, so old indexes are rebuilt rather than mixed.
 # 3: bylines kept in the text (left out of passages), authors and url in the metadata, ad lines removed.
-PIPELINE_VERSION = 3
+# 4: numbers in the BM25 tokens read in the text's language (normalise.py: English "0,125" was "0125").
+# 5: a sentence repeating an earlier one word for word is in no passage; "# " no longer starts a .txt title.
+PIPELINE_VERSION = 5
+# The reason given for a file skipped at an earlier update and not changed since.
+SKIPPED_BEFORE = "skipped before (unchanged)"
 # What the manifest lists per article (articles.sqlite has all of it and the text).
 MANIFEST_ARTICLE_KEYS = ("content_hash", "title", "date", "language", "authors", "url")
 
@@ -45,6 +49,10 @@ class UpdateReport:
         text = (f"index updated ({', '.join(parts)}): embedded {self.embedded_passages} passages and "
                 f"{self.embedded_sentences} sentences in {self.seconds:.1f} s")
         return f"{text}; full rebuild because {self.rebuilt_reason}" if self.rebuilt_reason else text
+
+    def skipped_lines(self, unchanged: bool = False) -> list[str]:
+        """"skipped FILE: why", once per file (`unchanged`: also the files skipped at an earlier update)."""
+        return [f"skipped {s.file}: {s.reason}" for s in self.skipped if unchanged or s.reason != SKIPPED_BEFORE]
 
 
 @dataclass
@@ -105,7 +113,8 @@ def _store_change(manifest: dict | None, settings: Settings) -> str | None:
 
 
 def _split(article: Article, settings: Settings) -> tuple[np.ndarray, np.ndarray]:
-    passages = build_passages(article.text, article.language, settings.passage_max_chars, skip=article.unquotable)
+    passages = build_passages(article.text, article.language, settings.passage_max_chars, skip=article.unquotable,
+                              max_passages=settings.max_article_passages)
     passage_rows = np.array([(p.start, p.end) for p in passages], dtype=np.int64).reshape(-1, 2)
     sentence_rows = np.array(
         [(i, s, e) for i, p in enumerate(passages) for s, e in p.sentences], dtype=np.int64
@@ -174,8 +183,19 @@ def _article_rows(article: Article, passages: np.ndarray, sentences: np.ndarray,
     )
 
 
-def _embed_new(articles: list[Article], settings: Settings, embedder: Embedder, progress: bool) -> list[_ArticleRows]:
-    split = [_split(a, settings) for a in articles]
+def _split_all(articles: list[Article], settings: Settings) -> tuple[dict, list[Skipped]]:
+    """Each article's passage and sentence rows; those over the passage limit are skipped."""
+    split, skipped = {}, []
+    for article in articles:
+        try:
+            split[article.file] = _split(article, settings)
+        except TooManyPassages as exc:
+            skipped.append(Skipped(article.file, str(exc)))
+    return split, skipped
+
+
+def _embed_new(articles: list[Article], splits: dict, embedder: Embedder, progress: bool) -> list[_ArticleRows]:
+    split = [splits[a.file] for a in articles]
     passage_texts = [a.text[s:e] for a, (p, _) in zip(articles, split) for s, e in p]
     sentence_texts = [a.text[s:e] for a, (_, sent) in zip(articles, split) for _, s, e in sent]
     if embedder.has_token_states:
@@ -274,6 +294,8 @@ def update_index(settings: Settings, embedder: Embedder | None = None, rebuild: 
                  progress: bool = True) -> UpdateReport:
     """Add new and changed articles, drop removed ones, keep the rest's vectors. Atomic."""
     started = time.monotonic()
+    for spec in (settings.sentence_codec, settings.token_codec):
+        check_spec(spec)  # with FAISS, now rather than after an hour of embedding (Settings checks only the name)
     embedder = embedder or Embedder(settings)
     found = scan_sources(settings.sources_dir)
     if not found:
@@ -288,19 +310,21 @@ def update_index(settings: Settings, embedder: Embedder | None = None, rebuild: 
             except store.IndexOutdated:
                 report.rebuilt_reason = "the index was written in another format version"
             if manifest is not None and report.rebuilt_reason is None:
-                old = store.load_generation(settings.index_dir)
+                old = store.load_generation(settings.index_dir, milvus_token=settings.milvus_token)
         else:
             report.rebuilt_reason = "--rebuild was asked for"
-        store.remove_stale(settings.index_dir)
+        store.remove_stale(settings.index_dir, milvus_token=settings.milvus_token)
         indexed = {} if old is None else {n: e["content_hash"] for n, e in old.manifest["articles"].items()}
         previously_skipped = {} if manifest is None else manifest.get("skipped", {})
         current = {name: digest for name, (_, digest) in found.items()}
         to_load = [n for n, d in current.items() if indexed.get(n) != d and previously_skipped.get(n) != d]
         report.removed = sorted(set(indexed) - set(current))
         fresh, skipped = load_articles(settings.sources_dir, to_load)
+        splits, too_long = _split_all(fresh, settings)
+        fresh, skipped = [a for a in fresh if a.file in splits], skipped + too_long
         for s in skipped:
             s.content_hash = current.get(s.file)
-        skipped += [Skipped(n, "skipped before (unchanged)", d) for n, d in previously_skipped.items()
+        skipped += [Skipped(n, SKIPPED_BEFORE, d) for n, d in previously_skipped.items()
                     if current.get(n) == d and n not in to_load]
         report.skipped = skipped
         report.added = sorted(a.file for a in fresh if a.file not in indexed)
@@ -310,7 +334,7 @@ def update_index(settings: Settings, embedder: Embedder | None = None, rebuild: 
             report.seconds = time.monotonic() - started
             return report
         kept = _rows_for_unchanged(old, set(current) - {a.file for a in fresh}) if old is not None else {}
-        new_rows = {r.article.file: r for r in _embed_new(fresh, settings, embedder, progress)}
+        new_rows = {r.article.file: r for r in _embed_new(fresh, splits, embedder, progress)}
         report.embedded_passages = sum(len(r.passages) for r in new_rows.values())
         report.embedded_sentences = sum(len(r.sentences) for r in new_rows.values())
         ordered = [new_rows.get(name) or kept.get(name) for name in sorted(current)]
@@ -321,7 +345,7 @@ def update_index(settings: Settings, embedder: Embedder | None = None, rebuild: 
         rows = [_encoded(r, codecs) for r in rows]
         data = _assemble(rows, codecs, settings, embedder, skipped)
         store.write_generation(settings.index_dir, data)
-        store.remove_stale(settings.index_dir)
+        store.remove_stale(settings.index_dir, milvus_token=settings.milvus_token)
         report.wrote = True
     report.seconds = time.monotonic() - started
     return report

@@ -1,8 +1,9 @@
 """Lexical ranking: BM25 (bm25s) over stemmed German and English tokens.
 
 Each text is stemmed with the Snowball stemmer of its own language (PyStemmer), so German
-questions match German articles' inflected forms. Numbers are normalised ("1,5" and "1.5"
-are one token), which also lets figures and names match across languages.
+questions match German articles' inflected forms. Numbers are written one way, read in
+the text's language (normalise.py: German "1.500" and English "1,500" are one token), which also
+lets figures and names match across languages.
 """
 
 from __future__ import annotations
@@ -14,7 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-_TOKEN = re.compile(r"\d+(?:[.,]\d+)*|[^\W\d_]+", re.UNICODE)
+from ..normalise import NUMBER, normalise_number
+
+_TOKEN = re.compile(NUMBER + r"|[^\W\d_]+", re.UNICODE)
 _STEMMER_NAMES = {"de": "german", "en": "english"}
 
 
@@ -30,18 +33,6 @@ def _stopwords(language: str) -> frozenset[str]:
     from bm25s.stopwords import STOPWORDS_EN_PLUS, STOPWORDS_GERMAN
 
     return frozenset(STOPWORDS_GERMAN if language == "de" else STOPWORDS_EN_PLUS)
-
-
-def normalise_number(token: str, language: str = "de") -> str:
-    """'1,5' / '1.5' -> '1.5'; '132,6' -> '132.6'; thousands groups like '1.000' -> '1000'.
-
-    A single group of three digits after the separator the language uses for thousands is a
-    thousands group: German '1.500' and English '1,500' are both '1500'."""
-    parts = re.split(r"[.,]", token)
-    thousands_mark = "," if language == "en" else "."
-    if len(parts) > 2 or (len(parts) == 2 and len(parts[1]) == 3 and len(parts[0]) <= 3 and thousands_mark in token):
-        return "".join(parts) if all(len(p) == 3 for p in parts[1:]) else ".".join(parts)
-    return ".".join(parts)
 
 
 def tokenize(text: str, language: str) -> list[str]:

@@ -4,7 +4,8 @@ Where it runs (`Settings.milvus_uri`, ASSISTANT_MILVUS_URI, --milvus-uri):
     ""                      embedded milvus-lite, one database in each generation folder
                             (`gen-*/milvus.db`): nothing to run, dropped with its folder
     /path/vectors.db        embedded milvus-lite, one database for all generations
-    http://host:19530       a Milvus server or cluster (token: ASSISTANT_MILVUS_TOKEN)
+    http://host:19530       a Milvus server or cluster (token: Settings.milvus_token, which the
+                            edges read from ASSISTANT_MILVUS_TOKEN; never written to disk)
 
 milvus-lite runs inside the process (pymilvus starts it on a background thread) and locks its
 database folder: one process at a time. A database per generation (the default) means a build
@@ -52,7 +53,8 @@ from typing import NamedTuple
 import numpy as np
 
 from ..config import MILVUS_INSTALL_HINT, is_milvus_server
-from .store import IndexBusy, IndexCorrupt, IndexProblem
+from .errors import IndexBusy, IndexCorrupt, IndexProblem
+from .vector_index import ivf_lists_for
 
 log = logging.getLogger(__name__)
 
@@ -125,13 +127,14 @@ def _lite_is_locked(uri: str) -> bool:
     return False
 
 
-def _acquire(uri: str):
-    """A client for `uri`, shared in this process (milvus-lite: one embedded server a database)."""
+def _acquire(uri: str, token: str = ""):
+    """A client for `uri`, shared in this process (milvus-lite: one embedded server a database);
+    `token` (Settings.milvus_token) logs in to a server."""
     try:
         from pymilvus import MilvusClient
-    except ImportError:
+    except ImportError as exc:
         raise MilvusUnavailable(f"this index keeps its vectors in Milvus, and pymilvus is not installed: "
-                                f"{MILVUS_INSTALL_HINT}") from None
+                                f"{MILVUS_INSTALL_HINT}") from exc
     _quiet_pymilvus()
     _release_unused()
     with _lock:
@@ -140,14 +143,13 @@ def _acquire(uri: str):
             if not is_milvus_server(uri):
                 Path(uri).parent.mkdir(parents=True, exist_ok=True)
             try:
-                token = os.environ.get("ASSISTANT_MILVUS_TOKEN", "") if is_milvus_server(uri) else ""
-                client = MilvusClient(uri=uri, token=token, timeout=CONNECT_TIMEOUT_S)
+                client = MilvusClient(uri=uri, token=token if is_milvus_server(uri) else "", timeout=CONNECT_TIMEOUT_S)
             except Exception as exc:
                 if not is_milvus_server(uri) and _lite_is_locked(uri):
                     raise IndexBusy(f"the embedded Milvus database {uri} is open in another process (milvus-lite "
                                     "serves one process at a time): stop it (`assistant stop`, or the chat) or "
-                                    "use a Milvus server: --milvus-uri http://host:19530") from None
-                raise MilvusUnavailable(f"cannot open Milvus at {uri} ({_message(exc)})") from None
+                                    "use a Milvus server: --milvus-uri http://host:19530") from exc
+                raise MilvusUnavailable(f"cannot open Milvus at {uri} ({_message(exc)})") from exc
             entry = _clients[uri] = [client, 0]
         entry[1] += 1
         return entry[0]
@@ -196,7 +198,7 @@ class MilvusIndex:
 
     def __init__(self, uri: str, collection: str, dimension: int, size: int, index_type: str = "FLAT",
                  probe: int | None = None, nlist: int | None = None, *, connect_to: str | None = None,
-                 pending: tuple[np.ndarray, np.ndarray] | None = None):
+                 pending: tuple[np.ndarray, np.ndarray] | None = None, token: str = ""):
         self.uri = uri  # as recorded ("" = the generation folder's own database)
         self.collection = collection
         self._dimension = int(dimension)
@@ -206,6 +208,7 @@ class MilvusIndex:
         self.probe = None if nlist is None else max(1, min(int(probe or nlist), nlist))
         self._pending = pending  # (vectors, passages) of a build not saved yet
         self._where = connect_to  # where a loaded index connects, on its first search
+        self._token = token  # a server's credentials (Settings.milvus_token); never saved
         self._client = None
         self._connect_lock = threading.Lock()
 
@@ -213,11 +216,9 @@ class MilvusIndex:
 
     @classmethod
     def build(cls, vectors: np.ndarray, passages: np.ndarray, uri: str, exact_max: int, ivf_lists: int = 0,
-              ivf_probe: int = 32) -> "MilvusIndex":
+              ivf_probe: int = 32, token: str = "") -> "MilvusIndex":
         """An index to be written by `save` (the collection is named after the generation folder,
         which is only known there)."""
-        from .vector_index import ivf_lists_for
-
         vectors = np.ascontiguousarray(vectors, dtype=np.float32)
         passages = np.asarray(passages, dtype=np.int64).reshape(-1, 3)
         if len(passages) != len(vectors):
@@ -227,7 +228,7 @@ class MilvusIndex:
         # segment's rows, not the collection's (benchmarks/README.md: the 10M plan).
         nlist = None if exact else max(1, min(ivf_lists_for(min(len(vectors), SEGMENT_ROWS), ivf_lists), len(vectors)))
         return cls(uri, "", vectors.shape[1], len(vectors), "FLAT" if exact else "IVF_FLAT", ivf_probe, nlist,
-                   pending=(vectors, passages))
+                   pending=(vectors, passages), token=token)
 
     def save(self, path: Path) -> None:
         """Write `milvus.json` (first), then the collection named after the folder, all rows, flushed."""
@@ -245,7 +246,7 @@ class MilvusIndex:
             handle.flush()
             os.fsync(handle.fileno())
         where = _where(self.uri, folder)
-        client = _acquire(where)
+        client = _acquire(where, self._token)
         try:
             if client.has_collection(collection):  # left by a failed attempt at this very folder
                 client.drop_collection(collection)
@@ -268,21 +269,21 @@ class MilvusIndex:
         except IndexProblem:
             raise
         except Exception as exc:
-            raise MilvusUnavailable(f"writing the vectors to Milvus at {where} failed ({_message(exc)})") from None
+            raise MilvusUnavailable(f"writing the vectors to Milvus at {where} failed ({_message(exc)})") from exc
         finally:
             _release(where)  # an embedded database is closed before store.py renames its folder
 
     @classmethod
-    def load(cls, path: Path, probe: int | None = None) -> "MilvusIndex":
+    def load(cls, path: Path, probe: int | None = None, token: str = "") -> "MilvusIndex":
         """Open the collection a generation's `milvus.json` names; `probe` (Settings.ivf_probe)
-        sets the cells an IVF search scans."""
+        sets the cells an IVF search scans; `token` logs in to a server."""
         record = json.loads(path.read_text(encoding="utf-8"))
         return cls(record["uri"], record["collection"], record["dimension"], record["passages"],
                    record.get("index_type", "FLAT"), probe if probe is not None else record.get("probe"),
-                   record.get("nlist"), connect_to=_where(record["uri"], path.parent))
+                   record.get("nlist"), connect_to=_where(record["uri"], path.parent), token=token)
 
     @staticmethod
-    def drop(path: Path) -> bool:
+    def drop(path: Path, token: str = "") -> bool:
         """Drop the collection a generation folder's `milvus.json` names (store.remove_stale calls
         this before deleting the folder). An embedded database inside the folder goes with it.
         False when Milvus could not be reached: keep the folder, so that a later run drops it."""
@@ -295,7 +296,7 @@ class MilvusIndex:
         if not is_milvus_server(uri) and Path(where).is_relative_to(path.parent):
             return True
         try:
-            client = _acquire(where)
+            client = _acquire(where, token)
         except IndexProblem as exc:
             log.warning("could not drop the old Milvus collection %s (%s); will try again on the next update",
                         collection, exc)
@@ -335,7 +336,7 @@ class MilvusIndex:
             raise ValueError("this Milvus index was built but not saved into a generation yet")
         with self._connect_lock:
             if self._client is None:
-                client = _acquire(self._where)
+                client = _acquire(self._where, self._token)
                 weakref.finalize(self, _unused.append, self._where)
                 try:
                     if not client.has_collection(self.collection):
@@ -351,7 +352,7 @@ class MilvusIndex:
                     raise
                 except Exception as exc:
                     raise MilvusUnavailable(f"cannot open the collection {self.collection} in Milvus at "
-                                            f"{self._where} ({_message(exc)})") from None
+                                            f"{self._where} ({_message(exc)})") from exc
                 if count != self._size:
                     raise IndexCorrupt(f"the Milvus collection {self.collection} holds {count} passages, the index "
                                        f"{self._size}; rebuild the index with: assistant index --rebuild")
@@ -379,7 +380,7 @@ class MilvusIndex:
                                  limit=k, filter=id_filter(allowed) if allowed is not None else "",
                                  output_fields=["article", "start", "end"], search_params=params)[0]
         except Exception as exc:
-            raise MilvusUnavailable(f"searching Milvus collection {self.collection} failed ({_message(exc)})") from None
+            raise MilvusUnavailable(f"searching Milvus collection {self.collection} failed ({_message(exc)})") from exc
         hits = sorted(hits, key=lambda h: -h["distance"])
         fields = [h.get("entity", h) for h in hits]
         return PassageMatches(
@@ -405,7 +406,7 @@ class MilvusIndex:
                     found[int(row["id"])] = row["vector"]
         except Exception as exc:
             raise MilvusUnavailable(f"reading vectors from Milvus collection {self.collection} failed "
-                                    f"({_message(exc)})") from None
+                                    f"({_message(exc)})") from exc
         missing = [int(i) for i in wanted if int(i) not in found]
         if missing:
             raise IndexCorrupt(f"the Milvus collection {self.collection} lacks passages {missing[:5]}")

@@ -19,17 +19,27 @@ Layout of `index/`:
                             with vector_store "milvus": milvus.json naming the generation's Milvus
                             collection (and milvus.db, its embedded database; milvus_index.py)
         bm25/               bm25s files over the passages' stemmed tokens
+        readers.lock        empty; every process that has the generation open holds a shared
+                            flock on it, and cleanup deletes only generations it can lock alone
 
 A build writes a new generation beside the live one and then replaces CURRENT, so a crash at
-any moment leaves the previous index intact; readers never see a half-written index.
+any moment leaves the previous index intact; readers never see a half-written index. An
+answer that started on an old generation finishes on it however many updates follow: the
+generation stays on disk while a loaded `IndexData` holds it (`GenerationHold`).
 """
 
 from __future__ import annotations
 
+import errno
+import fcntl
 import json
+import logging
 import os
 import shutil
+import sqlite3
+import sys
 import uuid
+import weakref
 from contextlib import contextmanager
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -43,14 +53,28 @@ from ..ingest.sources import Article
 from .articles import FILE as ARTICLES_FILE
 from .articles import ArticleTable, write_articles
 from .codecs import VectorCodec
+from .errors import (IndexBusy, IndexCorrupt, IndexMissing, IndexOutdated, IndexProblem,  # noqa: F401 - also
+                     IndexUnreadable, rebuild_hint)  # store.IndexProblem etc., as the callers name them
 from .lexical import LexicalIndex
-from .vector_index import VectorIndex, drop_vector_index, load_vector_index
+from .vector_index import VectorIndex
+from .vector_stores import drop_vector_index, load_vector_index
+
+log = logging.getLogger(__name__)
 
 FORMAT_VERSION = 4  # 4: passage vectors only in FAISS; sentence and token vectors may be coded
 CURRENT = "CURRENT"
 LOCK = ".lock"
 BUILDING_PREFIX = ".building-"
 GENERATION_PREFIX = "gen-"
+READERS = "readers.lock"
+# Generations remove_stale keeps unheld: the live one and the one before it, because a reader
+# that read CURRENT just before a swap may still be opening the previous generation before it
+# holds it; older ones stay only while a reader holds them (GenerationHold).
+KEEP_GENERATIONS = 2
+# Times a reader opens the live generation when a writer swapped and deleted the one it was
+# opening: each retry needs another complete update within the milliseconds of an open, so
+# the fifth failure in a row is a real problem, not a race, and is reported.
+LOAD_ATTEMPTS = 5
 ARRAY_FILES = ("passages.npy", "sentences.npy", "sentence_vectors.npy", "sentence_context_vectors.npy",
                "token_vectors.npy")
 # The arrays a codec may compress, and their dtype when stored as they are.
@@ -61,30 +85,6 @@ CODED_ARRAYS = {"sentence_vectors": np.float32, "sentence_context_vectors": np.f
 def stored_dtype(array: str, codecs: dict) -> type:
     """How a coded array is kept: uint8 codes when it has a codec, else its raw dtype."""
     return np.uint8 if array in codecs else CODED_ARRAYS[array]
-
-
-class IndexProblem(Exception):
-    """The index is missing, corrupt or unusable; the message says how to recover."""
-
-
-class IndexMissing(IndexProblem):
-    pass
-
-
-class IndexCorrupt(IndexProblem):
-    pass
-
-
-class IndexBusy(IndexProblem):
-    pass
-
-
-class IndexOutdated(IndexCorrupt):
-    """A whole index in another format version: `assistant index` rebuilds it by itself."""
-
-
-def rebuild_hint(index_dir: Path) -> str:
-    return f"rebuild it with: assistant index --rebuild --index {index_dir}"
 
 
 @dataclass
@@ -103,6 +103,36 @@ class IndexData:
     codecs: dict[str, VectorCodec] = field(default_factory=dict)
     lexical: LexicalIndex | None = None
     path: Path | None = field(default=None)
+    hold: GenerationHold | None = field(default=None, repr=False)  # keeps `path` on disk while loaded
+
+
+class GenerationHold:
+    """A shared lock on a generation's `readers.lock`, held while this object lives (a loaded
+    `IndexData` keeps it, and a `Snapshot` the IndexData): `remove_stale` leaves the generation
+    alone until every holder, in this process or another, has let go.
+
+    flock locks belong to an open file, so a hold and cleanup in one process exclude each other
+    as they do across processes. A generation written before `readers.lock` existed cannot be
+    held (there is nothing to lock without writing into it); it is read as before."""
+
+    def __init__(self, generation: Path):
+        try:
+            fd = os.open(generation / READERS, os.O_RDONLY)
+        except FileNotFoundError:
+            if (generation / "manifest.json").exists():
+                self._release = None  # an older generation: nothing to hold
+                return
+            raise IndexCorrupt(f"the index generation {generation} is gone; {rebuild_hint(generation.parent)}")
+        try:
+            fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+        except BlockingIOError as exc:  # cleanup holds it alone: it is being deleted
+            os.close(fd)
+            raise IndexCorrupt(f"the index generation {generation.name} is being deleted") from exc
+        self._release = weakref.finalize(self, os.close, fd)
+
+    def release(self) -> None:
+        if self._release is not None:
+            self._release()
 
 
 def current_generation(index_dir: Path) -> Path | None:
@@ -112,7 +142,7 @@ def current_generation(index_dir: Path) -> Path | None:
     try:
         name = pointer.read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError) as exc:  # garbage bytes are as bad as a wrong name
-        raise IndexCorrupt(f"{pointer} is unreadable ({exc}); {rebuild_hint(index_dir)}") from None
+        raise IndexCorrupt(f"{pointer} is unreadable ({exc}); {rebuild_hint(index_dir)}") from exc
     if not name.startswith(GENERATION_PREFIX) or any(c in name for c in "/\n\x00"):
         raise IndexCorrupt(f"{pointer} does not name an index generation; {rebuild_hint(index_dir)}")
     return index_dir / name
@@ -126,7 +156,8 @@ def read_manifest(index_dir: Path, generation: Path | None = None) -> dict | Non
     try:
         manifest = json.loads((generation / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:
-        raise IndexCorrupt(f"the index manifest in {generation} is unreadable ({exc}); {rebuild_hint(index_dir)}")
+        raise IndexCorrupt(f"the index manifest in {generation} is unreadable ({exc}); {rebuild_hint(index_dir)}") \
+            from exc
     if not isinstance(manifest, dict) or not isinstance(manifest.get("format_version"), int):
         raise IndexCorrupt(f"the index in {index_dir} has an unknown format; {rebuild_hint(index_dir)}")
     if manifest["format_version"] != FORMAT_VERSION:
@@ -144,8 +175,8 @@ def write_lock(index_dir: Path, wait_seconds: float = 60.0):
     lock = FileLock(index_dir / LOCK)
     try:
         lock.acquire(timeout=wait_seconds, poll_interval=0.2)
-    except Timeout:
-        raise IndexBusy(f"another process is updating the index in {index_dir}; try again when it is done") from None
+    except Timeout as exc:
+        raise IndexBusy(f"another process is updating the index in {index_dir}; try again when it is done") from exc
     try:
         yield
     finally:
@@ -182,6 +213,7 @@ def write_generation(index_dir: Path, data: IndexData) -> Path:
             data.codecs[array].save(staging / f"{array}.codec")
     data.vector_index.save(staging / data.vector_index.FILE)
     data.lexical.save(staging / "bm25")
+    (staging / READERS).touch()
     _write_json(staging / "manifest.json", data.manifest)  # last: its presence marks a full build
     fsync_dir(staging)
     final = index_dir / name
@@ -190,11 +222,49 @@ def write_generation(index_dir: Path, data: IndexData) -> Path:
     return final
 
 
-def remove_stale(index_dir: Path, keep: int = 2) -> None:
-    """Delete leftovers of killed builds and all but the newest `keep` generations. Under the lock."""
+def _delete_folder(path: Path) -> None:
+    """Delete a generation folder; what cannot be deleted is logged (the next update tries again)."""
+    failures: list[str] = []
+
+    def note(_function, failed_path, error) -> None:
+        error = error[1] if isinstance(error, tuple) else error  # onerror passes exc_info, onexc the exception
+        failures.append(f"{failed_path} ({error})")
+
+    if sys.version_info >= (3, 12):
+        shutil.rmtree(path, onexc=note)
+    else:
+        shutil.rmtree(path, onerror=note)
+    if failures:
+        log.warning("could not delete all of the old index folder %s (%d left: %s); the next update tries again",
+                    path, len(failures), "; ".join(failures[:3]))
+
+
+def _delete_unless_held(generation: Path, milvus_token: str) -> None:
+    """Delete an old generation unless a reader holds it (then the next update tries again)."""
+    try:
+        fd = os.open(generation / READERS, os.O_RDONLY)
+    except FileNotFoundError:
+        fd = None  # written before readers.lock existed: nobody can hold it
+    try:
+        if fd is not None:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)  # kept until deleted: no reader can start
+            except BlockingIOError:
+                log.info("keeping the old index generation %s: an answer still reads it", generation.name)
+                return
+        if drop_vector_index(generation, milvus_token):
+            _delete_folder(generation)
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
+def remove_stale(index_dir: Path, keep: int = KEEP_GENERATIONS, milvus_token: str = "") -> None:
+    """Delete leftovers of killed builds and all but the newest `keep` generations that no
+    reader holds (GenerationHold). Under the write lock."""
     for path in index_dir.glob(BUILDING_PREFIX + "*"):
-        if drop_vector_index(path):  # its Milvus collection first, if it has one
-            shutil.rmtree(path, ignore_errors=True)
+        if drop_vector_index(path, milvus_token):  # its Milvus collection first, if it has one
+            _delete_folder(path)
     (index_dir / (CURRENT + ".tmp")).unlink(missing_ok=True)
     try:
         live = current_generation(index_dir)
@@ -210,42 +280,44 @@ def remove_stale(index_dir: Path, keep: int = 2) -> None:
         if len(kept) < keep and generation.name < live.name:
             kept.append(generation)  # the previous build: a reader may still be opening it
             continue
-        if drop_vector_index(generation):
-            shutil.rmtree(generation, ignore_errors=True)
+        _delete_unless_held(generation, milvus_token)
 
 
-def load_generation(index_dir: Path, attempts: int = 5, probe: int | None = None) -> IndexData:
+def load_generation(index_dir: Path, attempts: int = LOAD_ATTEMPTS, probe: int | None = None,
+                    milvus_token: str = "") -> IndexData:
     """Open the live generation, checking it is whole; raises IndexMissing / IndexCorrupt.
+    (`probe`: Settings.ivf_probe; `milvus_token`: Settings.milvus_token, for a Milvus server.)
 
     A writer may make a newer generation live and delete the one being read meanwhile; that
     failure is retried on the new generation rather than reported as damage."""
     for _ in range(attempts - 1):
         generation = current_generation(index_dir)
         try:
-            return _load(index_dir, generation, probe)
+            return _load(index_dir, generation, probe, milvus_token)
         except IndexCorrupt:
             if current_generation(index_dir) == generation:
                 raise
-    return _load(index_dir, current_generation(index_dir), probe)
+    return _load(index_dir, current_generation(index_dir), probe, milvus_token)
 
 
-def _load(index_dir: Path, generation: Path | None, probe: int | None = None) -> IndexData:
+def _load(index_dir: Path, generation: Path | None, probe: int | None = None, milvus_token: str = "") -> IndexData:
     # CURRENT is read once by the caller: a writer may replace it between two reads, and the
     # manifest and the files must come from the same generation.
     manifest = read_manifest(index_dir, generation) if generation is not None else None
     if manifest is None:
         raise IndexMissing(f"no index in {index_dir}; build it with: assistant index --index {index_dir}")
+    hold = GenerationHold(generation)  # before the files: from here on, cleanup leaves them alone
     try:
         articles = ArticleTable(generation / ARTICLES_FILE)
         arrays = {name: np.load(generation / name, mmap_mode="r", allow_pickle=False) for name in ARRAY_FILES}
         codecs = {name: VectorCodec.load(generation / f"{name}.codec", spec)
                   for name, spec in manifest.get("codecs", {}).items()}
-        vector_index = load_vector_index(generation, manifest, probe)
+        vector_index = load_vector_index(generation, manifest, probe, milvus_token)
         lexical = LexicalIndex.load(generation / "bm25")
     except IndexProblem:  # e.g. Milvus unreachable or busy: its own message says what to do
         raise
-    except Exception as exc:  # any unreadable part means the same thing to the user
-        raise IndexCorrupt(f"the index in {index_dir} is damaged ({type(exc).__name__}: {exc}); {rebuild_hint(index_dir)}")
+    except (ImportError, OSError, ValueError, KeyError, EOFError, RuntimeError, sqlite3.DatabaseError) as exc:
+        raise _unreadable(index_dir, exc) from exc
     data = IndexData(
         manifest=manifest,
         articles=articles,
@@ -258,9 +330,37 @@ def _load(index_dir: Path, generation: Path | None, probe: int | None = None) ->
         codecs=codecs,
         lexical=lexical,
         path=generation,
+        hold=hold,
     )
     check_consistent(data, index_dir)
     return data
+
+
+# Errors of this process or machine, not of the index: rebuilding would fail the same way.
+_OPEN_FILE_LIMITS = (errno.EMFILE, errno.ENFILE)
+_RESOURCE_ERRORS = (errno.ENOMEM, errno.EIO, errno.ENOSPC)
+
+
+def _unreadable(index_dir: Path, exc: BaseException) -> IndexProblem:
+    """What a failure to read a generation's files means to the user, and what to do about it.
+
+    Only a file that is missing or holds the wrong bytes (numpy, FAISS, bm25s or SQLite cannot
+    parse it) means the index is damaged; a library that is not installed, a permission, too
+    many open files or a failing disk are problems of this process or machine."""
+    what = f"{type(exc).__name__}: {exc}"
+    if isinstance(exc, ImportError):
+        return IndexUnreadable(f"cannot open the index in {index_dir}: the library {exc.name or ''} is not installed "
+                               f"({what}); reinstall the assistant (in a checkout: bash scripts/setup.sh)")
+    if isinstance(exc, PermissionError):
+        return IndexUnreadable(f"cannot open the index in {index_dir}: no permission to read "
+                               f"{exc.filename or 'one of its files'}; check the folder's owner and permissions")
+    if isinstance(exc, OSError) and exc.errno in _OPEN_FILE_LIMITS:
+        return IndexUnreadable(f"cannot open the index in {index_dir}: too many open files ({what}); raise the limit "
+                               "(ulimit -n) or close other programs, then try again")
+    if isinstance(exc, OSError) and exc.errno in _RESOURCE_ERRORS:
+        return IndexUnreadable(f"cannot open the index in {index_dir}: {what}; check the disk and memory, then "
+                               "try again")
+    return IndexCorrupt(f"the index in {index_dir} is damaged ({what}); {rebuild_hint(index_dir)}")
 
 
 def check_consistent(data: IndexData, index_dir: Path) -> None:

@@ -18,8 +18,8 @@ a direct id -> list map the first time), so the index is the one copy of the pas
 
 `Settings.vector_store` picks the implementation of new builds: "faiss" (this module) or
 "milvus" (`milvus_index.MilvusIndex`, a collection in milvus-lite or a Milvus server). The
-choice is written into the manifest, and `load_vector_index` opens whatever a generation was
-built with, whatever the settings of the reader.
+choice is written into the manifest, and `vector_stores.load_vector_index` opens whatever a
+generation was built with, whatever the settings of the reader.
 """
 
 from __future__ import annotations
@@ -27,15 +27,12 @@ from __future__ import annotations
 import math
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 import numpy as np
 
 IVF_TRAIN_PER_LIST = 50  # k-means training sample: this many vectors per cell (FAISS warns below 39)
 IVF_TRAIN_ITERATIONS = 10  # k-means rounds; FAISS's default 25 tripled build time for no recall gain
-
-if TYPE_CHECKING:
-    from ..config import Settings
 
 
 class VectorIndex(Protocol):
@@ -133,9 +130,6 @@ class FaissIndex:
     def probe(self) -> int | None:
         return int(self.index.nprobe) if hasattr(self.index, "nprobe") else None
 
-    def add(self, vectors: np.ndarray) -> None:
-        self.index.add(np.ascontiguousarray(vectors, dtype=np.float32))
-
     def search(self, query: np.ndarray, k: int, allowed_ids: np.ndarray | None = None
                ) -> tuple[np.ndarray, np.ndarray]:
         import faiss
@@ -170,44 +164,3 @@ class FaissIndex:
                     faiss.extract_index_ivf(self.index).make_direct_map()
                     self._direct_map = True
         return np.asarray(self.index.reconstruct_batch(ids), dtype=np.float32).reshape(len(ids), self.dimension)
-
-
-# --------------------------------------------------------------- which store a generation uses
-
-def build_vector_index(settings: "Settings", vectors: np.ndarray, passages: np.ndarray) -> VectorIndex:
-    """The vector index of a new build, in the store the settings name. `passages` (article,
-    start, end rows) go along as fields of each vector where the store keeps them (Milvus)."""
-    if settings.vector_store == "milvus":
-        from .milvus_index import MilvusIndex
-
-        return MilvusIndex.build(vectors, passages, settings.resolved_milvus_uri, settings.exact_search_max_vectors,
-                                 settings.ivf_lists, settings.ivf_probe)
-    return FaissIndex.build(vectors, settings.exact_search_max_vectors, settings.ivf_lists, settings.ivf_probe)
-
-
-def store_of(manifest: dict) -> tuple[str, str]:
-    """(vector store, Milvus URI as the settings gave it) of a generation's manifest; indexes
-    written before the choice existed are FAISS."""
-    return manifest.get("vector_store", "faiss"), manifest.get("milvus_uri", "")
-
-
-def load_vector_index(generation: Path, manifest: dict, probe: int | None = None) -> VectorIndex:
-    """Open the vector index of a generation folder in the store its manifest names."""
-    store, _ = store_of(manifest)
-    if store == "milvus":
-        from .milvus_index import MilvusIndex
-
-        return MilvusIndex.load(generation / MilvusIndex.FILE, probe)
-    if store != "faiss":
-        raise ValueError(f"unknown vector store {store!r} in the manifest")
-    return FaissIndex.load(generation / FaissIndex.FILE, probe)
-
-
-def drop_vector_index(folder: Path) -> bool:
-    """Free what a generation (or a killed build) holds outside its folder, before the folder
-    is deleted: its Milvus collection. False when that failed (keep the folder, try again)."""
-    from .milvus_index import MilvusIndex
-
-    if not (folder / MilvusIndex.FILE).exists():
-        return True
-    return MilvusIndex.drop(folder / MilvusIndex.FILE)

@@ -107,8 +107,8 @@ class IndexView:
     def article_by_file(self, file: str) -> Article:
         try:
             return self.articles[self._article_id_of[file]]
-        except KeyError:
-            raise UnknownArticle(file) from None
+        except KeyError as exc:
+            raise UnknownArticle(file) from exc
 
     def article_ids(self, files: list[str]) -> np.ndarray:
         missing = sorted(set(files) - set(self._article_id_of))

@@ -103,23 +103,42 @@ def without(spans: list[Span], skip: tuple[Span, ...], text: str) -> list[Span]:
     return pieces
 
 
-def build_passages(text: str, language: str, max_chars: int = 1200, skip: tuple[Span, ...] = ()) -> list[Passage]:
+class TooManyPassages(ValueError):
+    """An article longer than the passage limit: refused whole rather than cut."""
+
+
+def build_passages(text: str, language: str, max_chars: int = 1200, skip: tuple[Span, ...] = (),
+                   max_passages: int | None = None) -> list[Passage]:
     """Consecutive sentences of one paragraph, up to `max_chars` (a longer sentence stands alone).
 
     Text inside `skip` (an article's byline) is in no sentence and no passage: it ends its
     paragraph as a blank line would, and a short paragraph before it (the headline) is not joined
     to the text after it, so no passage spans it and it is never quoted.
+
+    A sentence that repeats an earlier one of the article word for word is in no passage either
+    (it ends the passage before it): it adds nothing to quote, and an upload of 10,000 copies of
+    one sentence would otherwise cost minutes of embedding. More than `max_passages` passages
+    raise TooManyPassages.
     """
     passages: list[Passage] = []
     pending: list[Span] = []  # sentences of short paragraphs waiting for the next one
+    seen: set[str] = set()
 
     def flush(group: list[Span]) -> None:
         if group:
             passages.append(Passage(group[0][0], group[-1][1], tuple(group)))
+            if max_passages is not None and len(passages) > max_passages:
+                raise TooManyPassages(f"too long: more than {max_passages:,} passages; split it into several articles")
 
     def add(sentences: list[Span]) -> None:
         group: list[Span] = []
         for sentence in sentences:
+            words = " ".join(text[sentence[0]:sentence[1]].split())
+            if words in seen:
+                flush(group)
+                group = []
+                continue
+            seen.add(words)
             if group and sentence[1] - group[0][0] > max_chars:
                 flush(group)
                 group = []

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-import logging
+import os
+import threading
+import time
+import zlib
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -12,7 +15,6 @@ from .cleaning import clean_article_text, first_date_in_text, markdown_to_text
 from .language import detect_language
 from .titles import article_title
 
-log = logging.getLogger(__name__)
 
 ARTICLE_SUFFIXES = (".txt", ".md", ".html", ".htm")
 MAX_ARTICLE_BYTES = 20 * 1024 * 1024
@@ -20,6 +22,10 @@ MAX_ARTICLE_BYTES = 20 * 1024 * 1024
 
 class SourceError(Exception):
     """An article file that cannot be used; the message names the file and why."""
+
+
+class SourcesFolderMissing(SourceError):
+    """The sources folder is not there (or not a folder): often a command run from another folder."""
 
 
 @dataclass(frozen=True)
@@ -70,8 +76,45 @@ def content_hash(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+# Formats that are not text articles, told by their first bytes, never by the file's name: a
+# text-only PDF renamed .txt would otherwise become an article titled "%PDF-1.4". Ten fixed
+# signatures do not need a library (python-magic needs libmagic; the NUL check below catches
+# most other binaries).
+BINARY_SIGNATURES = {
+    b"%PDF-": "a PDF document",
+    b"PK\x03\x04": "a ZIP archive (or a .docx, .odt or .epub document)",
+    b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1": "a Microsoft Office document",
+    b"{\\rtf": "an RTF document",
+    b"%!PS": "a PostScript document",
+    b"\x89PNG\r\n\x1a\n": "a PNG image",
+    b"\xff\xd8\xff": "a JPEG image",
+    b"GIF8": "a GIF image",
+    b"\x1f\x8b": "a gzip archive",
+    b"\x7fELF": "a program",
+}
+MAX_CONTROL_SHARE = 0.005  # control characters (other than tab, line and page breaks) in text
+
+
+def binary_format(data: bytes) -> str | None:
+    """What a file's bytes say it is, when that is not text (None: it may be text)."""
+    head = data[:1024].lstrip(b"\xef\xbb\xbf \t\r\n")
+    return next((kind for signature, kind in BINARY_SIGNATURES.items() if head.startswith(signature)), None)
+
+
 def decode_text(data: bytes) -> str:
-    """UTF-8 (with or without BOM), UTF-16 with BOM, else the most plausible legacy encoding."""
+    """UTF-8 (with or without BOM), UTF-16 with BOM, else the most plausible legacy encoding;
+    SourceError for a file whose bytes are no text (a PDF, an image, an archive)."""
+    kind = binary_format(data)
+    if kind:
+        raise SourceError(f"this is {kind}, not a text article (whatever its name says): save it as text first")
+    text = _decode(data)
+    controls = sum(1 for ch in text if ch < " " and ch not in "\t\n\r\f\v" or "\x7f" <= ch < "\xa0")
+    if controls > MAX_CONTROL_SHARE * len(text):
+        raise SourceError("looks like a binary file, not text")
+    return text
+
+
+def _decode(data: bytes) -> str:
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
         return data.decode("utf-16")
     if b"\x00" in data[:8192]:
@@ -123,6 +166,19 @@ def _html_to_text(html: str) -> tuple[str, PageMetadata]:
     return doc.text, PageMetadata(doc.title or None, doc.date or None, authors, doc.url or None)
 
 
+# Article text compresses 2-4 times with zlib (the shipped articles 2.0x, XQuAD's JSON 4.1-4.3x);
+# 10,000 copies of one sentence compress 150 times, and would cost a minute of sentence splitting.
+MAX_COMPRESSION = 10.0
+REPEAT_CHECK_CHARS = 20_000  # shorter texts are cheap whatever they hold
+
+
+def repeats_itself(text: str) -> bool:
+    if len(text) < REPEAT_CHECK_CHARS:
+        return False
+    data = text.encode("utf-8", "surrogatepass")
+    return len(data) > MAX_COMPRESSION * len(zlib.compress(data, 1))
+
+
 def parse_article(file: str, data: bytes) -> Article:
     """Clean one article's bytes; raises SourceError when nothing usable is inside."""
     if not data.strip():
@@ -139,6 +195,9 @@ def parse_article(file: str, data: bytes) -> Article:
     text = cleaned.text
     if len(text.split()) < 3:
         raise SourceError("no article text after cleaning")
+    if repeats_itself(text):
+        raise SourceError("the text repeats itself over and over (it compresses more than "
+                          f"{MAX_COMPRESSION:g} times): not an article")
     language = detect_language(text)
     byline = cleaned.byline
     span = byline.span if byline else None
@@ -158,7 +217,8 @@ def parse_article(file: str, data: bytes) -> Article:
 def article_files(folder: Path) -> list[Path]:
     if not folder.is_dir():
         problem = "is not a folder" if folder.exists() else "does not exist"
-        raise SourceError(f"sources folder {folder} {problem}")
+        where = "" if folder.is_absolute() else f" (looked in {Path.cwd()})"
+        raise SourcesFolderMissing(f"sources folder {folder} {problem}{where}")
     # A dangling link is listed too (is_file() is False for it), so it is reported, not ignored.
     return sorted(p for p in folder.rglob("*") if (p.is_file() or p.is_symlink() and not p.is_dir())
                   and p.suffix.lower() in ARTICLE_SUFFIXES
@@ -171,12 +231,44 @@ def read_file_bytes(path: Path) -> bytes:
     return path.read_bytes()
 
 
+# The hash of every file scan_sources read, with the stat it was read under: an unchanged stat
+# means unchanged bytes, as for git's index, rsync and make, so a scan before every warm answer
+# reads no file that has not changed. A file modified less than RACY_S seconds before it was
+# read is not remembered ("racily clean" in git's terms): a second write within the file
+# system's timestamp resolution could leave its mtime as it was.
+RACY_S = 2.0
+_hashes: dict[str, tuple[tuple[int, ...], str]] = {}
+_hashes_lock = threading.Lock()
+
+
+def _stamp(stat: os.stat_result) -> tuple[int, ...]:
+    return stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns
+
+
+def file_hash(path: Path) -> str:
+    """content_hash of the file's bytes, read only when its stat changed since the last time."""
+    stat = path.stat()
+    if stat.st_size > MAX_ARTICLE_BYTES:
+        raise SourceError(f"larger than {MAX_ARTICLE_BYTES // (1024 * 1024)} MiB")
+    key, stamp = os.path.abspath(path), _stamp(stat)
+    with _hashes_lock:
+        known = _hashes.get(key)
+    if known is not None and known[0] == stamp:
+        return known[1]
+    digest = content_hash(path.read_bytes())  # after the stat: a write meanwhile changes the next stat
+    if time.time() - stat.st_mtime >= RACY_S:
+        with _hashes_lock:
+            _hashes[key] = (stamp, digest)
+    return digest
+
+
 def scan_sources(folder: Path) -> dict[str, tuple[Path, str]]:
-    """File name -> (path, hash) for every article file; cheap enough to run before every answer."""
+    """File name -> (path, hash) for every article file; cheap enough to run before every answer
+    (files whose size and times did not change are not read again: `file_hash`)."""
     found = {}
     for path in article_files(folder):
         try:
-            found[path.relative_to(folder).as_posix()] = (path, content_hash(read_file_bytes(path)))
+            found[path.relative_to(folder).as_posix()] = (path, file_hash(path))
         except (OSError, SourceError) as exc:
             # Listed all the same, so that loading it reports it by name; the marker stands in
             # for the hash (stable while the problem lasts, so it is not re-read every run).
@@ -195,13 +287,12 @@ def load_article(folder: Path, file: str) -> Article:
 
 
 def load_articles(folder: Path, files: list[str] | None = None) -> tuple[list[Article], list[Skipped]]:
-    """Articles that could be read, and the files skipped with the reason (also logged)."""
+    """Articles that could be read, and the files skipped with the reason."""
     names = files if files is not None else [p.relative_to(folder).as_posix() for p in article_files(folder)]
     articles, skipped = [], []
     for name in names:
         try:
             articles.append(load_article(folder, name))
-        except SourceError as exc:
-            log.warning("skipping %s: %s", name, exc)
+        except SourceError as exc:  # reported once, by whoever reads the update report
             skipped.append(Skipped(name, str(exc)))
     return articles, skipped

@@ -23,7 +23,8 @@ ELLIPSIS = "…"
 def headline(text: str, max_chars: int = HEADLINE_MAX_CHARS) -> str | None:
     """The first line when it reads like a headline: short, alone, no closing full stop."""
     first, _, rest = text.partition("\n")
-    first = first.strip()
+    # "# Headline" in a .txt file: the Markdown mark is not part of the title.
+    first = re.sub(r"^#{1,6}\s+", "", first.strip()).strip()
     if first and len(first) <= max_chars and not first.endswith((".", "!", "?", ":")) and rest:
         return first
     return None

@@ -9,15 +9,20 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 import unicodedata
 from dataclasses import dataclass
 from pathlib import Path
+
+from filelock import FileLock
 
 from .sources import SourceError, content_hash, parse_article
 
 UPLOAD_SUFFIXES = (".txt", ".md", ".html", ".htm")
 MAX_UPLOAD_BYTES = 2 * 1024 * 1024
 MAX_NAME_CHARS = 100
+LOCK_FILE = ".uploads.lock"  # in the sources folder; a dot file, so never read as an article
+LOCK_TIMEOUT_S = 60.0
 
 
 class UploadError(ValueError):
@@ -64,17 +69,34 @@ def store_upload(sources_dir: Path, name: str, data: bytes, max_bytes: int = MAX
     except SourceError as exc:
         raise UploadError(f"{file}: {exc}") from None
     folder = sources_dir.resolve()
-    duplicate = _existing_with_hash(folder, article.content_hash)
-    if duplicate is not None:
-        return StoredUpload(duplicate, article.title, duplicate_of=duplicate)
     target = folder / file
     if target.parent != folder:  # cannot happen after safe_file_name; checked anyway
         raise UploadError(f"{name!r}: not a plain file name")
-    try:
-        # O_EXCL: an article of that name (even one written a moment ago) is never replaced.
-        fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
-    except FileExistsError:
-        raise UploadError(f"{file}: an article with this name already exists; rename the file and try again") from None
-    with os.fdopen(fd, "wb") as out:
-        out.write(data)
+    # One upload at a time looks for a duplicate and writes: two identical files sent at once
+    # under two names would otherwise both pass the check and both be stored.
+    with FileLock(folder / LOCK_FILE, timeout=LOCK_TIMEOUT_S):
+        duplicate = _existing_with_hash(folder, article.content_hash)
+        if duplicate is not None:
+            return StoredUpload(duplicate, article.title, duplicate_of=duplicate)
+        _write_new(folder, target, data)
     return StoredUpload(file, article.title)
+
+
+def _write_new(folder: Path, target: Path, data: bytes) -> None:
+    """Write the whole file under a hidden name (article_files skips dot files), then link it
+    under its own: an index run never reads half an article, and the link fails when the name
+    exists, so an article (even one written a moment ago) is never replaced."""
+    tmp = folder / f".upload-{secrets.token_hex(8)}.tmp"
+    try:
+        with open(tmp, "xb") as out:
+            out.write(data)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(tmp, 0o644)
+        try:
+            os.link(tmp, target)
+        except FileExistsError:
+            raise UploadError(f"{target.name}: an article with this name already exists; rename the file and "
+                              "try again") from None
+    finally:
+        tmp.unlink(missing_ok=True)

@@ -86,8 +86,16 @@ def resolve_precision(setting: str) -> str:
 
 
 # Texts are embedded in batches of about this many tokens (after sorting by length), so short
-# sentences share big batches and long passages small ones, with little padding either way.
+# sentences share big batches and long passages small ones, with little padding either way
+# (benchmarks/README.md: indexing throughput, "token-budget batches"). 4096 is eight passages of
+# the model's 512-token limit: one batch's attention scores then stay near 100 MB (8 x 12 heads
+# x 512^2 float32), while a batch of sentences still holds about 200 texts. Not tuned further:
+# plain encode's sorting gained nearly as much.
 TOKENS_PER_BATCH = 4096
+# ... and at most this many times `Settings.embed_batch_size` texts: a batch of very short texts
+# (3-10 tokens: titles, one-word lines) would otherwise hold up to 1,300 rows, and the progress
+# bar moves once a batch.
+MAX_BATCH_FACTOR = 8
 # torch's thread count is process-wide: questions change it only one at a time.
 _threads_lock = threading.Lock()
 
@@ -109,17 +117,13 @@ def torch_threads(threads: int):
             torch.set_num_threads(before)
 
 
-def _single_threaded_blas() -> None:
-    """numpy's BLAS on one thread once the model is loaded: the small matrix products of
-    answering (MaxSim, cosines of a few hundred rows) gain nothing from threads, and OpenBLAS
-    threads fighting torch's spinning OpenMP threads made them ~20x slower (60 ms of a 120 ms
-    answer; benchmarks/README.md: answer latency). Set ASSISTANT_BLAS_THREADS to change."""
+def _limit_blas_threads(threads: int) -> None:
+    """numpy's BLAS on `threads` threads (Settings.blas_threads, 1 by default: why, there)."""
     try:
         from threadpoolctl import threadpool_limits
     except ImportError:
         return
-    threads = int(os.environ.get("ASSISTANT_BLAS_THREADS", "1") or 1)
-    threadpool_limits(limits=threads, user_api="blas")
+    threadpool_limits(limits=max(1, threads), user_api="blas")
 
 
 @dataclass(frozen=True)
@@ -152,9 +156,19 @@ class Embedder:
         self.settings = settings
         self.identity = model_identity(settings)
         self.precision = resolve_precision(settings.embed_precision)
+        self._model = None
+        self._model_lock = threading.Lock()
 
-    @cached_property
+    @property
     def model(self):
+        """The loaded model; loaded once, on first use, also when two first questions come at once."""
+        if self._model is None:
+            with self._model_lock:
+                if self._model is None:
+                    self._model = self._load()
+        return self._model
+
+    def _load(self):
         _offline()
         if self.settings.model == DEFAULT_MODEL:
             folder = default_model_folder(self.settings)
@@ -177,7 +191,7 @@ class Embedder:
         if self.precision == "bfloat16":
             model.to(torch.bfloat16)
         model.eval()
-        _single_threaded_blas()
+        _limit_blas_threads(self.settings.blas_threads)
         return model
 
     @cached_property
@@ -297,7 +311,7 @@ class Embedder:
         batches, at = [], 0
         while at < len(order):
             longest = len(ids[order[at]])
-            size = max(1, min(TOKENS_PER_BATCH // max(longest, 1), 8 * self.settings.embed_batch_size))
+            size = max(1, min(TOKENS_PER_BATCH // max(longest, 1), MAX_BATCH_FACTOR * self.settings.embed_batch_size))
             batches.append(order[at:at + size])
             at += size
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)

@@ -15,6 +15,7 @@ from importlib import resources
 from types import SimpleNamespace
 
 from . import view
+from .access import EditAccess, slow_login
 from ..config import Settings
 
 LOOPBACK = {"127.0.0.1", "localhost", "::1"}
@@ -24,7 +25,16 @@ EXAMPLES = [
     "How much will Vodafone invest in AI and cloud?",
     "Wie viele Kunden hat Vodacom?",
 ]
-STREAM_PAUSE_S = 0.03  # between streamed pieces of an answer, so they arrive as a stream
+QUESTION_BOX_LINES = 3  # the question box grows to this many lines, then scrolls inside (more would push it below the window)
+# Answers computed at once; the rest wait in Gradio's queue. Two: one a core of the two-core
+# machine the chat was measured on, each answer using one torch thread (Settings.query_threads,
+# reader_threads); 50 questions at once were all answered, p95 1.35 s (benchmarks/README.md: Chat).
+ANSWERS_AT_ONCE = 2
+# What Gradio accepts into its temporary folder, as a multiple of the article limit
+# (ingest/uploads.MAX_UPLOAD_BYTES): a file somewhat over the limit still reaches add_articles,
+# whose message names the limit, instead of Gradio's generic refusal; a far bigger one is
+# refused by Gradio before it is written to disk.
+UPLOAD_ACCEPT_FACTOR = 4
 STATIC = "static"  # chat.css and the page's scripts, shipped as package data
 
 
@@ -42,12 +52,14 @@ def _is_loopback(host: str) -> bool:
         return False
 
 
-def exposure_warning(host: str, auth: tuple[str, str] | None) -> str | None:
+def exposure_warning(host: str, auth: tuple[str, str] | None, edits: EditAccess = EditAccess()) -> str | None:
     """The warning printed when the chat is reachable from other machines without a password."""
     if _is_loopback(host) or auth is not None:
         return None
+    can = ("read the articles and ADD AND DELETE articles (--edit)" if edits.open
+           else "read the articles" + (" (changing them needs the edit password)" if edits.allowed else ""))
     return (f"WARNING: the chat listens on {host}, reachable from other machines, WITHOUT a password: "
-            "anyone who can reach it can read the articles and add new ones. "
+            f"anyone who can reach it can {can}. "
             "Use --auth USER:PASSWORD (or ASSISTANT_AUTH), or --host 127.0.0.1.")
 
 
@@ -76,18 +88,27 @@ def _chat_column(gr, settings: Settings) -> SimpleNamespace:
         examples=[{"text": q} for q in EXAMPLES], placeholder=WELCOME,
     )
     with gr.Row():
+        # No max_length: the browser would cut a longer paste silently; the handler refuses it
+        # with the library's message instead. It grows to a few lines, then scrolls.
         box = gr.Textbox(elem_id="question", show_label=False, scale=5, autofocus=True, container=False,
-                         max_length=settings.max_question_chars,
+                         lines=1, max_lines=QUESTION_BOX_LINES,
                          placeholder="Ask a question (German or English) and press Enter")
         send = gr.Button("Ask", variant="primary", scale=0, min_width=90, elem_id="ask")
         clear = gr.Button("New chat", scale=0, min_width=130, elem_id="new-chat")
     return SimpleNamespace(chatbot=chatbot, box=box, send=send, clear=clear)
 
 
+def _password_box(gr, elem_id: str):
+    return gr.Textbox(type="password", label="Edit password", elem_id=elem_id, max_lines=1,
+                      placeholder="needed to add or remove articles")
+
+
 def _side_column(gr, handlers, settings: Settings) -> SimpleNamespace:
-    """The tabs beside the chat: sources, article, adding articles, settings."""
+    """The tabs beside the chat: sources, article, adding articles, the library, settings."""
     from ..ingest.uploads import MAX_UPLOAD_BYTES
 
+    edits = handlers.edits
+    upload = upload_status = upload_password = None
     with gr.Tabs(selected="sources") as tabs:
         with gr.Tab("Sources", id="sources"):
             sources = gr.HTML(view.sources_panel(None, {}), elem_id="sources-panel",
@@ -96,45 +117,59 @@ def _side_column(gr, handlers, settings: Settings) -> SimpleNamespace:
             article = gr.HTML(view.empty_article_view(), elem_id="article-panel",
                               js_on_load=static_text("scroll_mark.js"))
         with gr.Tab("Add articles", id="upload"):
-            gr.Markdown(f"Upload `.txt`, `.md` or `.html` articles (at most "
-                        f"{MAX_UPLOAD_BYTES // 1024 // 1024} MiB each). They are checked, added to "
-                        "the sources folder and indexed; existing articles are never replaced.")
-            # No file_types filter: a wrong file should get this page's own clear message.
-            upload = gr.File(file_count="multiple", type="filepath", label="Articles", elem_id="upload")
-            upload_status = gr.HTML("", elem_id="upload-status")
-        with gr.Tab("Library", id="library"):
+            if not edits.allowed:
+                gr.HTML(view.read_only_note("adding articles"), elem_id="upload-read-only")
+            else:
+                gr.Markdown(f"Upload `.txt`, `.md` or `.html` articles (at most "
+                            f"{MAX_UPLOAD_BYTES // 1024 // 1024} MiB each). They are checked, added to "
+                            "the sources folder and indexed; existing articles are never replaced.")
+                if edits.needs_password:
+                    upload_password = _password_box(gr, "upload-password")
+                # No file_types filter: a wrong file should get this page's own clear message.
+                upload = gr.File(file_count="multiple", type="filepath", label="Articles", elem_id="upload")
+                upload_status = gr.HTML("", elem_id="upload-status")
+        with gr.Tab("Library", id="library") as library_tab:
             library = _library_tab(gr, handlers)
-        with gr.Tab("Settings", id="settings"):
+        with gr.Tab("Settings", id="settings") as settings_tab:
             quotes = gr.Slider(1, settings.max_quotes_limit, value=settings.max_quotes, step=1,
                                label="Quotes per answer", elem_id="max-quotes")
             files = gr.Dropdown(choices=handlers.article_choices(), value=[], multiselect=True,
                                 label="Search only these articles (none chosen: all)", elem_id="article-filter")
     return SimpleNamespace(tabs=tabs, sources=sources, article=article, upload=upload,
-                           upload_status=upload_status, quotes=quotes, files=files, library=library)
+                           upload_status=upload_status, upload_password=upload_password, quotes=quotes,
+                           files=files, library=library, library_tab=library_tab, settings_tab=settings_tab)
 
 
 def _library_tab(gr, handlers) -> SimpleNamespace:
     """The indexed articles, and removing one in two explicit steps (Remove, then Confirm)."""
     listing = gr.HTML(view.library_list(handlers.assistant.sources()), elem_id="library-list")
+    if not handlers.edits.allowed:
+        gr.HTML(view.read_only_note("removing articles"), elem_id="remove-read-only")
+        return SimpleNamespace(listing=listing, choice=None)
     choice = gr.Dropdown(choices=handlers.article_choices(), value=None, label="Article to remove",
                          elem_id="remove-file")
+    password = _password_box(gr, "remove-password") if handlers.edits.needs_password else None
     with gr.Row():
         remove = gr.Button("Remove", variant="stop", elem_id="remove")
         confirm = gr.Button("Confirm removal", variant="stop", visible=False, elem_id="confirm-remove")
         cancel = gr.Button("Cancel", visible=False, elem_id="cancel-remove")
     status = gr.HTML("", elem_id="remove-status")
     return SimpleNamespace(listing=listing, choice=choice, remove=remove, confirm=confirm, cancel=cancel,
-                           status=status, pending=gr.State(None))
+                           status=status, pending=gr.State(None), password=password)
 
 
-def _wire_library(handlers, side: SimpleNamespace) -> None:
-    """Remove asks, Confirm deletes, Cancel or choosing another article asks again."""
+def _wire_changes(handlers, side: SimpleNamespace) -> None:
+    """Uploads, and removal in two steps (Remove asks, Confirm deletes, Cancel or choosing another
+    article asks again). Only when the chat allows changes at all: read-only, these events do not
+    exist, so no client can call them; with a password, the events check it themselves."""
     lib, private = side.library, {"api_visibility": "private"}
+    side.upload.upload(handlers.add_articles, [side.upload] + ([side.upload_password] if side.upload_password else []),
+                       [side.upload_status, side.files, side.upload, lib.listing, lib.choice], **private)
     steps = [lib.pending, lib.status, lib.remove, lib.confirm, lib.cancel]
     lib.remove.click(handlers.ask_removal, lib.choice, steps, **private)
     lib.cancel.click(handlers.cancel_removal, None, steps, **private)
     lib.choice.input(handlers.cancel_removal, None, steps, **private)
-    lib.confirm.click(handlers.confirm_removal, [lib.pending, side.files],
+    lib.confirm.click(handlers.confirm_removal, [lib.pending, side.files] + ([lib.password] if lib.password else []),
                       steps + [lib.listing, lib.choice, side.files], **private)
 
 
@@ -153,19 +188,24 @@ def _wire(gr, handlers, chat: SimpleNamespace, side: SimpleNamespace, asked) -> 
     chat.chatbot.clear(handlers.new_chat, None, cleared, **private)  # the chat's own bin button
     side.sources.click(handlers.open_citation, None, [side.article, side.tabs], **private).then(
         None, js=static_text("scroll_after.js"))
-    side.upload.upload(handlers.add_articles, side.upload, [side.upload_status, side.files, side.upload,
-                                                             side.library.listing, side.library.choice], **private)
-    _wire_library(handlers, side)
+    # Another page may have added or removed articles since this one was built: the filter and
+    # the library list follow when their tab is opened. (The removal choice is not refreshed
+    # there: an update while it opens closes it; removing an article gone since is refused.)
+    side.settings_tab.select(handlers.filter_now, side.files, side.files, **private)
+    side.library_tab.select(handlers.library_listing, None, side.library.listing, **private)
+    if handlers.edits.allowed:
+        _wire_changes(handlers, side)
     gr.api(handlers.api_chat, api_name="chat")
 
 
-def build_app(assistant):
-    """The Gradio Blocks app for an open Assistant: the layout, wired to `ChatHandlers`."""
+def build_app(assistant, edits: EditAccess = EditAccess()):
+    """The Gradio Blocks app for an open Assistant: the layout, wired to `ChatHandlers`; `edits`
+    says who may add and remove articles (access.py; read-only by default)."""
     import gradio as gr
 
     from .handlers import ChatHandlers
 
-    handlers = ChatHandlers(assistant)
+    handlers = ChatHandlers(assistant, edits)
     with gr.Blocks(title="News assistant", analytics_enabled=False) as app:
         asked = gr.State([])
         gr.Markdown("### News assistant — answers are verbatim quotes from the articles, each cited")
@@ -176,8 +216,24 @@ def build_app(assistant):
                 side = _side_column(gr, handlers, assistant.settings)
         _wire(gr, handlers, chat, side, asked)
         # The layout was built once; a page opened later lists the articles indexed since then.
-        app.load(handlers.library_now, None, [side.library.listing, side.library.choice], api_visibility="private")
+        app.load(handlers.library_listing, None, side.library.listing, api_visibility="private")
+        app.load(handlers.filter_now, side.files, side.files, api_visibility="private")
+        if side.library.choice is not None:
+            app.load(handlers.removal_choices, None, side.library.choice, api_visibility="private")
     return app
+
+
+def theme():
+    """gradio's default look with fonts that have every weight the page uses. gradio ships Source
+    Sans Pro (and IBM Plex Mono) SemiBold as a subset of 55 glyphs, so semi-bold text took "A"
+    and "B" from it and every other letter from a fallback font ("Die ᴀrtikel", "ᴀsk"); with
+    only the complete Regular and Bold files declared, weight 600 is drawn with the Bold one."""
+    import gradio as gr
+
+    fonts = gr.themes.LocalFont("Source Sans Pro", weights=(400, 700))
+    mono = gr.themes.LocalFont("IBM Plex Mono", weights=(400, 700))
+    return gr.themes.Default(font=[fonts, "ui-sans-serif", "system-ui", "sans-serif"],
+                             font_mono=[mono, "ui-monospace", "Consolas", "monospace"])
 
 
 def _warm_up(assistant) -> None:
@@ -185,10 +241,10 @@ def _warm_up(assistant) -> None:
 
 
 def run_chat(settings: Settings, host: str = "127.0.0.1", port: int = 7860,
-             auth: tuple[str, str] | None = None) -> int:
+             auth: tuple[str, str] | None = None, edits: EditAccess = EditAccess()) -> int:
     """Open (and if needed build) the index with progress in the terminal, then serve the chat."""
     os.environ.setdefault("GRADIO_ANALYTICS_ENABLED", "False")
-    warning = exposure_warning(host, auth)
+    warning = exposure_warning(host, auth, edits)
     if warning:
         print(warning, file=sys.stderr, flush=True)
     from ..core import Assistant
@@ -196,23 +252,26 @@ def run_chat(settings: Settings, host: str = "127.0.0.1", port: int = 7860,
     started = time.monotonic()
     assistant = Assistant(settings=settings, update=True, progress=True)
     if assistant.last_update is not None:
-        print(assistant.last_update.summary(), file=sys.stderr)
+        for line in [*assistant.last_update.skipped_lines(), assistant.last_update.summary()]:
+            print(line, file=sys.stderr)
     # Load the model and answer one question while gradio is imported and the page is built,
-    # so the first person to ask does not wait for the model (cold start, issue 5).
+    # so the first person to ask does not wait for the model.
     warm = threading.Thread(target=_warm_up, args=(assistant,), daemon=True)
     warm.start()
-    app = build_app(assistant)
-    app.queue(default_concurrency_limit=2)
+    app = build_app(assistant, edits)
+    app.queue(default_concurrency_limit=ANSWERS_AT_ONCE)
     warm.join()
-    print(f"index ready in {time.monotonic() - started:.1f} s; "
-          f"chat on http://{host}:{port}/ (Ctrl+C stops it)", file=sys.stderr, flush=True)
+    print(f"index ready in {time.monotonic() - started:.1f} s; adding and removing articles: {edits.describe()}",
+          file=sys.stderr)
+    print(f"chat on http://{host}:{port}/ (Ctrl+C stops it)", file=sys.stderr, flush=True)
     from ..ingest.uploads import MAX_UPLOAD_BYTES
 
     try:
         # quiet: the line above says where the chat is; gradio's own banner adds a "share=True"
         # hint that a command-line user cannot act on
-        app.launch(server_name=host, server_port=port, auth=auth, css=static_text("chat.css"), show_error=True,
-                   max_file_size=4 * MAX_UPLOAD_BYTES, quiet=True, footer_links=[], ssr_mode=False)
+        app.launch(server_name=host, server_port=port, auth=slow_login(*auth) if auth else None,
+                   css=static_text("chat.css"), theme=theme(), show_error=True,
+                   max_file_size=UPLOAD_ACCEPT_FACTOR * MAX_UPLOAD_BYTES, quiet=True, footer_links=[], ssr_mode=False)
     except OSError as exc:  # port taken, address not available: one line, not a traceback
         print(f"error: cannot serve on {host}:{port}: {exc}", file=sys.stderr)
         return 2

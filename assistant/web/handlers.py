@@ -1,8 +1,15 @@
 """The chat's event handlers: one method per page event, apart from the layout (app.py), so each
-can be read on its own. Imported only when the page is built, because it imports gradio."""
+can be read on its own. Imported only when the page is built, because it imports gradio.
+
+Each answer reads one snapshot of the index (an upload may swap in another meanwhile): the
+question's default language, the answer and the sources panel all come from it, and the panel
+is built from the cited articles only. Adding and removing articles check `EditAccess` in the
+event itself (access.py); a failure the page reports in one line is logged with its traceback.
+"""
 
 from __future__ import annotations
 
+import logging
 import os
 import time
 from pathlib import Path
@@ -10,64 +17,92 @@ from pathlib import Path
 import gradio as gr
 
 from . import view
-from .app import STREAM_PAUSE_S
+from .access import EditAccess, WrongPasswordGate
 from ..answer.answering import answer_question
 from ..answer.conversation import next_topic
-from ..answer.types import QuestionError
+from ..answer.question import check_question
+from ..answer.snapshot import Snapshot
+from ..answer.types import Answer, QuestionError
+from ..index.indexer import SKIPPED_BEFORE
 from ..index.view import UnknownArticle
 from ..ingest.language import GERMAN, detect_language
 from ..ingest.uploads import MAX_UPLOAD_BYTES, UploadError, store_upload
 
+log = logging.getLogger(__name__)
+STREAM_PAUSE_S = 0.03  # between streamed pieces of an answer, so they arrive as a stream
 
 
 def _assistant_message(html: str) -> dict:
     return {"role": "assistant", "content": html}
 
 
+def discard_upload(path: str) -> None:
+    """Delete a file gradio received into its upload folder (and its folder, when empty): once
+    read, stored or refused, it is not needed, and refused ones would stay there for good."""
+    from gradio.utils import get_upload_folder
+
+    file = Path(path).resolve()
+    if not file.is_relative_to(Path(get_upload_folder()).resolve()):
+        return  # not gradio's copy: never delete anything else
+    try:
+        file.unlink(missing_ok=True)
+        file.parent.rmdir()
+    except OSError:
+        pass  # the folder holds other files, or it went already
+
+
 class ChatHandlers:
     """What the page's events do to an open Assistant; the layout only wires them."""
 
-    def __init__(self, assistant):
+    def __init__(self, assistant, edits: EditAccess = EditAccess()):
         self.assistant = assistant
-        # longer messages are refused, not silently cut (the limits are the library's, in Settings)
+        self.edits = edits
+        self.gate = WrongPasswordGate()
+        # The library's one rule for questions (answer/question.py): too long, empty or without
+        # words is refused with its message, here before anything else, never cut.
         self.max_chars = assistant.settings.max_question_chars
-        self.too_long = f"The question is too long: at most {self.max_chars} characters."
 
     def article_choices(self) -> list[tuple[str, str]]:
         return [(f"{a.title[:70]} ({a.file})", a.file) for a in self.assistant.sources()]
 
-    def articles_by_file(self) -> dict:
-        return {a.file: a for a in self.assistant.sources()}
-
-    def run_answer(self, question: str, max_quotes: int | float | None, files: list[str] | None,
-                   topic: str | None = None):
-        # One snapshot for the whole answer: an upload swaps in a new one meanwhile.
-        snapshot = self.assistant.snapshot
+    def run_answer(self, snapshot: Snapshot, question: str, max_quotes: int | float | None,
+                   files: list[str] | None, topic: str | None = None) -> Answer:
         known = {a.file for a in snapshot.view.articles}
         chosen = [f for f in (files or []) if f in known] or None  # nothing chosen: search all
         return answer_question(snapshot, question, max_quotes=int(max_quotes) if max_quotes else None,
                                files=chosen, topic=topic)
 
+    @staticmethod
+    def cited_articles(snapshot: Snapshot, answer: Answer) -> dict:
+        """The articles the answer quotes, from the snapshot that answered (not every article)."""
+        cited = {}
+        for quote in answer.quotes + answer.related:
+            if quote.source not in cited:
+                cited[quote.source] = snapshot.view.article_by_file(quote.source)
+        return cited
+
     def respond(self, message: str, history: list, asked: list[str], max_quotes, files):
         """Stream one answer: the question, a searching note, then the answer piece by piece."""
         history, asked = list(history or []), list(asked or [])
-        message = (message or "").strip()
-        if not message:
+        if not (message or "").strip():
             yield history, gr.skip(), "", asked
             return
-        if len(message) > self.max_chars:
-            history.append(_assistant_message(view.user_message(self.too_long)))
+        try:
+            message = check_question(message, self.max_chars)
+        except QuestionError as exc:  # the question stays in the box, to be shortened
+            history.append(_assistant_message(view.user_message(view.sentence(str(exc)))))
             yield history, gr.skip(), message, asked
             return
-        default = GERMAN if self.assistant.snapshot.mostly_german else "en"
+        snapshot = self.assistant.snapshot  # one snapshot for the whole answer
+        default = GERMAN if snapshot.mostly_german else "en"
         topic = asked[-1] if asked else None
         history.append({"role": "user", "content": view.user_message(message)})
         history.append(_assistant_message(view.searching_message(detect_language(message, default))))
         yield history, gr.skip(), "", asked
         try:
-            answer = self.run_answer(message, max_quotes, files, topic)
+            answer = self.run_answer(snapshot, message, max_quotes, files, topic)
         except QuestionError as exc:
-            history[-1] = _assistant_message(view.user_message(str(exc)))
+            history[-1] = _assistant_message(view.user_message(view.sentence(str(exc))))
             yield history, gr.skip(), "", asked
             return
         chunks = view.answer_chunks(answer, answer.understood_as)
@@ -80,7 +115,7 @@ class ChatHandlers:
         # The last piece and the sources panel arrive together.
         history[-1] = _assistant_message(shown + chunks[-1])
         topic = next_topic(topic, answer.question, answer.understood_as is not None, answer.abstained)
-        yield history, view.sources_panel(answer, self.articles_by_file()), "", [topic] if topic else []
+        yield history, view.sources_panel(answer, self.cited_articles(snapshot, answer)), "", [topic] if topic else []
 
     def open_citation(self, evt: gr.EventData):
         """A clicked citation or source: the whole article, the quote marked, in the Article tab."""
@@ -94,10 +129,21 @@ class ChatHandlers:
             return view.upload_report([(False, f"{cite.file} is no longer indexed")]), gr.Tabs(selected="article")
         return view.article_view(article, cite.start, cite.end, cite.answer), gr.Tabs(selected="article")
 
-    def _store(self, paths: list[str]) -> tuple[list[tuple[bool, str]], int]:
-        """Each uploaded file checked and stored: the report lines and how many were new."""
+    # ------------------------------------------------------------------ changing the articles
+
+    def edit_refusal(self, password: object) -> str | None:
+        """None when this request may change the articles; else why not. Checked in the event
+        itself, whatever the page shows."""
+        if not self.edits.allowed:
+            return "this chat is read-only: articles cannot be added or removed here"
+        if self.edits.needs_password and not self.gate.check(password, self.edits.password):
+            return "wrong edit password: nothing was changed"
+        return None
+
+    def _store(self, paths: list[str]) -> tuple[list[tuple[bool, str]], list[str]]:
+        """Each uploaded file checked and stored: the report lines and the files stored."""
         lines: list[tuple[bool, str]] = []
-        stored = 0
+        stored = []
         for path in paths:
             name = Path(path).name
             try:
@@ -109,36 +155,73 @@ class ChatHandlers:
             except (UploadError, OSError) as exc:
                 lines.append((False, str(exc)))
                 continue
+            finally:
+                discard_upload(path)
             if result.duplicate_of:
                 lines.append((True, f"{name}: already there as {result.duplicate_of}"))
             else:
-                stored += 1
+                stored.append(result.file)
                 lines.append((True, f"added {result.file}: {result.title}"))
         return lines, stored
 
-    def _reindex(self) -> list[tuple[bool, str]]:
+    def _reindex(self, stored: list[str]) -> list[tuple[bool, str]]:
+        """Index the new files; one the index refuses (too long, say) is taken out again."""
         try:
             report = self.assistant.index(progress=True)
+            refused = [s for s in report.skipped if s.file in stored]
+            for s in refused:
+                (self.assistant.settings.sources_dir / s.file).unlink(missing_ok=True)
+            if refused:
+                report = self.assistant.index()
         except Exception as exc:  # the page says so; the previous index stays in use
+            log.exception("indexing after an upload failed")
             return [(False, f"indexing failed, the previous index is still used: {exc}")]
-        return [(True, report.summary())] + [(False, f"{s.file}: {s.reason}") for s in report.skipped
-                                             if s.reason != "skipped before (unchanged)"]
+        return ([(True, report.summary())]
+                + [(False, f"{s.file}: {s.reason}; not kept") for s in refused]
+                + [(False, f"{s.file}: {s.reason}") for s in report.skipped
+                   if s.reason != SKIPPED_BEFORE and s.file not in stored])
 
-    def add_articles(self, paths: list[str] | None, progress=gr.Progress(track_tqdm=True)):
-        """Check and store the uploaded files, then index them; the report says what happened to each."""
-        lines, stored = self._store(paths or [])
-        if stored:
-            progress(0, desc="Indexing the new articles…")
-            lines += self._reindex()
-        if not lines:
-            lines.append((False, "no file was received"))
+    def _after_upload(self, lines: list[tuple[bool, str]]):
         choices = self.article_choices()
         return (view.upload_report(lines), gr.Dropdown(choices=choices), None,
                 view.library_list(self.assistant.sources()), gr.Dropdown(choices=choices))
 
-    def library_now(self):
-        """The Library tab as the index is now (on page load: uploads since the page was built)."""
-        return view.library_list(self.assistant.sources()), gr.Dropdown(choices=self.article_choices())
+    def add_articles(self, paths: list[str] | None, password: str | None = None,
+                     progress=gr.Progress(track_tqdm=True)):
+        """Check and store the uploaded files, then index them; the report says what happened to
+        each. What was stored is reported before indexing starts, so a stop during indexing
+        still shows which files are in the sources folder (they are indexed at the next start)."""
+        paths = paths or []
+        refusal = self.edit_refusal(password)
+        if refusal:
+            for path in paths:
+                discard_upload(path)
+            yield self._after_upload([(False, refusal)])
+            return
+        lines, stored = self._store(paths)
+        if stored:
+            pending = lines + [(True, "stored in the sources folder; indexing them now "
+                                      "(if this is interrupted, they are indexed at the next start)…")]
+            yield (view.upload_report(pending), gr.skip(), None, gr.skip(), gr.skip())
+            progress(0, desc="Indexing the new articles…")
+            lines += self._reindex(stored)
+        if not lines:
+            lines.append((False, "no file was received"))
+        yield self._after_upload(lines)
+
+    def library_listing(self) -> str:
+        """The Library tab's list as the index is now (on page load and when the tab is opened:
+        articles added or removed from another page since this one was built)."""
+        return view.library_list(self.assistant.sources())
+
+    def removal_choices(self):
+        return gr.Dropdown(choices=self.article_choices())
+
+    def filter_now(self, chosen: list[str] | None):
+        """The article filter as the index is now, keeping the chosen articles still there."""
+        choices = self.article_choices()
+        known = {file for _, file in choices}
+        return gr.Dropdown(choices=choices, value=[f for f in (chosen or []) if f in known])
 
     def _removal_buttons(self, pending: str | None):
         """Remove, or Confirm and Cancel while a removal waits for its second, explicit step."""
@@ -155,14 +238,17 @@ class ChatHandlers:
             return (None, view.removal_report(False, "choose an article to remove first"),
                     *self._removal_buttons(None))
         message = f"{file} will be deleted from the sources folder: confirm or cancel"
-        return (file, view.removal_report(True, message), *self._removal_buttons(file))
+        return (file, view.pending_report(message), *self._removal_buttons(file))
 
     def cancel_removal(self):
         return (None, view.removal_report(True, "nothing removed"), *self._removal_buttons(None))
 
-    def confirm_removal(self, pending: str | None, chosen_filter: list[str] | None):
+    def confirm_removal(self, pending: str | None, chosen_filter: list[str] | None, password: str | None = None):
         """Second step: delete the article and re-index; the list, both dropdowns and the status follow."""
-        if not pending:
+        refusal = self.edit_refusal(password)
+        if refusal:
+            ok, message = False, refusal
+        elif not pending:
             ok, message = False, "nothing to remove: choose an article and press Remove"
         else:
             try:
@@ -170,12 +256,15 @@ class ChatHandlers:
             except UnknownArticle:
                 ok, message = False, f"{pending} is not indexed (already removed?): nothing removed"
             except Exception as exc:  # the page says so; the previous index stays in use
+                log.exception("removing %s failed", pending)
                 ok, message = False, f"removing {pending} failed: {exc}"
         choices = self.article_choices()
         known = {file for _, file in choices}
         return (None, view.removal_report(ok, message), *self._removal_buttons(None),
                 view.library_list(self.assistant.sources()), gr.Dropdown(choices=choices, value=None),
                 gr.Dropdown(choices=choices, value=[f for f in (chosen_filter or []) if f in known]))
+
+    # ------------------------------------------------------------------ the rest
 
     def example_text(self, evt: gr.SelectData) -> str:
         return evt.value["text"]
@@ -186,9 +275,10 @@ class ChatHandlers:
 
     def api_chat(self, message: str, max_quotes: int = 0) -> dict:
         """Answer one question: the answer text (with its numbered quotes and sources) and the quotes."""
-        if not (message or "").strip():
-            return {"question": message, "error": "the question is empty"}
-        if len(message) > self.max_chars:
-            return {"question": message[:200], "error": self.too_long}
+        try:
+            check_question(message, self.max_chars)
+        except QuestionError as exc:
+            return {"question": message[:200] if isinstance(message, str) else None, "error": str(exc)}
         limit = self.assistant.settings.max_quotes_limit
-        return self.run_answer(message, min(max(int(max_quotes or 0), 0), limit) or None, None).to_dict()
+        quotes = min(max(int(max_quotes or 0), 0), limit) or None
+        return self.run_answer(self.assistant.snapshot, message, quotes, None).to_dict()

@@ -13,7 +13,7 @@ from urllib.parse import quote as url_quote
 
 from typing import NamedTuple
 
-from ..answer.render import IN_LANGUAGE, METADATA, headline
+from ..answer.render import carries_own_marks, headline, in_language, metadata_sentence
 from ..answer.types import Answer, Quote, ShortAnswer
 from ..ingest.sources import Article
 
@@ -85,6 +85,11 @@ def parse_cite(value: str) -> Cite | None:
     return Cite(unquote(parts[2]), int(parts[0]), int(parts[1]), answer)
 
 
+def sentence(message: str) -> str:
+    """A library message ("the question is empty") as a sentence on the page."""
+    return message[:1].upper() + message[1:]
+
+
 def user_message(question: str) -> str:
     return f'<div class="q">{_text(question)}</div>'
 
@@ -98,9 +103,6 @@ def _citation_link(quote: Quote, short: ShortAnswer | None = None) -> str:
             f'[{quote.number}]</a>')
 
 
-QUOTE_MARKS = "\"'“”„‚‘’«»"
-
-
 def _quote_text(quote: Quote, short: ShortAnswer | None) -> str:
     """The quote escaped, the short answer inside it marked; the visible text stays the exact span."""
     span = _answer_span(quote, short)
@@ -109,9 +111,9 @@ def _quote_text(quote: Quote, short: ShortAnswer | None) -> str:
 
 
 def _quote_line(quote: Quote, short: ShortAnswer | None = None, language: str = "en", with_title: bool = False) -> str:
-    """Quotation marks are added around the exact span unless it already starts with one."""
+    """Quotation marks are added around the exact span unless it carries its own (render.py)."""
     title = f' <span class="quote-title">— {escape(quote.title)}</span>' if with_title else ""
-    marked = "" if quote.text[:1] in QUOTE_MARKS else " marks"
+    marked = "" if carries_own_marks(quote.text) else " marks"
     agrees = (f' <span class="agrees">{escape(_t(language, "agrees"))} [{quote.confirms}]</span>'
               if quote.confirms is not None else "")
     return (f'<div class="quote">{_citation_link(quote, short)} '
@@ -123,18 +125,16 @@ def _short_answer_line(answer: Answer) -> str:
     short = answer.short_answer
     quote = next((q for q in answer.quotes if q.number == short.quote), None)
     link = _citation_link(quote, short) if quote else f"[{short.quote}]"
-    other = ""
-    if quote is not None and quote.language != answer.language:
-        in_language = IN_LANGUAGE.get(answer.language, IN_LANGUAGE["en"]).get(quote.language, quote.language)
-        other = f' <span class="in-language">({escape(_t(answer.language, "source_in"))} {escape(in_language)})</span>'
+    note = in_language(answer.language, quote.language) if quote is not None else None
+    other = (f' <span class="in-language">({escape(_t(answer.language, "source_in"))} {escape(note)})</span>'
+             if note else "")
     return f'<div class="short-answer"><span class="sa-text">{_text(short.text)}</span> {link}{other}</div>'
 
 
 def _metadata_line(answer: Answer) -> str:
     """An author known only from the page's metadata: render.py's sentence, and the article to open."""
     cited = answer.metadata
-    text = METADATA.get(answer.language, METADATA["en"]).format(
-        value=", ".join(cited.value), title=cited.title, source=cited.source)
+    text = metadata_sentence(answer.language, cited)
     href = f"#cite:0:0:{url_quote(cited.source, safe='')}"  # an empty span: the article opens unmarked
     return (f'<div class="framing metadata">{_text(text)}</div><div class="sources"><div class="src">'
             f'<a class="cite" href="{escape(href)}">{escape(cited.title)}</a> '
@@ -291,3 +291,14 @@ def library_list(articles) -> str:
 def removal_report(ok: bool, message: str) -> str:
     """The Library tab's status line, escaped like the upload report."""
     return upload_report([(ok, message)])
+
+
+def pending_report(message: str) -> str:
+    """A step that waits for the person (a removal to confirm): neither done (✓) nor failed (✗)."""
+    return f'<div class="pending">⚠ {escape(message)}</div>'
+
+
+def read_only_note(action: str) -> str:
+    """Where adding or removing articles is not allowed: what to start the chat with instead."""
+    return (f'<div class="panel-empty">This chat is read-only: {escape(action)} needs the chat to be started '
+            'with <code>--edit</code> (anyone who can reach it) or <code>--edit-password PASSWORD</code>.</div>')

@@ -61,3 +61,55 @@ def test_size_limit_and_unreadable_content(tmp_path):
     with pytest.raises(UploadError, match="empty"):
         store_upload(tmp_path, "empty.txt", b"   ")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_two_identical_uploads_at_once_under_two_names_store_one(tmp_path, monkeypatch):
+    """The duplicate check and the write happen under one lock: the second upload waits, then
+    finds the first. (The check is slowed down so that, without the lock, both would pass it.)"""
+    import threading
+    import time
+
+    from assistant.ingest import uploads
+
+    check = uploads._existing_with_hash
+
+    def slow_check(folder, digest):
+        found = check(folder, digest)
+        time.sleep(0.3)
+        return found
+
+    monkeypatch.setattr(uploads, "_existing_with_hash", slow_check)
+    results = {}
+    threads = [threading.Thread(target=lambda n=n: results.__setitem__(n, store_upload(tmp_path, n, ARTICLE)))
+               for n in ("first.txt", "second.txt")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    stored = sorted(p.name for p in tmp_path.iterdir() if not p.name.startswith("."))
+    assert len(stored) == 1, stored
+    assert sorted(r.duplicate_of is None for r in results.values()) == [False, True]
+    assert not [p for p in tmp_path.iterdir() if p.name.endswith(".tmp")]  # no temporary file left
+
+
+@pytest.mark.parametrize("data, needle", [
+    (b"%PDF-1.4\n1 0 obj\nDie Stadt Kiel hat 2023 einen neuen Hafen eroeffnet, sagte die Buergermeisterin.\n", "PDF"),
+    (b"PK\x03\x04Die Stadt Kiel hat 2023 einen neuen Hafen eroeffnet.", "ZIP"),
+    (b"\x89PNG\r\n\x1a\nDie Stadt Kiel hat 2023 einen neuen Hafen.", "PNG"),
+    (b"{\\rtf1\\ansi Die Stadt Kiel hat 2023 einen neuen Hafen eroeffnet.}", "RTF"),
+    ("Die Stadt Kiel \x01\x02\x03\x04\x05 hat einen Hafen.".encode(), "binary"),
+])
+def test_binary_formats_are_refused_by_their_bytes_not_their_name(tmp_path, data, needle):
+    with pytest.raises(UploadError, match=needle):
+        store_upload(tmp_path, "article.txt", data)
+    assert list(tmp_path.iterdir()) == [] or all(p.name.startswith(".") for p in tmp_path.iterdir())
+
+
+def test_a_text_that_repeats_itself_is_refused(tmp_path):
+    with pytest.raises(UploadError, match="repeats itself"):
+        store_upload(tmp_path, "spam.txt", ("Der Zoo hat viele Tiere. " * 10_000).encode())
+
+
+def test_txt_headline_loses_its_markdown_mark(tmp_path):
+    stored = store_upload(tmp_path, "kiel.txt", "# Kiel eröffnet Hafen\n\n".encode() + ARTICLE)
+    assert stored.title == "Kiel eröffnet Hafen"

@@ -1,0 +1,80 @@
+"""answer/reading.py with the shipped answer model: what a sentence is read with, the spans it
+finds, the features the policy combines and the probability it ranks by."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+from assistant.answer.candidates import rank_candidates, retrieve
+from assistant.answer.reading import (
+    holds_probability,
+    read_candidates,
+    read_features,
+    reader_input,
+    refuses,
+    to_read,
+)
+from assistant.config import READER_FEATURES
+
+QUESTION = "Wie viele Kunden hat Vodacom?"
+
+
+def _candidates(snapshot, question=QUESTION):
+    retrieved = retrieve(snapshot, question)
+    return retrieved, rank_candidates(snapshot, retrieved)
+
+
+def test_a_sentence_is_read_with_its_title_and_the_sentence_before_it(shipped_assistant):
+    snapshot = shipped_assistant.snapshot
+    _, candidates = _candidates(snapshot)
+    view = snapshot.view
+    for c in candidates[:10]:
+        item = reader_input(snapshot, c)
+        assert item.candidate == view.text(c.article_id, c.start, c.end)
+        assert item.title == view.articles[c.article_id].title
+        previous = view.sentence(c.sentence_id - 1) if c.sentence_id > 0 else None
+        if previous is not None and previous.passage_id == c.passage_id:
+            assert item.context == view.text(c.article_id, previous.start, previous.end)
+        else:
+            assert item.context == ""
+
+
+def test_the_span_read_lies_in_its_sentence_and_holds_the_answer(shipped_assistant):
+    snapshot = shipped_assistant.snapshot
+    retrieved, candidates = _candidates(snapshot)
+    sentence = next(c for c in candidates if "132,6 Millionen" in snapshot.view.text(c.article_id, c.start, c.end))
+    [done], features = read_features(snapshot, retrieved, [sentence])
+    assert done.span is not None and features.shape == (1, len(READER_FEATURES))
+    assert sentence.start <= done.span.start < done.span.end <= sentence.end
+    assert "132,6" in snapshot.view.text(done.article_id, done.span.start, done.span.end)
+    assert np.isfinite(features).all()
+
+
+def test_candidates_read_are_the_first_stages_best_and_ordered_by_probability(shipped_assistant):
+    snapshot = shipped_assistant.snapshot
+    retrieved, candidates = _candidates(snapshot)
+    top = to_read(snapshot, candidates)
+    assert len(top) == min(len(candidates), snapshot.settings.reader_policy.candidates)
+    ranked = read_candidates(snapshot, retrieved, candidates)
+    assert {c.sentence_id for c in ranked} == {c.sentence_id for c in top}
+    probabilities = [c.reader_score for c in ranked]
+    assert probabilities == sorted(probabilities, reverse=True)
+    assert "132,6 Millionen" in snapshot.view.text(ranked[0].article_id, ranked[0].start, ranked[0].end)
+    assert not refuses(snapshot, ranked)
+
+
+def test_the_probability_follows_the_fitted_policy(shipped_assistant):
+    snapshot = shipped_assistant.snapshot
+    features = np.zeros((2, len(READER_FEATURES)))
+    features[1, READER_FEATURES.index("holds")] = 5.0
+    p = holds_probability(snapshot, features)
+    policy = snapshot.settings.reader_policy
+    assert p[0] == 1.0 / (1.0 + np.exp(-policy.bias))
+    holds_weight = policy.weights[READER_FEATURES.index("holds")]
+    assert (p[1] > p[0]) == (holds_weight > 0)
+    stricter = replace(snapshot, settings=replace(snapshot.settings,
+                                                  reader_policy=replace(policy, refuse_below=1.01)))
+    retrieved, candidates = _candidates(snapshot)
+    assert refuses(stricter, read_candidates(stricter, retrieved, candidates))

@@ -1,0 +1,54 @@
+"""web/handlers.py without a browser: the chat's event handlers called as Gradio calls them, on a
+tiny corpus (the browser tests in test_chat.py drive the same handlers through the page)."""
+
+from __future__ import annotations
+
+import pytest
+
+from assistant import Assistant
+from assistant.web.access import EditAccess
+from assistant.web.handlers import ChatHandlers
+
+
+@pytest.fixture()
+def handlers(tiny_settings, embedder) -> ChatHandlers:
+    """Handlers of a chat started with --edit (the removal test changes the articles)."""
+    return ChatHandlers(Assistant(settings=tiny_settings, update=True, embedder=embedder), EditAccess(open=True))
+
+
+def test_respond_streams_the_question_a_note_then_the_cited_answer(handlers):
+    steps = list(handlers.respond("How many containers did the Port of Hamburg handle?", [], [], 3, []))
+    first_history, _, box, _ = steps[0]
+    assert [m["role"] for m in first_history] == ["user", "assistant"] and box == ""
+    history, sources, box, asked = steps[-1]
+    assert len(history) == 2 and "8.7 million containers" in history[-1]["content"]
+    assert "harbour.md" in sources and box == ""
+    assert asked == ["How many containers did the Port of Hamburg handle?"]  # the follow-up topic
+
+
+def test_respond_refuses_a_too_long_question_and_keeps_it_in_the_box(handlers):
+    long = "Wie warm wird es? " * (handlers.max_chars // 10)
+    [(history, _, box, asked)] = list(handlers.respond(long, [], ["earlier topic"], 3, []))
+    assert "too long" in history[-1]["content"] and box == long and asked == ["earlier topic"]  # kept as typed
+    [(history, _, box, _)] = list(handlers.respond("   ", [], [], 3, []))
+    assert history == [] and box == ""
+
+
+def test_removal_deletes_only_on_confirmation(handlers, tiny_settings):
+    pending, status, *_ = handlers.ask_removal("harbour.md")
+    assert pending == "harbour.md" and "confirm or cancel" in status
+    assert (tiny_settings.sources_dir / "harbour.md").exists()
+    pending, status, *_ = handlers.cancel_removal()
+    assert pending is None and "nothing removed" in status and (tiny_settings.sources_dir / "harbour.md").exists()
+    pending, status, *_ = handlers.confirm_removal("harbour.md", ["harbour.md", "wetter.txt"])
+    assert pending is None and "removed harbour.md" in status
+    assert not (tiny_settings.sources_dir / "harbour.md").exists()
+    assert [file for _, file in handlers.article_choices()] == ["wetter.txt"]
+
+
+def test_api_chat_checks_its_input_and_caps_the_quotes(handlers):
+    assert handlers.api_chat("  ")["error"] == "the question is empty"
+    assert "too long" in handlers.api_chat("x" * (handlers.max_chars + 1))["error"]
+    answer = handlers.api_chat("Wie warm wird es in Berlin am Freitag?", max_quotes=10_000)
+    assert len(answer["quotes"]) <= handlers.assistant.settings.max_quotes_limit
+    assert any("28 Grad" in q["text"] for q in answer["quotes"])
