@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from functools import partial
 
 import numpy as np
 
@@ -21,6 +22,7 @@ from ..models.embedding import torch_threads
 from ..models.reader.model import ReaderInput, best_span
 from .abstention import above_threshold, coverage, same_language
 from .candidates import Candidate, ReadSpan, Retrieved
+from .scoring import fits_the_question
 from .selection import distinct
 from .snapshot import Snapshot
 
@@ -45,16 +47,18 @@ def to_read(snapshot: Snapshot, candidates: list[Candidate]) -> list[Candidate]:
 
 
 def read_features(snapshot: Snapshot, retrieved: Retrieved, top: list[Candidate]) -> tuple[list[Candidate], np.ndarray]:
-    """`top` read with the question in one batch: each with its best `span` (None when the model
-    finds no span), and one row of READER_FEATURES per candidate."""
+    """`top` read with the question in one batch: each with its best `span` of the kind the
+    question asks for (None when the model finds none), and one row of READER_FEATURES per
+    candidate."""
     settings = snapshot.settings
     if not top:
         return [], np.zeros((0, len(READER_FEATURES)))
     with torch_threads(settings.reader_threads):
         readings = snapshot.reader.read(retrieved.question, [reader_input(snapshot, c) for c in top])
     read, rows = [], []
+    of_the_kind_asked = partial(fits_the_question, retrieved.question)
     for c, reading in zip(top, readings):
-        span = best_span(reading, snapshot.reader.max_answer_tokens)
+        span = best_span(reading, snapshot.reader.max_answer_tokens, of_the_kind_asked)
         margin = reading.margin(span)
         found = ReadSpan(c.start + span.start, c.start + span.end, margin) if span is not None else None
         values = {

@@ -23,6 +23,8 @@ not depend on a training library.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import json
 import math
 import os
@@ -371,9 +373,12 @@ def clean_span(text: str, start: int, end: int) -> tuple[int, int]:
 _SPANS_TRIED = 20
 
 
-def best_span(reading: Reading, max_answer_tokens: int = 30) -> Span | None:
+def best_span(reading: Reading, max_answer_tokens: int = 30,
+              accept: Callable[[str], bool] | None = None) -> Span | None:
     """The highest-scoring answer span of the candidate (at most `max_answer_tokens` tokens),
-    cleaned of surrounding spaces and punctuation; None when no token can start one."""
+    cleaned of surrounding spaces and punctuation, and (with `accept`) the best whose text it
+    accepts among the `_SPANS_TRIED` best (the kind of answer asked for: a figure for "how
+    many"); None when there is none."""
     spans = reading.token_spans
     usable = np.flatnonzero(spans[:, 1] > spans[:, 0]) if len(spans) else np.zeros(0, dtype=np.int64)
     if usable.size == 0:
@@ -393,7 +398,7 @@ def best_span(reading: Reading, max_answer_tokens: int = 30) -> Span | None:
             break
         i, j = divmod(int(flat), n)
         s, e = clean_span(reading.text, int(spans[i, 0]), int(spans[j, 1]))
-        if e > s:
+        if e > s and (accept is None or accept(reading.text[s:e])):
             return Span(s, e, score)
     return None
 
