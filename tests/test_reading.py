@@ -13,6 +13,7 @@ from assistant.answer.reading import (
     read_candidates,
     read_features,
     reader_input,
+    reading_order,
     refuses,
     to_read,
 )
@@ -78,3 +79,22 @@ def test_the_probability_follows_the_fitted_policy(shipped_assistant):
                                                   reader_policy=replace(policy, refuse_below=1.01)))
     retrieved, candidates = _candidates(snapshot)
     assert refuses(stricter, read_candidates(stricter, retrieved, candidates))
+
+
+def test_when_nothing_read_is_in_the_questions_language_the_first_stage_keeps_its_best_first():
+    probabilities = np.array([0.1, 0.9, 0.5])
+    assert reading_order(probabilities, True, False) == [1, 2, 0]  # same language: the model orders
+    assert reading_order(probabilities, False, False) == [0, 1, 2]  # across: first stage's best first
+    assert reading_order(probabilities, False, True) == [1, 2, 0]  # unless the policy says otherwise
+    assert reading_order(np.zeros(0), False, False) == []
+
+
+def test_refusal_looks_at_the_likeliest_sentence_whatever_the_order(shipped_assistant):
+    snapshot = shipped_assistant.snapshot
+    retrieved, candidates = _candidates(snapshot)
+    ranked = read_candidates(snapshot, retrieved, candidates)
+    likeliest = max(c.reader_score for c in ranked)
+    at = replace(snapshot.settings.reader_policy, refuse_below=likeliest)
+    above = replace(snapshot.settings.reader_policy, refuse_below=likeliest + 1e-6)
+    assert not refuses(replace(snapshot, settings=replace(snapshot.settings, reader_policy=at)), ranked[::-1])
+    assert refuses(replace(snapshot, settings=replace(snapshot.settings, reader_policy=above)), ranked[::-1])

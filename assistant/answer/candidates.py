@@ -61,7 +61,7 @@ class Candidate:
 class QuoteFeatures:
     """The sentences of a question's top passages and their quote features (one row each,
     columns in `FEATURES` order): what `Settings.weights` combine, and what
-    benchmarks/fit_quote_weights.py fits them on."""
+    benchmarks/fit_answer_policy.py fits them on."""
 
     sentences: Sentences
     values: np.ndarray

@@ -81,18 +81,37 @@ def holds_probability(snapshot: Snapshot, features: np.ndarray) -> np.ndarray:
 
 
 def read_candidates(snapshot: Snapshot, retrieved: Retrieved, candidates: list[Candidate]) -> list[Candidate]:
-    """The read candidates, most likely to hold the answer first; `reader_score` is that probability."""
+    """The read candidates in the order their quotes are shown; `reader_score` is the
+    probability that each holds the answer.
+
+    Most likely first, except when every sentence read is in another language than the question
+    and `reader_policy.rank_across_languages` is off: then the first stage's best sentence stays
+    first (the model reads across languages less well than the first stage ranks; measured by
+    benchmarks/fit_answer_policy.py) and the rest follow by probability."""
     read, features = read_features(snapshot, retrieved, to_read(snapshot, candidates))
     probabilities = holds_probability(snapshot, features)
     scored = [replace(c, reader_score=float(p)) for c, p in zip(read, probabilities)]
-    return sorted(scored, key=lambda c: -c.reader_score)
+    if not scored:
+        return []
+    order = reading_order(probabilities, any(same_language(snapshot, c, retrieved.language) for c in scored),
+                          snapshot.settings.reader_policy.rank_across_languages)
+    return [scored[j] for j in order]
+
+
+def reading_order(probabilities: np.ndarray, any_in_question_language: bool, rank_across_languages: bool) -> list[int]:
+    """Indices of read candidates (first-stage order) in the order read_candidates shows them."""
+    keep_first = not rank_across_languages and not any_in_question_language and len(probabilities) > 0
+    rest = range(1, len(probabilities)) if keep_first else range(len(probabilities))
+    return ([0] if keep_first else []) + sorted(rest, key=lambda j: -probabilities[j])
 
 
 def refuses(snapshot: Snapshot, ranked: list[Candidate]) -> bool:
     """Nothing read is likely enough to hold the answer."""
-    return not ranked or ranked[0].reader_score < snapshot.settings.reader_policy.refuse_below
+    return not ranked or max(c.reader_score for c in ranked) < snapshot.settings.reader_policy.refuse_below
 
 
 def margin_above_refusal(snapshot: Snapshot, ranked: list[Candidate]) -> float:
-    """How far the best quote's probability is above refusal (to compare readings of a question)."""
-    return ranked[0].reader_score - snapshot.settings.reader_policy.refuse_below if ranked else -math.inf
+    """How far the likeliest quote's probability is above refusal (to compare readings of a question)."""
+    if not ranked:
+        return -math.inf
+    return max(c.reader_score for c in ranked) - snapshot.settings.reader_policy.refuse_below
