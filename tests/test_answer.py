@@ -142,9 +142,8 @@ def test_to_dict_is_json_ready(shipped_assistant):
 def test_a_german_and_an_english_report_of_the_same_fact_are_both_quoted(shipped_assistant):
     answer = ask(shipped_assistant, "How long is the partnership between Vodafone and Microsoft?")
     assert not answer.abstained
-    sources = [q.source for q in answer.quotes]
-    assert sources[0] == ENGLISH and "10-year" in answer.quotes[0].text, describe(answer)
-    assert any(q.source == GOLEM and "zehnjährige" in q.text for q in answer.quotes), describe(answer)
+    assert any(q.source == ENGLISH and "10-year" in q.text for q in answer.quotes[:2]), describe(answer)
+    assert any(q.source == GOLEM and "zehnjährige" in q.text for q in answer.quotes[:2]), describe(answer)
 
 
 def _candidates_in_one_passage(snapshot):

@@ -368,7 +368,7 @@ def test_auth_refuses_unauthenticated_requests(auth_server):
 
 
 def test_short_answer_first_and_marked_in_quote_and_article(page):
-    ask(page, "How many customers does Vodacom serve?")
+    ask(page, "How many customers does Vodacom have in Africa?")
     message = page.locator("#chatbot .framing").last.locator("xpath=..")
     first = message.locator(":scope > div").first
     assert "short-answer" in first.get_attribute("class")
@@ -723,7 +723,7 @@ def rendering_fonts(page, selector: str) -> list[str]:
 def test_semi_bold_text_is_drawn_in_one_font(page):
     """gradio's SemiBold woff2 holds 55 glyphs: "Die Artikel" took its A from there and the rest
     from a fallback font. Every semi-bold and bold piece is now drawn by one font alone."""
-    ask(page, "Wie viel Prozent an Vodacom hält Vodafone?")
+    ask(page, "Wer ist Chef von T-Systems?")  # answered with a short answer
     for selector in ("#chatbot .framing", "#ask", "#chatbot .short-answer .sa-text", "#chatbot .src-title"):
         fonts = rendering_fonts(page, selector)
         assert len(fonts) == 1 and fonts[0].startswith("Source Sans"), (selector, fonts)

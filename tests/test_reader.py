@@ -23,6 +23,7 @@ from assistant.models.reader.model import (
     Reading,
     best_span,
     clean_span,
+    whole_words,
     encode_inputs,
 )
 
@@ -192,3 +193,14 @@ def test_best_span_skips_spans_of_punctuation_only() -> None:
 def test_clean_span(text: str, expected: str) -> None:
     start, end = clean_span(text, 0, len(text))
     assert text[start:end] == expected
+
+
+@pytest.mark.parametrize("text, start, end, expected", [
+    ("eine zehnjährige Partnerschaft", 5, 9, "zehnjährige"),  # a token that ends inside a word
+    ("eine zehnjährige Partnerschaft", 9, 16, "zehnjährige"),  # ... or starts inside one
+    ("investing $1.5 billion", 10, 22, "$1.5 billion"),  # already whole words
+    ("1,5-Milliarden-Vertrag", 0, 3, "1,5"),  # a hyphen ends a word
+])
+def test_spans_are_widened_to_whole_words(text: str, start: int, end: int, expected: str) -> None:
+    s, e = whole_words(text, start, end)
+    assert text[s:e] == expected

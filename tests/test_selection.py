@@ -4,7 +4,7 @@ Kept small: the answer steps are being reworked (issue 17)."""
 from __future__ import annotations
 
 from assistant.answer.candidates import rank_candidates, retrieve
-from assistant.answer.selection import distinct, select
+from assistant.answer.selection import answers_agree, distinct, select
 
 
 def ranked(assistant, question: str):
@@ -32,3 +32,12 @@ def test_select_keeps_the_best_first_within_the_limit(shipped_assistant):
         # the best sentence leads (alone, or joined with a tied neighbour: then it covers it)
         assert picked[0].start <= candidates[0].start and candidates[0].end <= picked[0].end
         assert "132,6 Millionen" in texts[0]
+
+
+def test_two_reports_of_one_figure_agree_across_languages_and_formats():
+    assert answers_agree("$1.5 billion", "en", "1,5 Milliarden US-Dollar", "de")
+    assert answers_agree("65 Prozent", "de", "65 percent", "en")
+    assert not answers_agree("$1.5 billion", "en", "1,18 Milliarden Pfund", "de")
+    assert answers_agree("Maja Smoltczyk", "de", "maja smoltczyk", "en")
+    assert not answers_agree("Maja Smoltczyk", "de", "Nick Read", "en")
+    assert not answers_agree("", "de", "", "en")

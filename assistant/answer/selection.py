@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
+from ..normalise import NUMBER, normalise, normalise_number
 from .abstention import above_threshold
 from .candidates import Candidate
 from .snapshot import Snapshot
@@ -32,12 +34,24 @@ def join_tied_neighbours(snapshot: Snapshot, chosen: list[Candidate]) -> list[Ca
     return [joined] + chosen[2:]
 
 
-def same_answer(snapshot: Snapshot, a: Candidate, b: Candidate) -> bool:
-    """Do the two candidates' answer spans say the same (after normalisation)?"""
-    from ..normalise import normalise
+def answers_agree(a: str, language_a: str | None, b: str, language_b: str | None) -> bool:
+    """Do two answer spans say the same? When both hold figures, they agree when a figure is the
+    same ("$1.5 billion" and "1,5 Milliarden US-Dollar": two reports of one fact, in two
+    languages); otherwise their normalised texts must be equal."""
+    figures_a = {normalise_number(n, language_a) for n in re.findall(NUMBER, a)}
+    figures_b = {normalise_number(n, language_b) for n in re.findall(NUMBER, b)}
+    if figures_a and figures_b:
+        return bool(figures_a & figures_b)
+    return normalise(a, language_a) == normalise(b, language_b) != ""
 
-    text = lambda c: normalise(snapshot.view.text(c.article_id, c.span.start, c.span.end))  # noqa: E731
-    return a.span is not None and b.span is not None and text(a) == text(b) != ""
+
+def same_answer(snapshot: Snapshot, a: Candidate, b: Candidate) -> bool:
+    """Do the two candidates' answer spans say the same (answers_agree)?"""
+    if a.span is None or b.span is None:
+        return False
+    view = snapshot.view
+    return answers_agree(view.text(a.article_id, a.span.start, a.span.end), view.articles[a.article_id].language,
+                         view.text(b.article_id, b.span.start, b.span.end), view.articles[b.article_id].language)
 
 
 def close_support(snapshot: Snapshot, ranked: list[Candidate], language: str) -> Candidate | None:

@@ -337,6 +337,16 @@ _TRAILING_STRIP = " \t\r\n,;:!?([{«‹„“‚‘-–—/"
 _PAIRS = {"(": ")", "[": "]", "{": "}", "„": "“", "“": "”", "«": "»", "‹": "›", "‚": "‘", '"': '"', "'": "'"}
 
 
+def whole_words(text: str, start: int, end: int) -> tuple[int, int]:
+    """Widen [start, end) to whole words: the model's tokens can end inside a word ("zehn" of
+    "zehnjährige"), and a short answer cut inside a word reads as a different word."""
+    while 0 < start < len(text) and text[start - 1].isalnum() and text[start].isalnum():
+        start -= 1
+    while 0 < end < len(text) and text[end - 1].isalnum() and text[end].isalnum():
+        end += 1
+    return start, end
+
+
 def clean_span(text: str, start: int, end: int) -> tuple[int, int]:
     """Shrink [start, end) past surrounding spaces and punctuation that is not part of the answer.
 
@@ -376,7 +386,7 @@ _SPANS_TRIED = 20
 def best_span(reading: Reading, max_answer_tokens: int = 30,
               accept: Callable[[str], bool] | None = None) -> Span | None:
     """The highest-scoring answer span of the candidate (at most `max_answer_tokens` tokens),
-    cleaned of surrounding spaces and punctuation, and (with `accept`) the best whose text it
+    widened to whole words and cleaned of surrounding spaces and punctuation, and (with `accept`) the best whose text it
     accepts among the `_SPANS_TRIED` best (the kind of answer asked for: a figure for "how
     many"); None when there is none."""
     spans = reading.token_spans
@@ -397,7 +407,7 @@ def best_span(reading: Reading, max_answer_tokens: int = 30,
         if not np.isfinite(score):
             break
         i, j = divmod(int(flat), n)
-        s, e = clean_span(reading.text, int(spans[i, 0]), int(spans[j, 1]))
+        s, e = clean_span(reading.text, *whole_words(reading.text, int(spans[i, 0]), int(spans[j, 1])))
         if e > s and (accept is None or accept(reading.text[s:e])):
             return Span(s, e, score)
     return None
