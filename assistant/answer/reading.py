@@ -37,8 +37,18 @@ def reader_input(snapshot: Snapshot, c: Candidate) -> ReaderInput:
         previous = view.sentence(c.sentence_id - 1)
         if previous.passage_id == c.passage_id:
             context = view.text(c.article_id, previous.start, previous.end)
+    candidate = view.text(c.article_id, c.start, c.end)
     title = view.articles[c.article_id].title or ""
-    return ReaderInput(view.text(c.article_id, c.start, c.end), title, context)
+    if _is_the_title(title, candidate):
+        title = ""  # an article without a headline is titled by its first sentence: read it once
+    return ReaderInput(candidate, title, context)
+
+
+def _is_the_title(title: str, sentence: str) -> bool:
+    """Is the sentence the article's title (its first sentence, perhaps cut short)? The model was
+    trained on titles that are not the sentence it reads; read twice, the sentence misleads it."""
+    title, sentence = title.strip().rstrip(".!?"), sentence.strip()
+    return bool(title) and sentence.startswith(title) and len(title) >= len(sentence) / 2
 
 
 def to_read(snapshot: Snapshot, candidates: list[Candidate]) -> list[Candidate]:

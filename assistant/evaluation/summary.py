@@ -22,6 +22,7 @@ METRICS: dict[str, tuple[str, str, bool]] = {
     "answer_f1": ("token F1 of the best quote", "share", True),
     "short_answer_hit": ("short answer shown and holds an answer", "share", True),
     "short_answer_f1": ("token F1 of the short answer (0 when none)", "share", True),
+    "short_answer_precision": ("short answers shown that hold an answer", "share", True),
     "retrieval_hit@1": ("answer in the top passage", "share", True),
     "retrieval_hit@k": ("answer in the top k passages", "share", True),
     "mrr": ("mean reciprocal rank of the answer passage", "share", True),
@@ -79,6 +80,9 @@ def summarise(results: list[dict], retrieval_k: int) -> dict:
         "answer_f1": metrics.mean(r["answer_f1"] for r in answerable),
         "short_answer_hit": metrics.share(r["short_answer_hit"] for r in answerable),
         "short_answer_f1": metrics.mean(r["short_answer_f1"] for r in answerable),
+        # a bold answer shown on an unanswerable question is a wrong one
+        "short_answer_precision": metrics.share(r["answerable"] and bool(r["short_answer_hit"])
+                                                for r in results if r.get("short_answer") is not None),
         "retrieval_hit@1": metrics.hit_at(ranks, 1),
         "retrieval_hit@k": metrics.hit_at(ranks, retrieval_k),
         "retrieval_k": retrieval_k,
