@@ -183,6 +183,9 @@ def test_tied_neighbouring_sentences_are_quoted_as_one_exact_span(shipped_assist
     "question, expected",
     [
         ("How much will Vodafone invest?", "$1.5 billion"),
+        # a known miss: the right German sentence is quoted first, but the model does not read
+        # "share" as "Prozent" across languages and finds no sure span (model card: limits)
+        pytest.param("What share of Vodacom does Vodafone own?", "65 Prozent", marks=pytest.mark.xfail(strict=True)),
         ("Wie heißt die Berliner Datenschutzbeauftragte?", "Maja Smoltczyk"),
         ("How many SMEs in Europe does Vodafone target with Microsoft's services?", "24 million"),
     ],
