@@ -28,7 +28,7 @@ class Snapshot:
     @classmethod
     def load(cls, settings: Settings, embedder: Embedder, reader: Reader | None = None) -> "Snapshot":
         """Open the live index generation; raises store.IndexMissing / IndexCorrupt."""
-        data = store.load_generation(settings.index_dir, probe=settings.ivf_probe)
+        data = store.load_generation(settings.index_dir, probe=settings.ivf_probe, milvus_token=settings.milvus_token)
         if data.manifest["model"] != embedder.identity:
             raise store.IndexCorrupt(
                 f"the index in {settings.index_dir} was built with {data.manifest['model']}, not {embedder.identity}; "

@@ -75,6 +75,8 @@ class ReaderConfig:
     max_candidate_tokens: int = 128
     max_title_tokens: int = 16
     max_context_tokens: int = 40
+    # The longest answer span, in tokens: the SQuAD baselines' 30; a longer span is a piece of
+    # the sentence, not an answer to show in bold.
     max_answer_tokens: int = 30
     # What training measured on its held-out split (informational; the product's decisions are
     # fitted on the development split: assistant/config.py ReaderPolicy).
