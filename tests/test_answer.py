@@ -256,3 +256,12 @@ def test_quotes_are_ordered_by_the_answer_models_probability(shipped_assistant):
 def test_near_misses_about_the_shipped_articles_get_no_short_answer(shipped_assistant, question):
     answer = ask(shipped_assistant, question)
     assert answer.short_answer is None, (answer.short_answer, describe(answer))
+
+
+def test_a_refusal_shows_the_closest_sentences_but_no_headline_that_repeats_its_title(shipped_assistant):
+    answer = ask(shipped_assistant, "Was kostet ein iPhone 15?")
+    assert answer.abstained and not answer.quotes and answer.short_answer is None
+    assert 1 < len(answer.related) <= shipped_assistant.settings.max_quotes, describe(answer)
+    for q in answer.related:
+        assert q.text.rstrip(".") != q.title.rstrip("."), describe(answer)
+        assert shipped_assistant.article(q.source).text[q.start:q.end] == q.text
