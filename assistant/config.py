@@ -95,16 +95,16 @@ class ReaderPolicy:
     training articles, never XQuAD) by benchmarks/fit_answer_policy.py, which also reports
     what each costs (benchmarks/README.md: answer policy). Held out there, each language pair
     counting the same: the first quote holds the answer for 0.64 of answerable questions (0.75
-    over all questions), 7.3% of them are refused and 57% of unanswerable ones; a short answer
-    is shown for 16% of questions, 89% of those right (token F1 >= 0.5)."""
+    over all questions), some quote for 0.75 (0.85), 7.3% of them are refused and 58% of
+    unanswerable ones; a short answer is shown for 17% of questions, 87% of those right."""
 
-    candidates: int = 8  # first-stage sentences read per question
-    weights: tuple[float, ...] = (0.5906, 0.0396, 7.731, 0.3674, 0.3354)
-    bias: float = -1.8506
-    refuse_below: float = 0.045  # refuse when no sentence is this likely to hold the answer
-    keep_above: float = 0.554  # a further quote is shown only when at least this likely
-    short_answer_above: float = 0.325  # the best quote's span is the short answer only when
-    short_answer_margin: float = 2.0  # ... it is this likely and its span beats "no answer" by this
+    candidates: int = 6  # first-stage sentences read per question
+    weights: tuple[float, ...] = (0.6112, 0.0293, 6.7949, 0.3767, 0.2801)
+    bias: float = -1.669
+    refuse_below: float = 0.055  # refuse when no sentence is this likely to hold the answer
+    keep_share: float = 0.5  # a further quote is shown only when at least this share as likely as the first
+    short_answer_above: float = 0.63  # the best quote's span is the short answer only when
+    short_answer_margin: float = 1.0  # ... it is this likely and its span beats "no answer" by this
     # When every sentence read is in another language than the question, the model (weaker
     # across languages) still refuses and gives the short answer, but the first stage's best
     # sentence stays first unless this is True (fit_answer_policy.py keeps the better one).

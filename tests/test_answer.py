@@ -139,8 +139,10 @@ def test_to_dict_is_json_ready(shipped_assistant):
         assert {"text", "source", "start", "end", "score"} <= set(q)
 
 
-def test_a_german_and_an_english_report_of_the_same_fact_are_both_quoted(shipped_assistant):
-    answer = ask(shipped_assistant, "How long is the partnership between Vodafone and Microsoft?")
+def test_a_german_and_an_english_report_of_the_same_fact_are_both_quoted(assistants):
+    # similarity alone keeps a close runner-up from another article (selection.close_support); the
+    # answer model quotes a second report only when it is among the sentences it reads
+    answer = ask(assistants["off"], "How long is the partnership between Vodafone and Microsoft?")
     assert not answer.abstained
     assert any(q.source == ENGLISH and "10-year" in q.text for q in answer.quotes[:2]), describe(answer)
     assert any(q.source == GOLEM and "zehnjährige" in q.text for q in answer.quotes[:2]), describe(answer)
@@ -235,8 +237,8 @@ def test_quotes_are_ordered_by_the_answer_models_probability(shipped_assistant):
     answer = ask(shipped_assistant, "Wie viele Kunden hat Vodacom?")
     scores = [q.score for q in answer.quotes]
     assert scores == sorted(scores, reverse=True) and all(0.0 <= s <= 1.0 for s in scores)
-    keep = shipped_assistant.settings.reader_policy.keep_above
-    assert all(s >= keep for s in scores[1:])  # no filler quotes
+    keep = shipped_assistant.settings.reader_policy.keep_share
+    assert all(s >= keep * scores[0] for s in scores[1:])  # no filler quotes far below the first
 
 
 @pytest.mark.parametrize(
@@ -256,3 +258,12 @@ def test_quotes_are_ordered_by_the_answer_models_probability(shipped_assistant):
 def test_near_misses_about_the_shipped_articles_get_no_short_answer(shipped_assistant, question):
     answer = ask(shipped_assistant, question)
     assert answer.short_answer is None, (answer.short_answer, describe(answer))
+
+
+def test_a_refusal_shows_the_closest_sentences_but_no_headline_that_repeats_its_title(shipped_assistant):
+    answer = ask(shipped_assistant, "Was kostet ein iPhone 15?")
+    assert answer.abstained and not answer.quotes and answer.short_answer is None
+    assert 1 < len(answer.related) <= shipped_assistant.settings.max_quotes, describe(answer)
+    for q in answer.related:
+        assert q.text.rstrip(".") != q.title.rstrip("."), describe(answer)
+        assert shipped_assistant.article(q.source).text[q.start:q.end] == q.text

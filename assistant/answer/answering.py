@@ -14,7 +14,7 @@ from .authorship import asks_for_author, author_span, authorship
 from .candidates import Candidate, Retrieved, rank_candidates, retrieve
 from .conversation import Reading, readings
 from .question import check_question
-from .reading import margin_above_refusal, read_candidates, refuses
+from .reading import is_the_headline, margin_above_refusal, read_candidates, refuses
 from .render import render
 from .retrieval import PassageHit
 from .scoring import fits_the_question
@@ -90,11 +90,18 @@ def _read_with_reader(snapshot: Snapshot, reading: Reading, retrieved: Retrieved
                       limit: int) -> _Outcome:
     """The answer model's order, refusal and quotes (reading.py, selection.select_read)."""
     ranked = read_candidates(snapshot, retrieved, candidates)
-    chosen = select_read(snapshot, ranked, limit)
-    if not chosen:
+    if not ranked:
         return _Outcome(reading, retrieved, [], 0.0, True, float("-inf"))
+    if refuses(snapshot, ranked):
+        # the closest sentences, most likely first, not an answer: no headline that only repeats
+        # its citation's title
+        closest = sorted(ranked, key=lambda c: -c.reader_score)
+        picked = [c for c in closest if not is_the_headline(snapshot, c)][:limit] or closest[:1]
+        return _Outcome(reading, retrieved, picked, coverage(snapshot, retrieved, picked[0]), True,
+                        margin_above_refusal(snapshot, ranked), read=True)
+    chosen = select_read(snapshot, ranked, limit)
     picked = [c for c, _ in chosen]
-    return _Outcome(reading, retrieved, picked, coverage(snapshot, retrieved, picked[0]), refuses(snapshot, ranked),
+    return _Outcome(reading, retrieved, picked, coverage(snapshot, retrieved, picked[0]), False,
                     margin_above_refusal(snapshot, ranked), [confirms for _, confirms in chosen], read=True)
 
 

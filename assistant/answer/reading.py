@@ -51,6 +51,13 @@ def _is_the_title(title: str, sentence: str) -> bool:
     return bool(title) and sentence.startswith(title) and len(title) >= len(sentence) / 2
 
 
+def is_the_headline(snapshot: Snapshot, c: Candidate) -> bool:
+    """Is the candidate sentence its article's title? (Shown as the closest passage of a refusal,
+    it only repeats the citation's title.)"""
+    view = snapshot.view
+    return _is_the_title(view.articles[c.article_id].title or "", view.text(c.article_id, c.start, c.end))
+
+
 def to_read(snapshot: Snapshot, candidates: list[Candidate]) -> list[Candidate]:
     """The first stage's best `reader_policy.candidates` sentences, no repeated text."""
     return distinct(snapshot, candidates)[: snapshot.settings.reader_policy.candidates]

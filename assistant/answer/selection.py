@@ -70,13 +70,15 @@ def close_support(snapshot: Snapshot, ranked: list[Candidate], language: str) ->
 
 
 def select_read(snapshot: Snapshot, ranked: list[Candidate], limit: int) -> list[tuple[Candidate, int | None]]:
-    """Answer-model mode: the most likely sentence, and further ones only when they are at least
-    `reader_policy.keep_above` likely to hold the answer (no filler quotes), each with the number
-    of the quote whose answer it repeats from another article (two sources agree), or None."""
+    """Answer-model mode: the first sentence, and further ones only when they are at least
+    `reader_policy.keep_share` as likely to hold the answer as the first (no filler quotes far
+    below it), each with the number of the quote whose answer it repeats from another article
+    (two sources agree), or None."""
     if not ranked:
         return []
     top = ranked[0]
-    keep = snapshot.settings.reader_policy.keep_above
+    policy = snapshot.settings.reader_policy
+    keep = max(policy.keep_share * top.reader_score, policy.refuse_below)
     kept = [top] + [c for c in ranked[1:] if c.reader_score >= keep][: limit - 1]
     return [(c, 1 if i > 0 and c.article_id != top.article_id and same_answer(snapshot, c, top) else None)
             for i, c in enumerate(kept)]
