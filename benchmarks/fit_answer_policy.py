@@ -35,6 +35,7 @@ import dataclasses
 import json
 import os
 import pickle
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
@@ -44,8 +45,9 @@ from sklearn.linear_model import LogisticRegression
 
 from assistant import Assistant
 from assistant.answer.candidates import quote_features, rank_candidates, retrieve
-from assistant.answer.reading import read_features, reading_order, to_read
+from assistant.answer.reading import any_in_question_language, read_features, reading_order, to_read
 from assistant.answer.scoring import fits_the_question
+from assistant.answer.selection import further_quote_floor
 from assistant.config import FEATURES, READER_FEATURES, AbstentionPolicy, ReaderPolicy, Weights
 from assistant.environment import settings_from_env
 from assistant.evaluation.metrics import contains_answer, token_f1
@@ -143,9 +145,7 @@ def pair_shares(items: list[dict]) -> dict[str, float]:
     development split has far more English-English questions than German text, and a fit
     that follows the majority refuses German questions (on the first fit, 20-23% of the
     answerable questions over German text against 3% of English ones)."""
-    counts: dict[str, int] = {}
-    for item in items:
-        counts[item["row"]["pair"]] = counts.get(item["row"]["pair"], 0) + 1
+    counts = Counter(item["row"]["pair"] for item in items)
     return {pair: len(items) / (len(counts) * n) for pair, n in counts.items()}
 
 
@@ -163,9 +163,9 @@ def outcome(item: dict, policy: ReaderPolicy) -> dict:
     p = item.get("p", np.zeros(0))
     if not len(p) or p.max() < policy.refuse_below:
         return {"refused": True, "answerable": bool(item["row"]["answer"])}
-    order = reading_order(p, in_question_language(item), policy.rank_across_languages)
+    order = reading_order(p, any_in_question_language(item["x"][:len(p)]), policy.rank_across_languages)
     top = order[0]
-    keep = max(policy.keep_share * p[top], policy.refuse_below)
+    keep = further_quote_floor(policy, p[top])
     kept = [top] + [j for j in order[1:] if p[j] >= keep][: policy_limit() - 1]
     margin = item["x"][top, READER_FEATURES.index("span_margin")]
     short = (p[top] >= policy.short_answer_above and margin >= policy.short_answer_margin and item["spans"][top]
@@ -173,11 +173,6 @@ def outcome(item: dict, policy: ReaderPolicy) -> dict:
     return {"refused": False, "answerable": bool(item["row"]["answer"]), "first": bool(item["y"][top]), "any": bool(item["y"][kept].any()),
             "extra": len(kept) - 1, "extra_hold": int(item["y"][kept[1:]].sum()),
             "short": bool(short), "short_f1": float(item["f1"][top]) if short else None}
-
-
-def in_question_language(item: dict) -> bool:
-    """Is any sentence read in the question's language?"""
-    return bool(item["x"][:len(item.get("p", item["x"])), READER_FEATURES.index("same_language")].any())
 
 
 def policy_limit() -> int:

@@ -110,9 +110,14 @@ def read_candidates(snapshot: Snapshot, retrieved: Retrieved, candidates: list[C
     scored = [replace(c, reader_score=float(p)) for c, p in zip(read, probabilities)]
     if not scored:
         return []
-    order = reading_order(probabilities, any(same_language(snapshot, c, retrieved.language) for c in scored),
+    order = reading_order(probabilities, any_in_question_language(features),
                           snapshot.settings.reader_policy.rank_across_languages)
     return [scored[j] for j in order]
+
+
+def any_in_question_language(features: np.ndarray) -> bool:
+    """Is any sentence read in the question's language (read_features' same_language column)?"""
+    return bool(features[:, READER_FEATURES.index("same_language")].any())
 
 
 def reading_order(probabilities: np.ndarray, any_in_question_language: bool, rank_across_languages: bool) -> list[int]:
@@ -124,7 +129,7 @@ def reading_order(probabilities: np.ndarray, any_in_question_language: bool, ran
 
 def refuses(snapshot: Snapshot, ranked: list[Candidate]) -> bool:
     """Nothing read is likely enough to hold the answer."""
-    return not ranked or max(c.reader_score for c in ranked) < snapshot.settings.reader_policy.refuse_below
+    return margin_above_refusal(snapshot, ranked) < 0
 
 
 def margin_above_refusal(snapshot: Snapshot, ranked: list[Candidate]) -> float:

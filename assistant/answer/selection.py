@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import replace
 
+from ..config import ReaderPolicy
 from ..normalise import NUMBER, normalise, normalise_number
 from .abstention import above_threshold
 from .candidates import Candidate
@@ -69,6 +70,11 @@ def close_support(snapshot: Snapshot, ranked: list[Candidate], language: str) ->
     return support
 
 
+def further_quote_floor(policy: ReaderPolicy, first: float) -> float:
+    """How likely a further quote must be, given the first quote's probability `first`."""
+    return max(policy.keep_share * first, policy.refuse_below)
+
+
 def select_read(snapshot: Snapshot, ranked: list[Candidate], limit: int) -> list[tuple[Candidate, int | None]]:
     """Answer-model mode: the first sentence, and further ones only when they are at least
     `reader_policy.keep_share` as likely to hold the answer as the first (no filler quotes far
@@ -77,8 +83,7 @@ def select_read(snapshot: Snapshot, ranked: list[Candidate], limit: int) -> list
     if not ranked:
         return []
     top = ranked[0]
-    policy = snapshot.settings.reader_policy
-    keep = max(policy.keep_share * top.reader_score, policy.refuse_below)
+    keep = further_quote_floor(snapshot.settings.reader_policy, top.reader_score)
     kept = [top] + [c for c in ranked[1:] if c.reader_score >= keep][: limit - 1]
     return [(c, 1 if i > 0 and c.article_id != top.article_id and same_answer(snapshot, c, top) else None)
             for i, c in enumerate(kept)]

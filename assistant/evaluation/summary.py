@@ -82,7 +82,7 @@ def summarise(results: list[dict], retrieval_k: int) -> dict:
         "short_answer_f1": metrics.mean(r["short_answer_f1"] for r in answerable),
         # a bold answer shown on an unanswerable question is a wrong one
         "short_answer_precision": metrics.share(r["answerable"] and bool(r["short_answer_hit"])
-                                                for r in results if r.get("short_answer") is not None),
+                                                for r in results if r["short_answer"] is not None),
         "retrieval_hit@1": metrics.hit_at(ranks, 1),
         "retrieval_hit@k": metrics.hit_at(ranks, retrieval_k),
         "retrieval_k": retrieval_k,
