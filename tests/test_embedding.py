@@ -9,7 +9,8 @@ import numpy as np
 import pytest
 
 from assistant.config import Settings
-from assistant.models.embedding import Embedder, ModelError, default_model_folder, resolve_precision
+from assistant.models.embedding import (PRECISIONS, Embedder, ModelError, cached_precision, default_model_folder,
+                                        measure_precision, resolve_precision)
 
 TEXTS = ["Der Deutsche Wetterdienst meldet für Berlin am Freitag 28 Grad.",
          "The Port of Hamburg handled 8.7 million containers in 2022, its operator said on Monday. " * 3,
@@ -93,6 +94,39 @@ def test_two_first_questions_load_the_model_once(monkeypatch):
 
 def test_precision_setting():
     assert resolve_precision("float32") == "float32" and resolve_precision("BF16") == "bfloat16"
-    assert resolve_precision("auto") in ("float32", "bfloat16")
+    assert resolve_precision("auto") == "auto"  # measured when the model loads
     with pytest.raises(ModelError):
         resolve_precision("int3")
+
+
+def test_the_engine_is_measured_once_per_machine_and_kept(tmp_path, embedder):
+    model = Embedder(Settings(embed_precision="float32")).model  # float32 weights: both precisions timed
+    figures = measure_precision(model[0].auto_model, model.tokenizer, repeats=1)
+    assert figures["choice"] in PRECISIONS and min(figures["seconds"].values()) > 0
+    assert figures["choice"] == ("bfloat16" if figures["bfloat16_speedup"] >= 1.15 else "float32")
+    calls = []
+
+    def measure():
+        calls.append(1)
+        return figures
+
+    assert cached_precision(tmp_path, "model-a", measure) == figures["choice"]
+    assert cached_precision(tmp_path, "model-a", measure) == figures["choice"] and len(calls) == 1
+    cached_precision(tmp_path, "model-b", measure)  # another model is measured on its own
+    assert len(calls) == 2
+    (tmp_path / "embedding-engine.json").write_text("{not json", encoding="utf-8")
+    assert cached_precision(tmp_path, "model-a", measure) == figures["choice"] and len(calls) == 3
+    assert embedder.precision in PRECISIONS  # the session's model was loaded with "auto"
+
+
+def test_sentences_pooled_in_their_passage_pass(embedder):
+    passage = "Der Hamburger Hafen meldet einen Rekord. Das Wetter in Berlin bleibt warm."
+    cut = passage.index(" Das")
+    vectors, pooled = embedder.encode_in_context([passage, TEXTS[0]], [[(0, cut), (cut + 1, len(passage))], []])
+    assert vectors.shape == (2, embedder.dimension) and pooled[1].shape == (0, embedder.dimension)
+    assert pooled[0].shape == (2, embedder.dimension)
+    assert np.allclose(np.linalg.norm(pooled[0], axis=1), 1.0, atol=1e-5)
+    assert float(vectors[0] @ embedder.encode_passages([passage])[0]) > 0.999  # the passage's own vector
+    alone = embedder.encode_passages([passage[:cut], passage[cut + 1:]])
+    similarity = pooled[0] @ alone.T
+    assert similarity[0, 0] > similarity[0, 1] and similarity[1, 1] > similarity[1, 0]

@@ -58,8 +58,8 @@ def test_the_edge_switches():
 
 def test_codec_names_are_checked_without_importing_faiss():
     code = ("import sys; from assistant.config import Settings, ConfigError\n"
-            "Settings(sentence_codec='PQ32', token_codec='OPQ16_64,PQ16x4')\n"
-            "try:\n    Settings(token_codec='zip')\nexcept ConfigError as e:\n    print(e)\n"
+            "Settings(sentence_codec='OPQ16_64,PQ16x4')\n"
+            "try:\n    Settings(sentence_codec='zip')\nexcept ConfigError as e:\n    print(e)\n"
             "print('faiss' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split("\n")
     assert out[0] == "'zip' is not a FAISS vector codec; use e.g. SQ8, SQ4, SQfp16 or none"

@@ -9,6 +9,7 @@ import pytest
 
 from assistant.index import store
 from assistant.index.indexer import index_is_current, update_index
+from assistant.index.lexical import tokenize
 from assistant.ingest.passages import build_passages
 from assistant.ingest.sources import SourceError, load_article
 
@@ -35,14 +36,13 @@ def check_spans(settings) -> None:
     for article_id, start, end in data.passages:
         text = data.articles[article_id].text
         assert 0 <= start < end <= len(text) and text[start:end].strip() == text[start:end]
-    previous_token_end = 0
-    for passage_id, article_id, start, end, token_start, token_end in data.sentences:
+    previous = (-1, -1)
+    for passage_id, article_id, start, end in data.sentences:
         assert data.passages[passage_id][0] == article_id
         assert data.passages[passage_id][1] <= start < end <= data.passages[passage_id][2]
-        # Each sentence owns the next run of token states: contiguous, non-empty, in order.
-        assert token_start == previous_token_end < token_end
-        previous_token_end = token_end
-    assert previous_token_end == len(data.token_vectors)
+        assert (passage_id, start) > previous  # stored in passage order, then text order
+        previous = (passage_id, start)
+    assert np.all(np.diff(np.asarray(data.passages[:, 0])) >= 0)  # passages in article order
     from assistant.index.view import IndexView
 
     norms = np.linalg.norm(IndexView(data).context_vectors(np.arange(len(data.sentences))), axis=1)
@@ -198,57 +198,53 @@ def test_missing_and_empty_sources_folders(tmp_path, embedder):
         update_index(Settings().with_paths(only_bad, tmp_path / "index"), embedder, progress=False)
 
 
-def coded_settings(settings, min_tokens: int):
+def coded_settings(settings, min_sentences: int):
     import dataclasses
 
-    return dataclasses.replace(settings, codec_min_tokens=min_tokens)
+    return dataclasses.replace(settings, codec_min_sentences=min_sentences)
 
 
 def test_vectors_are_coded_once_the_index_is_big_enough_and_the_codec_is_kept(tiny_settings, embedder):
     from assistant.index.view import IndexView
 
     raw = update_index(tiny_settings, embedder, progress=False)
-    tokens = store.read_manifest(tiny_settings.index_dir)["tokens"]
+    sentences = store.read_manifest(tiny_settings.index_dir)["sentences"]
     assert raw.wrote and store.read_manifest(tiny_settings.index_dir)["codecs"] == {}  # below the threshold
     raw_view = IndexView(store.load_generation(tiny_settings.index_dir))
     raw_sentences = raw_view.sentence_vectors(np.arange(len(raw_view._data.sentences)))
 
     # Adding an article lifts the index over the threshold: codecs are trained on all rows.
-    s = coded_settings(tiny_settings, tokens + 1)
+    s = coded_settings(tiny_settings, sentences + 1)
     (s.sources_dir / "leipzig.txt").write_text(EXTRA, encoding="utf-8")
     update_index(s, embedder, progress=False)
     manifest = store.read_manifest(s.index_dir)
-    assert manifest["codecs"] == {"sentence_vectors": "SQ8", "sentence_context_vectors": "SQ8",
-                                  "token_vectors": "SQ8"}
+    assert manifest["codecs"] == {"sentence_vectors": "SQ8", "sentence_context_vectors": "SQ8"}
     data = store.load_generation(s.index_dir)
-    assert data.token_vectors.dtype == np.uint8 and data.token_vectors.shape == (manifest["tokens"], 384)
     assert data.sentence_vectors.shape == (manifest["sentences"], 384) and data.sentence_vectors.dtype == np.uint8
+    assert [a.file for a in data.articles] == ["harbour.md", "wetter.txt", "leipzig.txt"]  # kept first, new after
     view = IndexView(data)
-    kept = np.flatnonzero(np.isin(np.asarray(data.sentences[:, 1]), [0, 2]))  # harbour.md, wetter.txt
+    kept = np.flatnonzero(np.isin(np.asarray(data.sentences[:, 1]), [0, 1]))  # harbour.md, wetter.txt
     decoded = view.sentence_vectors(kept)
     assert ((decoded * raw_sentences).sum(1) / np.linalg.norm(decoded, axis=1)).min() > 0.999
-    codec_bytes = (data.path / "token_vectors.codec").read_bytes()
+    codec_bytes = (data.path / "sentence_vectors.codec").read_bytes()
     check_spans(s)
 
     # A later update encodes the new article with the kept codec and leaves old codes as they were.
-    harbour_codes = np.array(data.token_vectors[slice(*_token_range(data, 0))])
+    harbour = np.flatnonzero(np.asarray(data.sentences[:, 1]) == 0)
+    harbour_codes = np.array(data.sentence_vectors[harbour])
     (s.sources_dir / "wetter.txt").write_text("Der Deutsche Wetterdienst meldet für München 31 Grad.", encoding="utf-8")
     changed = update_index(s, embedder, progress=False)
     assert changed.changed == ["wetter.txt"]
     data = store.load_generation(s.index_dir)
-    assert (data.path / "token_vectors.codec").read_bytes() == codec_bytes
-    np.testing.assert_array_equal(np.array(data.token_vectors[slice(*_token_range(data, 0))]), harbour_codes)
+    assert [a.file for a in data.articles] == ["harbour.md", "leipzig.txt", "wetter.txt"]  # a changed one moves last
+    assert (data.path / "sentence_vectors.codec").read_bytes() == codec_bytes
+    np.testing.assert_array_equal(np.array(data.sentence_vectors[np.asarray(data.sentences[:, 1]) == 0]), harbour_codes)
     wetter = np.flatnonzero(np.asarray(data.sentences[:, 1]) == 2)
     fresh = embedder.encode_passages([data.articles[2].text[int(r[2]):int(r[3])] for r in data.sentences[wetter]],
                                      progress=False)
     decoded = IndexView(data).sentence_vectors(wetter)
     # Looser than for the training rows: a range learnt from 11 sentences clips a few new values.
     assert ((decoded * fresh).sum(1) / np.linalg.norm(decoded, axis=1)).min() > 0.99
-
-
-def _token_range(data, article_id: int) -> tuple[int, int]:
-    rows = np.asarray(data.sentences)[np.asarray(data.sentences[:, 1]) == article_id]
-    return int(rows[:, 4].min()), int(rows[:, 5].max())
 
 
 def test_a_coded_index_answers_as_the_raw_one(tiny_settings, embedder, tmp_path):
@@ -269,11 +265,11 @@ def test_changing_a_codec_rebuilds_the_index(tiny_settings, embedder):
     import dataclasses
 
     update_index(coded_settings(tiny_settings, 1), embedder, progress=False)
-    other = dataclasses.replace(coded_settings(tiny_settings, 1), token_codec="SQ4")
+    other = dataclasses.replace(coded_settings(tiny_settings, 1), sentence_codec="SQ4")
     assert not index_is_current(other)
     report = update_index(other, embedder, progress=False)
     assert report.rebuilt_reason == "cleaning or passage settings changed"
-    assert store.read_manifest(tiny_settings.index_dir)["codecs"]["token_vectors"] == "SQ4"
+    assert store.read_manifest(tiny_settings.index_dir)["codecs"]["sentence_vectors"] == "SQ4"
 
 
 def test_an_article_over_the_passage_limit_is_skipped_whole(tiny_settings, embedder):
@@ -288,3 +284,48 @@ def test_an_article_over_the_passage_limit_is_skipped_whole(tiny_settings, embed
     assert set(skipped) == {"harbour.md", "wetter.txt"}
     assert all("too long: more than 1 passages" in r for r in skipped.values()), skipped
     assert index_is_current(settings)  # recorded as skipped: not read again until it changes
+
+
+def _article_rows(data, file: str) -> dict:
+    """An article's stored rows, as offsets within the article, and its passages' stems."""
+    from assistant.index.lexical import PassageStems
+
+    article_id = list(data.articles.files).index(file)
+    passages = np.flatnonzero(np.asarray(data.passages[:, 0]) == article_id)
+    sentences = np.flatnonzero(np.asarray(data.sentences[:, 1]) == article_id)
+    stems = PassageStems.load(data.path / "bm25")
+    words = [[stems.vocabulary[i] for i in stems.documents()[p]] for p in passages]
+    return {"passages": np.array(data.passages[passages][:, 1:]), "sentences": np.array(data.sentences[sentences][:, 2:]),
+            "sentence_passages": np.array(data.sentences[sentences][:, 0]) - passages[0],
+            "passage_vectors": data.vector_index.vectors(passages),
+            "sentence_vectors": np.array(data.sentence_vectors[sentences]),
+            "context_vectors": np.array(data.sentence_context_vectors[sentences]), "stems": words}
+
+
+def test_an_update_copies_the_kept_rows_as_they_were(tiny_settings, embedder):
+    """+1 / -1 article: the kept article's rows, vectors and stems are the previous generation's,
+    byte for byte; BM25 over the stored stems ranks as one built from the texts afresh."""
+    from assistant.index.lexical import LexicalIndex
+
+    s = tiny_settings
+    update_index(s, embedder, progress=False)
+    before = _article_rows(store.load_generation(s.index_dir), "harbour.md")
+    (s.sources_dir / "leipzig.txt").write_text(EXTRA, encoding="utf-8")
+    (s.sources_dir / "wetter.txt").unlink()
+    report = update_index(s, embedder, progress=False)
+    assert report.added == ["leipzig.txt"] and report.removed == ["wetter.txt"]
+    assert (report.embedded_passages, report.embedded_sentences) == counts(s, "leipzig.txt")
+    data = store.load_generation(s.index_dir)
+    assert list(data.articles.files) == ["harbour.md", "leipzig.txt"]
+    after = _article_rows(data, "harbour.md")
+    for name, rows in before.items():
+        if name == "stems":
+            assert after[name] == rows and any(rows)
+        else:
+            np.testing.assert_array_equal(after[name], rows, err_msg=name)
+    check_spans(s)
+    texts = [data.articles[int(a)].text[int(b):int(e)] for a, b, e in np.asarray(data.passages)]
+    languages = [data.articles[int(a)].language for a in np.asarray(data.passages[:, 0])]
+    fresh = LexicalIndex.build([tokenize(t, lang) for t, lang in zip(texts, languages)])
+    for question in (["hamburg", "contain"], tokenize("Straßenbahnlinie Leipzig Flughafen", "de")):
+        np.testing.assert_allclose(data.lexical.scores(question), fresh.scores(question), rtol=1e-6)

@@ -27,17 +27,16 @@ def fake_data(n_passages: int = 3, seed: int = 0) -> store.IndexData:
     rng = np.random.default_rng(seed)
     text = "Erster Satz hier. Zweiter Satz dort. Dritter Satz am Ende."
     passages = np.array([(0, 0, 17), (0, 18, 36), (0, 37, len(text))][:n_passages], dtype=np.int64)
-    sentences = np.array([(i, 0, s, e, 2 * i, 2 * i + 2) for i, (_, s, e) in enumerate(passages)], dtype=np.int64)
+    sentences = np.array([(i, 0, s, e) for i, (_, s, e) in enumerate(passages)], dtype=np.int64)
     vectors = rng.standard_normal((len(passages), DIM)).astype(np.float32)
     vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
     article = Article(file="a.txt", title="A", date=None, language="de", content_hash=f"h{seed}", text=text)
     manifest = {"format_version": store.FORMAT_VERSION, "model": "test", "dimension": DIM,
-                "passages": len(passages), "sentences": len(sentences), "tokens": 2 * len(passages),
+                "passages": len(passages), "sentences": len(sentences),
                 "articles": {"a.txt": {"content_hash": f"h{seed}", "title": "A", "date": None, "language": "de"}}}
     return store.IndexData(manifest=manifest, articles=[article], passages=passages, sentences=sentences,
                            sentence_vectors=vectors.copy(),
                            sentence_context_vectors=vectors.copy(),
-                           token_vectors=np.repeat(vectors, 2, axis=0).astype(np.float16),
                            vector_index=FaissIndex.build(vectors, 1000),
                            lexical=LexicalIndex.build([["erst", "satz"], ["zweit", "satz"], ["dritt", "satz"]][:n_passages]))
 

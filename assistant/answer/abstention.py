@@ -25,11 +25,9 @@ def above_threshold(snapshot: Snapshot, candidate: Candidate, language: str) -> 
 
 def coverage(snapshot: Snapshot, retrieved: Retrieved, top: Candidate) -> float:
     """How well the question's worst-matched name or figure is matched in the top quote's passage."""
-    states = retrieved.token_states
-    if states is None:
-        return 1.0  # no token states for this model: coverage cannot veto
-    tokens = snapshot.view.passage_token_block(top.passage_id)
-    return word_coverage(retrieved.question, retrieved.language, states.spans, states.vectors, tokens)
+    passage = snapshot.view.passage(top.passage_id)
+    return word_coverage(retrieved.question, retrieved.language,
+                         snapshot.view.text(passage.article_id, passage.start, passage.end))
 
 
 def abstains(snapshot: Snapshot, top: Candidate, language: str, top_coverage: float) -> bool:

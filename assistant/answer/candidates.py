@@ -15,9 +15,8 @@ from ..config import FEATURES
 from ..index.lexical import tokenize
 from ..index.view import Sentences
 from ..ingest.language import GERMAN, detect_language
-from ..models.embedding import TokenStates
 from .retrieval import PassageHit
-from .scoring import answer_type, best_matches, content_token_mask, has_answer_type, maxsim
+from .scoring import answer_type, has_answer_type
 from .snapshot import Snapshot
 
 
@@ -29,7 +28,6 @@ class Retrieved:
     language: str
     query: np.ndarray  # the question with the query prompt
     as_passage: np.ndarray  # the question with the passage prompt
-    token_states: TokenStates | None
     tokens: list[str]  # stemmed words, for BM25 and overlap
     hits: list[PassageHit]
 
@@ -77,25 +75,11 @@ def retrieve(snapshot: Snapshot, question: str, files: list[str] | None = None,
     `language` is the question's (detected from it when not given)."""
     question = question[: snapshot.settings.max_question_chars]
     language = language or question_language(snapshot, question)
-    query, token_states, as_passage = snapshot.embedder.encode_question(question)
+    query, as_passage = snapshot.embedder.encode_question(question)
     tokens = tokenize(question, language)
     articles = snapshot.view.article_ids(files) if files is not None else None
     hits = snapshot.retriever.search(query, tokens, language, articles)
-    return Retrieved(question, language, query, as_passage, token_states, tokens, hits)
-
-
-def _late_interaction(snapshot: Snapshot, retrieved: Retrieved, sentences: Sentences) -> tuple[np.ndarray, np.ndarray]:
-    """MaxSim of all question tokens, and of its content words only, for each sentence."""
-    states = retrieved.token_states
-    if states is None or len(states.vectors) == 0:
-        return np.zeros(len(sentences)), np.zeros(len(sentences))
-    content = content_token_mask(retrieved.question, states.spans)
-    all_words, content_words = [], []
-    for sentence_id in sentences.ids.tolist():
-        best = best_matches(states.vectors, snapshot.view.token_block(sentence_id))
-        all_words.append(maxsim(best))
-        content_words.append(maxsim(best[content]))  # one similarity matrix serves both
-    return np.array(all_words), np.array(content_words)
+    return Retrieved(question, language, query, as_passage, tokens, hits)
 
 
 def _overlap(question_tokens: set[str], text: str, language: str) -> float:
@@ -111,11 +95,8 @@ def quote_features(snapshot: Snapshot, retrieved: Retrieved) -> QuoteFeatures:
     sentences = view.sentences_of(sorted(passage_score))
     if len(sentences) == 0:
         return QuoteFeatures(sentences, np.zeros((0, len(FEATURES))))
-    maxsim_all, maxsim_content = _late_interaction(snapshot, retrieved, sentences)
     wanted, kind = set(retrieved.tokens), answer_type(retrieved.question)
     columns = {
-        "maxsim": maxsim_all,
-        "maxsim_content": maxsim_content,
         "in_context": view.context_vectors(sentences.ids) @ retrieved.query,
         "as_passage": view.sentence_vectors(sentences.ids) @ retrieved.as_passage,
         "passage": np.array([passage_score[p] for p in sentences.passage_ids.tolist()]),

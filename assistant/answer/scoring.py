@@ -3,13 +3,13 @@
 Dense sentence similarity alone puts a sentence holding the answer first for about 72%
 (German) / 64% (English) of XQuAD questions. What moved it past that (measured on XQuAD,
 see benchmarks/README.md):
-- late interaction: each question word is matched to its most similar token of the sentence
-  (MaxSim over contextual token states, which also aligns words across languages), with and
-  without the question's function words;
 - the sentence pooled from its passage's forward pass (it knows what "it" and "they" refer to);
 - the question embedded with the passage prompt against the sentence's own vector;
 - small nudges: the passage's retrieval score, shared stemmed words (same language only),
   and a number or year in the sentence when the question asks "how many" / "when".
+Late interaction over stored token states (MaxSim) was dropped in index format 5: refitted
+without it, the first quote held the answer more often on the development split
+(benchmarks/feature_ablation.py), and the states were 90% of an index's bytes.
 """
 
 from __future__ import annotations
@@ -34,17 +34,6 @@ def _function_words() -> frozenset[str]:
     return frozenset(STOPWORDS_EN_PLUS) | frozenset(STOPWORDS_GERMAN) | _QUESTION_WORDS
 
 
-def content_token_mask(question: str, spans: np.ndarray) -> np.ndarray:
-    """True for tokens inside a content word of the question (not a function word, not punctuation)."""
-    mask = np.zeros(len(spans), dtype=bool)
-    stop = _function_words()
-    for word in _WORD.finditer(question):
-        if word.group().lower() in stop:
-            continue
-        mask |= (spans[:, 1] > word.start()) & (spans[:, 1] <= word.end())
-    return mask if mask.any() else np.ones(len(spans), dtype=bool)
-
-
 def _is_name_like(word: re.Match, question: str, language: str) -> bool:
     """A name or a figure: a digit, a capital inside the word ("iPhone", "T-Systems"), or, in
     English (where only names are capitalised), a capital not at the start of the question."""
@@ -54,37 +43,27 @@ def _is_name_like(word: re.Match, question: str, language: str) -> bool:
     return language == "en" and text[0].isupper() and question[: word.start()].strip() != ""
 
 
-def word_coverage(question: str, language: str, spans: np.ndarray, question_tokens: np.ndarray,
-                  text_tokens: np.ndarray) -> float:
-    """How well the question's worst-matched name or figure is matched by some token of a text.
+def word_coverage(question: str, language: str, text: str) -> float:
+    """How well the question's worst-matched name or figure is matched by some word of a text
+    (rapidfuzz's normalised edit similarity, 0-1: inflections and spellings across languages,
+    "Vodafones" / "Vodafone" 0.94, "Warschau" / "Warsaw" 0.71, still match; a C library rather
+    than a hand-written edit distance, as it runs over every word of a passage).
 
     A quote can score well on everything else while a name in the question ("Apple",
     "iPhone 15") appears nowhere near it: then the articles do not answer the question.
     1.0 when the question has no name or figure.
     """
-    if len(question_tokens) == 0 or len(text_tokens) == 0:
-        return 0.0
-    best = best_matches(question_tokens, text_tokens)
+    from rapidfuzz import fuzz, process
+
     stop = _function_words()
-    scores = []
-    for word in _WORD.finditer(question):
-        inside = (spans[:, 1] > word.start()) & (spans[:, 1] <= word.end())
-        if word.group().lower() not in stop and inside.any() and _is_name_like(word, question, language):
-            scores.append(float(best[inside].max()))
-    return min(scores) if scores else 1.0
-
-
-def best_matches(question_tokens: np.ndarray, text_tokens: np.ndarray) -> np.ndarray:
-    """For each question token, its best cosine with any token of the text (ColBERT's MaxSim
-    before averaging); zeros when the text has no tokens."""
-    if len(text_tokens) == 0:
-        return np.zeros(len(question_tokens), dtype=np.float32)
-    return (question_tokens @ text_tokens.T).max(axis=1)
-
-
-def maxsim(best: np.ndarray) -> float:
-    """Mean of `best_matches` over the question tokens chosen (0 when none or no text tokens)."""
-    return float(best.mean()) if len(best) else 0.0
+    names = {w.group().lower() for w in _WORD.finditer(question)
+             if w.group().lower() not in stop and _is_name_like(w, question, language)}
+    if not names:
+        return 1.0
+    words = list({w.lower() for w in _WORD.findall(text)})
+    if not words:
+        return 0.0
+    return min(process.extractOne(name, words, scorer=fuzz.ratio)[1] / 100.0 for name in names)
 
 
 _TIME_QUESTION = re.compile(

@@ -27,19 +27,42 @@ CREATE TABLE articles (
 )"""
 
 
+class ArticleWriter:
+    """A new database, filled article by article (ids 0, 1, ... in the order added), so a
+    build never holds every article's text; `close` commits (the caller fsyncs the folder)."""
+
+    def __init__(self, path: Path):
+        self.db = sqlite3.connect(path)
+        self.db.execute(_SCHEMA)
+        self.count = 0
+
+    def add(self, articles: Iterable[Article]) -> None:
+        rows = []
+        for a in articles:
+            rows.append((self.count, a.file, a.title, a.date, a.language,
+                         json.dumps(list(a.authors), ensure_ascii=False), a.url,
+                         json.dumps(list(a.byline)) if a.byline else None, a.content_hash, a.text))
+            self.count += 1
+        self.db.executemany(
+            f"INSERT INTO articles ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})", rows)
+
+    def close(self) -> None:
+        self.db.commit()
+        self.db.close()
+
+    def abandon(self) -> None:
+        self.db.close()
+
+
 def write_articles(path: Path, articles: Iterable[Article]) -> None:
     """Write a new database (the caller fsyncs the generation folder)."""
-    db = sqlite3.connect(path)
+    writer = ArticleWriter(path)
     try:
-        db.execute(_SCHEMA)
-        db.executemany(
-            f"INSERT INTO articles ({', '.join(_COLUMNS)}) VALUES ({', '.join('?' * len(_COLUMNS))})",
-            ((i, a.file, a.title, a.date, a.language, json.dumps(list(a.authors), ensure_ascii=False), a.url,
-              json.dumps(list(a.byline)) if a.byline else None, a.content_hash, a.text)
-             for i, a in enumerate(articles)))
-        db.commit()
-    finally:
-        db.close()
+        writer.add(articles)
+        writer.close()
+    except BaseException:
+        writer.abandon()
+        raise
 
 
 def _article(row: tuple) -> Article:

@@ -37,3 +37,8 @@ class IndexUnreadable(IndexProblem):
 
 def rebuild_hint(index_dir: Path) -> str:
     return f"rebuild it with: assistant index --rebuild --index {index_dir}"
+
+
+class IndexResources(IndexProblem):
+    """The machine lacks the disk space or memory an update needs; the previous index still
+    answers, and the message says how much is missing."""

@@ -2,20 +2,28 @@
 
 from __future__ import annotations
 
+import errno
 import logging
+import os
+import shutil
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 
 from . import store
 from ..config import Settings
-from ..models.embedding import Embedder, TokenStates, model_identity
+from ..models.embedding import Embedder, model_identity
+from .articles import FILE as ARTICLES_FILE
+from .articles import ArticleWriter
 from .codecs import NONE, TRAIN_SAMPLE, VectorCodec, check_spec
-from .lexical import LexicalIndex, tokenize
+from .errors import IndexResources
+from .lexical import LexicalIndex, PassageStems, tokenize
 from ..ingest.passages import TooManyPassages, build_passages
-from ..ingest.sources import Article, Skipped, SourceError, load_articles, scan_sources
+from ..ingest.sources import Article, Skipped, SourceError, load_article, scan_sources
 from .vector_stores import build_vector_index, store_of
+from .writer import NpyAppender
 
 log = logging.getLogger(__name__)
 
@@ -23,11 +31,27 @@ log = logging.getLogger(__name__)
 # 3: bylines kept in the text (left out of passages), authors and url in the metadata, ad lines removed.
 # 4: numbers in the BM25 tokens read in the text's language (normalise.py: English "0,125" was "0125").
 # 5: a sentence repeating an earlier one word for word is in no passage; "# " no longer starts a .txt title.
-PIPELINE_VERSION = 5
+# 6: no token states; sentences in their passage pooled without them leaving the model pass.
+PIPELINE_VERSION = 6
 # The reason given for a file skipped at an earlier update and not changed since.
 SKIPPED_BEFORE = "skipped before (unchanged)"
 # What the manifest lists per article (articles.sqlite has all of it and the text).
 MANIFEST_ARTICLE_KEYS = ("content_hash", "title", "date", "language", "authors", "url")
+# New articles are read, embedded and written this many at a time: an update holds one chunk's
+# texts and vectors in memory, whatever the corpus size (benchmarks/news_scale.py: peak RSS).
+CHUNK_ARTICLES = 256
+# Kept rows are copied from the previous generation this many passages at a time.
+COPY_PASSAGES = 16_384
+# Sentence vectors wait in memory, uncoded, until this many are there to learn the codec from
+# (a scalar quantiser's ranges settle long before; more would only hold more memory).
+CODEC_TRAIN_SENTENCES = 20_000
+# Disk an update needs, per byte of new article text: its passages, sentences, their vectors
+# (passage float32 twice while FAISS is built, two coded sentence vectors), BM25 and the text.
+# Measured 4-6 on news articles (benchmarks/news_scale.py disk by file); 8 leaves room.
+DISK_PER_SOURCE_BYTE = 8
+# Memory an update needs beyond the model: the FAISS build holds every passage vector (twice,
+# briefly), plus one chunk; bytes a passage of the whole index.
+MEMORY_PER_PASSAGE = 4 * 1024
 
 
 @dataclass
@@ -55,26 +79,9 @@ class UpdateReport:
         return [f"skipped {s.file}: {s.reason}" for s in self.skipped if unchanged or s.reason != SKIPPED_BEFORE]
 
 
-@dataclass
-class _ArticleRows:
-    """One article's passages, sentences, vectors and token states, ready to be concatenated.
-
-    The last three arrays are named as in store.IndexData and hold raw vectors, or codes when
-    `coded` (rows kept from an index whose codecs are reused)."""
-
-    article: Article
-    passages: np.ndarray  # (n, 2) start, end
-    sentences: np.ndarray  # (m, 5) passage-within-article, start, end, token_start, token_end (in `token_vectors`)
-    passage_vectors: np.ndarray
-    sentence_vectors: np.ndarray
-    sentence_context_vectors: np.ndarray
-    token_vectors: np.ndarray  # (t, dim) float16 when raw
-    coded: bool = False
-
-
 def pipeline_settings(settings: Settings) -> dict:
     return {"pipeline_version": PIPELINE_VERSION, "passage_max_chars": settings.passage_max_chars,
-            "sentence_codec": settings.sentence_codec, "token_codec": settings.token_codec}
+            "sentence_codec": settings.sentence_codec}
 
 
 def index_is_current(settings: Settings) -> bool:
@@ -122,180 +129,192 @@ def _split(article: Article, settings: Settings) -> tuple[np.ndarray, np.ndarray
     return passage_rows, sentence_rows
 
 
-def _rows_for_unchanged(old: store.IndexData, keep: set[str]) -> dict[str, _ArticleRows]:
-    """The stored rows of the articles in `keep`. Passages and sentences are stored in article
-    order, so each article's rows are one range found by binary search (a scan per article
-    made an update quadratic in the corpus size)."""
-    rows = {}
-    passage_owner, sentence_owner = np.asarray(old.passages[:, 0]), np.asarray(old.sentences[:, 1])
-    files = old.articles.files if hasattr(old.articles, "files") else [a.file for a in old.articles]
-    for article_id, file in enumerate(files):
-        if file not in keep:
-            continue
-        p_ids = np.arange(*np.searchsorted(passage_owner, [article_id, article_id + 1]))
-        s_ids = np.arange(*np.searchsorted(sentence_owner, [article_id, article_id + 1]))
-        sentences = np.array(old.sentences[s_ids][:, [0, 2, 3, 4, 5]])
-        first_token = int(sentences[:, 3].min()) if len(sentences) else 0
-        last_token = int(sentences[:, 4].max()) if len(sentences) else 0
-        sentences[:, 0] -= p_ids[0] if len(p_ids) else 0
-        sentences[:, 3:] -= first_token
-        rows[file] = _ArticleRows(
-            article=old.articles[article_id],
-            passages=np.array(old.passages[p_ids][:, 1:]),
-            sentences=sentences,
-            passage_vectors=old.vector_index.vectors(p_ids),
-            sentence_vectors=np.array(old.sentence_vectors[s_ids]),
-            sentence_context_vectors=np.array(old.sentence_context_vectors[s_ids]),
-            token_vectors=np.array(old.token_vectors[first_token:last_token]),
-            coded=bool(old.codecs),
-        )
-    return rows
+@dataclass
+class _Block:
+    """Rows of consecutive articles, ready to append to a generation: passages (article, start,
+    end), sentences (passage within the block, article, start, end) and their vectors, raw
+    float32 or codes (`coded`)."""
+
+    passages: np.ndarray
+    sentences: np.ndarray
+    passage_vectors: np.ndarray
+    sentence_vectors: np.ndarray
+    sentence_context_vectors: np.ndarray
+    coded: bool = False
 
 
-def _sentence_tokens(states: TokenStates | None, passage_start: int, start: int, end: int) -> np.ndarray:
-    """Rows of a passage's token states that belong to the sentence [start, end)."""
-    if states is None:
-        return np.zeros(0, dtype=np.int64)
-    token_end = states.spans[:, 1] + passage_start
-    return np.flatnonzero((token_end > start) & (token_end <= end))
+class _GenerationWriter:
+    """Streams blocks into a staging generation folder. Sentence vectors are coded with the
+    kept index's codecs, or with codecs learnt from the first CODEC_TRAIN_SENTENCES sentences
+    once the index is big enough for them (Settings.codec_min_sentences); until then they wait
+    in memory, so the build holds at most that many raw sentence vectors."""
+
+    def __init__(self, staging: Path, dimension: int, settings: Settings, codecs: dict[str, VectorCodec]):
+        self.staging = staging
+        self.dimension = dimension
+        self.settings = settings
+        self.codecs = dict(codecs)
+        self.decided = bool(codecs) or settings.sentence_codec == NONE
+        self.passages = NpyAppender(staging / "passages.npy", np.int64, 3)
+        self.sentences = NpyAppender(staging / "sentences.npy", np.int64, store.SENTENCE_COLUMNS)
+        self.passage_vectors = NpyAppender(staging / "passage_vectors.tmp.npy", np.float32, dimension)
+        self.vectors: dict[str, NpyAppender] = {}
+        self.pending: list[_Block] = []
+
+    def add(self, block: _Block) -> None:
+        if self.decided:
+            self._write(block)
+            return
+        self.pending.append(block)
+        if sum(len(b.sentences) for b in self.pending) >= CODEC_TRAIN_SENTENCES:
+            self._decide(train=True)
+
+    def _decide(self, train: bool) -> None:
+        """Learn the codecs from the waiting rows (or store raw), then write those rows."""
+        if train:
+            for name in store.CODED_ARRAYS:
+                rows = np.concatenate([getattr(b, name) for b in self.pending])
+                chosen = np.random.default_rng(1234).choice(len(rows), min(TRAIN_SAMPLE, len(rows)), replace=False)
+                self.codecs[name] = VectorCodec.train(self.settings.sentence_codec, rows[np.sort(chosen)])
+        self.decided = True
+        pending, self.pending = self.pending, []
+        for block in pending:
+            self._write(block)
+
+    def _write(self, block: _Block) -> None:
+        if not self.vectors:
+            self.vectors = {name: NpyAppender(self.staging / f"{name}.npy", store.stored_dtype(name, self.codecs),
+                                              self.codecs[name].code_size if name in self.codecs else self.dimension)
+                            for name in store.CODED_ARRAYS}
+        sentences = block.sentences.copy()
+        sentences[:, 0] += self.passages.rows
+        self.passages.append(block.passages)
+        self.sentences.append(sentences)
+        self.passage_vectors.append(block.passage_vectors)
+        for name, appender in self.vectors.items():
+            rows = getattr(block, name)
+            appender.append(self.codecs[name].encode(rows) if name in self.codecs and not block.coded else rows)
+
+    def finish(self) -> None:
+        if not self.decided:
+            waiting = sum(len(b.sentences) for b in self.pending)
+            self._decide(train=waiting >= self.settings.codec_min_sentences and waiting > 0)
+        if not self.vectors:
+            self._write(_Block(np.zeros((0, 3), np.int64), np.zeros((0, 4), np.int64),
+                               *(np.zeros((0, self.dimension), np.float32) for _ in range(3))))
+        for appender in [self.passages, self.sentences, self.passage_vectors, *self.vectors.values()]:
+            appender.close()
+        for name, codec in self.codecs.items():
+            codec.save(self.staging / f"{name}.codec")
+
+    def abandon(self) -> None:
+        for appender in [self.passages, self.sentences, self.passage_vectors, *self.vectors.values()]:
+            appender.abandon()
 
 
-def _article_rows(article: Article, passages: np.ndarray, sentences: np.ndarray, passage_vectors: np.ndarray,
-                  sentence_vectors: np.ndarray, states: list[TokenStates | None]) -> _ArticleRows:
-    context, token_blocks, ranges, at = [], [], [], 0
-    for (passage, start, end), own in zip(sentences, sentence_vectors):
-        picked = _sentence_tokens(states[passage], int(passages[passage][0]), int(start), int(end))
-        block = states[passage].vectors[picked] if len(picked) else np.zeros((0, len(own)), np.float32)
-        pooled = block.mean(0) if len(block) else own  # no token states: the sentence's own vector
-        context.append(pooled / max(float(np.linalg.norm(pooled)), 1e-12))
-        token_blocks.append(block.astype(np.float16))
-        ranges.append((at, at + len(block)))
-        at += len(block)
-    dim = passage_vectors.shape[1]
-    return _ArticleRows(
-        article=article,
-        passages=passages,
-        sentences=np.column_stack([sentences, np.array(ranges, dtype=np.int64).reshape(-1, 2)]),
-        passage_vectors=passage_vectors,
-        sentence_vectors=sentence_vectors,
-        sentence_context_vectors=np.array(context, dtype=np.float32).reshape(-1, dim),
-        token_vectors=np.concatenate(token_blocks) if token_blocks else np.zeros((0, dim), np.float16),
-    )
+def _kept_blocks(old: store.IndexData, keep: np.ndarray, new_article_id: np.ndarray):
+    """The previous generation's rows of the kept articles (`keep`: a mask over its article
+    ids), COPY_PASSAGES passages at a time, article ids renumbered; codes stay codes."""
+    owners = np.asarray(old.passages[:, 0])
+    kept = np.flatnonzero(keep[owners])
+    sentence_passage = np.asarray(old.sentences[:, 0])
+    for at in range(0, len(kept), COPY_PASSAGES):
+        ids = kept[at:at + COPY_PASSAGES]
+        runs = np.split(ids, np.flatnonzero(np.diff(ids) != 1) + 1)  # kept passages come in runs
+        sentence_ids = np.concatenate([np.arange(*np.searchsorted(sentence_passage, [r[0], r[-1] + 1]))
+                                       for r in runs])
+        passages = np.array(old.passages[ids])
+        passages[:, 0] = new_article_id[passages[:, 0]]
+        sentences = np.array(old.sentences[sentence_ids])
+        sentences[:, 0] = np.searchsorted(ids, sentences[:, 0])
+        sentences[:, 1] = new_article_id[sentences[:, 1]]
+        yield _Block(passages, sentences, old.vector_index.vectors(ids),
+                     np.array(old.sentence_vectors[sentence_ids]), np.array(old.sentence_context_vectors[sentence_ids]),
+                     coded=bool(old.codecs))
 
 
-def _split_all(articles: list[Article], settings: Settings) -> tuple[dict, list[Skipped]]:
-    """Each article's passage and sentence rows; those over the passage limit are skipped."""
-    split, skipped = {}, []
-    for article in articles:
-        try:
-            split[article.file] = _split(article, settings)
-        except TooManyPassages as exc:
-            skipped.append(Skipped(article.file, str(exc)))
-    return split, skipped
-
-
-def _embed_new(articles: list[Article], splits: dict, embedder: Embedder, progress: bool) -> list[_ArticleRows]:
-    split = [splits[a.file] for a in articles]
-    passage_texts = [a.text[s:e] for a, (p, _) in zip(articles, split) for s, e in p]
-    sentence_texts = [a.text[s:e] for a, (_, sent) in zip(articles, split) for _, s, e in sent]
-    if embedder.has_token_states:
-        passage_vectors, states = embedder.encode_with_tokens(passage_texts, "passage", progress=progress)
+def _embed_block(articles: list[Article], splits: list[tuple[np.ndarray, np.ndarray]], first_id: int,
+                 embedder: Embedder, step) -> tuple[_Block, list[list[str]]]:
+    """Embed a chunk of new articles (ids from `first_id`): each passage once with its sentences
+    pooled in that pass, each sentence once on its own; and stem the passages for BM25."""
+    passage_texts, spans, sentence_texts, passages, sentences, stems = [], [], [], [], [], []
+    for offset, (article, (p_rows, s_rows)) in enumerate(zip(articles, splits)):
+        base = len(passage_texts)
+        for start, end in p_rows.tolist():
+            passage_texts.append(article.text[start:end])
+            stems.append(tokenize(article.text[start:end], article.language))
+            spans.append([])
+            passages.append((first_id + offset, start, end))
+        for passage, start, end in s_rows.tolist():
+            passage_start = int(p_rows[passage][0])
+            spans[base + passage].append((start - passage_start, end - passage_start))
+            sentence_texts.append(article.text[start:end])
+            sentences.append((base + passage, first_id + offset, start, end))
+    if embedder.pools_in_context:
+        passage_vectors, pooled = embedder.encode_in_context(passage_texts, spans, progress=step)
+        context = np.concatenate(pooled) if pooled else np.zeros((0, embedder.dimension), np.float32)
     else:
-        passage_vectors, states = embedder.encode_passages(passage_texts, progress=progress), [None] * len(passage_texts)
-    sentence_vectors = embedder.encode_passages(sentence_texts, progress=progress)
-    rows, p_at, s_at = [], 0, 0
-    for article, (p_rows, s_rows) in zip(articles, split):
-        p_end, s_end = p_at + len(p_rows), s_at + len(s_rows)
-        rows.append(_article_rows(article, p_rows, s_rows, passage_vectors[p_at:p_end],
-                                  sentence_vectors[s_at:s_end], states[p_at:p_end]))
-        p_at, s_at = p_end, s_end
-    return rows
+        passage_vectors, context = embedder.encode_passages(passage_texts, progress=step), None
+    sentence_vectors = embedder.encode_passages(sentence_texts, progress=step)
+    if context is None:
+        context = sentence_vectors  # no token states in this model: a sentence is read on its own
+    block = _Block(np.array(passages, dtype=np.int64).reshape(-1, 3), np.array(sentences, dtype=np.int64).reshape(-1, 4),
+                   passage_vectors, sentence_vectors, context)
+    return block, stems
 
 
-def _stack(blocks: list[np.ndarray], shape: tuple[int, int], dtype) -> np.ndarray:
-    return np.concatenate(blocks).astype(dtype) if blocks else np.zeros(shape, dtype)
+def _check_room(settings: Settings, old: store.IndexData | None, kept_passages: int, new_files: list[str]) -> None:
+    """IndexResources now, before any embedding, when the disk or memory will not do."""
+    new_bytes = 0
+    for name in new_files:
+        try:
+            new_bytes += (settings.sources_dir / name).stat().st_size
+        except OSError:
+            pass
+    old_bytes = sum(p.stat().st_size for p in old.path.rglob("*") if p.is_file()) if old is not None and old.path else 0
+    old_share = kept_passages / max(1, int(old.manifest["passages"])) if old is not None else 0.0
+    need = int(old_bytes * old_share + new_bytes * DISK_PER_SOURCE_BYTE)
+    free = shutil.disk_usage(settings.index_dir).free
+    if need > free:
+        raise IndexResources(f"not enough disk space to update the index in {settings.index_dir}: it needs about "
+                             f"{need / 2**30:.1f} GB and {free / 2**30:.1f} GB are free; free "
+                             f"{(need - free) / 2**30:.1f} GB (the previous index still answers)")
+    passages = kept_passages + new_bytes // max(1, settings.passage_max_chars // 2)
+    memory = passages * MEMORY_PER_PASSAGE
+    available = _available_memory()
+    if available is not None and memory > available:
+        raise IndexResources(f"not enough memory to update the index in {settings.index_dir}: about "
+                             f"{memory / 2**30:.1f} GB are needed beside the model and {available / 2**30:.1f} GB are "
+                             "available; close other programs or index on a bigger machine "
+                             "(the previous index still answers)")
 
 
-def _training_sample(blocks: list[np.ndarray], limit: int, seed: int = 1234) -> np.ndarray:
-    """Up to `limit` rows drawn evenly from all blocks, without concatenating them all first."""
-    total = sum(len(b) for b in blocks)
-    chosen = np.sort(np.random.default_rng(seed).choice(total, min(limit, total), replace=False))
-    starts = np.cumsum([0] + [len(b) for b in blocks])
-    picked = [blocks[i][chosen[(chosen >= starts[i]) & (chosen < starts[i + 1])] - starts[i]]
-              for i in range(len(blocks))]
-    return np.concatenate(picked).astype(np.float32)
+def _available_memory() -> int | None:
+    try:
+        with open("/proc/meminfo", encoding="ascii") as handle:
+            for line in handle:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return None
 
 
-def _codecs_for(rows: list[_ArticleRows], kept: dict[str, VectorCodec], settings: Settings) -> dict[str, VectorCodec]:
-    """The kept index's codecs (its rows are coded with them); else new ones, trained on all
-    rows, once they hold `codec_min_tokens` token states; else none (vectors stored raw)."""
-    if kept:
-        return kept
-    if sum(len(r.token_vectors) for r in rows) < settings.codec_min_tokens:
-        return {}
-    specs = {"sentence_vectors": settings.sentence_codec, "sentence_context_vectors": settings.sentence_codec,
-             "token_vectors": settings.token_codec}
-    return {name: VectorCodec.train(spec, _training_sample([getattr(r, name) for r in rows], TRAIN_SAMPLE))
-            for name, spec in specs.items() if spec != NONE}
+def _progress_bar(total: int, enabled: bool):
+    from tqdm import tqdm
 
-
-def _encoded(row: _ArticleRows, codecs: dict[str, VectorCodec]) -> _ArticleRows:
-    if row.coded or not codecs:
-        return row
-    coded = {name: codec.encode(getattr(row, name)) for name, codec in codecs.items()}
-    return replace(row, coded=True, **coded)
-
-
-def _assemble(rows: list[_ArticleRows], codecs: dict[str, VectorCodec], settings: Settings, embedder: Embedder,
-              skipped: list[Skipped]) -> store.IndexData:
-    passages, sentences, tokens = [], [], []
-    passage_base = token_base = 0
-    for article_id, r in enumerate(rows):
-        text, language = r.article.text, r.article.language
-        passages.append(np.column_stack([np.full(len(r.passages), article_id), r.passages]))
-        sentences.append(np.column_stack([r.sentences[:, 0] + passage_base, np.full(len(r.sentences), article_id),
-                                          r.sentences[:, 1:3], r.sentences[:, 3:5] + token_base]))
-        tokens.extend(tokenize(text[s:e], language) for s, e in r.passages)
-        passage_base += len(r.passages)
-        token_base += len(r.token_vectors)
-    dim = embedder.dimension
-    passages_arr = _stack(passages, (0, 3), np.int64)
-    sentences_arr = _stack(sentences, (0, 6), np.int64)
-    p_vec = _stack([r.passage_vectors for r in rows], (0, dim), np.float32)
-    vector_store, milvus_uri = settings.vector_store_location
-    stacked = {name: _stack([getattr(r, name) for r in rows], (0, codecs[name].code_size if name in codecs else dim),
-                            store.stored_dtype(name, codecs)) for name in store.CODED_ARRAYS}
-    manifest = {
-        "format_version": store.FORMAT_VERSION,
-        "model": embedder.identity,
-        "dimension": dim,
-        "pipeline": pipeline_settings(settings),
-        "built": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "passages": int(len(passages_arr)),
-        "sentences": int(len(sentences_arr)),
-        "tokens": int(len(stacked["token_vectors"])),
-        "codecs": {name: codec.spec for name, codec in codecs.items()},
-        "vector_index": "flat" if len(passages_arr) <= settings.exact_search_max_vectors else "ivf-flat",
-        "vector_store": vector_store,
-        "milvus_uri": milvus_uri,
-        "articles": {a.article.file: {k: a.article.metadata()[k] for k in MANIFEST_ARTICLE_KEYS} for a in rows},
-        "skipped": {s.file: s.content_hash for s in skipped if s.content_hash},
-    }
-    return store.IndexData(
-        manifest=manifest, articles=[r.article for r in rows], passages=passages_arr, sentences=sentences_arr,
-        **stacked,
-        vector_index=build_vector_index(settings, p_vec, passages_arr),
-        lexical=LexicalIndex.build(tokens),
-        codecs=codecs,
-    )
+    return tqdm(total=total, desc="indexing", unit="article", disable=not enabled or total == 0)
 
 
 def update_index(settings: Settings, embedder: Embedder | None = None, rebuild: bool = False,
                  progress: bool = True) -> UpdateReport:
-    """Add new and changed articles, drop removed ones, keep the rest's vectors. Atomic."""
+    """Add new and changed articles, drop removed ones, keep the rest's rows. Atomic.
+
+    Kept articles keep their order and their rows are copied as they are (codes stay codes, the
+    stems are not made again); new ones follow, read and embedded CHUNK_ARTICLES at a time and
+    streamed to disk. A killed update leaves the previous generation answering."""
     started = time.monotonic()
-    for spec in (settings.sentence_codec, settings.token_codec):
-        check_spec(spec)  # with FAISS, now rather than after an hour of embedding (Settings checks only the name)
+    check_spec(settings.sentence_codec)  # with FAISS, now rather than after an hour of embedding
     embedder = embedder or Embedder(settings)
     found = scan_sources(settings.sources_dir)
     if not found:
@@ -317,35 +336,118 @@ def update_index(settings: Settings, embedder: Embedder | None = None, rebuild: 
         indexed = {} if old is None else {n: e["content_hash"] for n, e in old.manifest["articles"].items()}
         previously_skipped = {} if manifest is None else manifest.get("skipped", {})
         current = {name: digest for name, (_, digest) in found.items()}
-        to_load = [n for n, d in current.items() if indexed.get(n) != d and previously_skipped.get(n) != d]
+        to_load = sorted(n for n, d in current.items() if indexed.get(n) != d and previously_skipped.get(n) != d)
         report.removed = sorted(set(indexed) - set(current))
-        fresh, skipped = load_articles(settings.sources_dir, to_load)
-        splits, too_long = _split_all(fresh, settings)
-        fresh, skipped = [a for a in fresh if a.file in splits], skipped + too_long
-        for s in skipped:
-            s.content_hash = current.get(s.file)
-        skipped += [Skipped(n, SKIPPED_BEFORE, d) for n, d in previously_skipped.items()
-                    if current.get(n) == d and n not in to_load]
-        report.skipped = skipped
-        report.added = sorted(a.file for a in fresh if a.file not in indexed)
-        report.changed = sorted(a.file for a in fresh if a.file in indexed)
-        if old is not None and not fresh and not report.removed and not _store_change(old.manifest, settings) and \
+        skipped = [Skipped(n, SKIPPED_BEFORE, d) for n, d in previously_skipped.items()
+                   if current.get(n) == d and n not in to_load]
+        if old is not None and not to_load and not report.removed and not _store_change(old.manifest, settings) and \
                 old.manifest.get("skipped", {}) == {s.file: s.content_hash for s in skipped}:
+            report.skipped = skipped
             report.seconds = time.monotonic() - started
             return report
-        kept = _rows_for_unchanged(old, set(current) - {a.file for a in fresh}) if old is not None else {}
-        new_rows = {r.article.file: r for r in _embed_new(fresh, splits, embedder, progress)}
-        report.embedded_passages = sum(len(r.passages) for r in new_rows.values())
-        report.embedded_sentences = sum(len(r.sentences) for r in new_rows.values())
-        ordered = [new_rows.get(name) or kept.get(name) for name in sorted(current)]
-        rows = [r for r in ordered if r is not None]
-        if not rows:
-            raise SourceError(f"none of the files in {settings.sources_dir} could be read as an article")
-        codecs = _codecs_for(rows, old.codecs if old is not None else {}, settings)
-        rows = [_encoded(r, codecs) for r in rows]
-        data = _assemble(rows, codecs, settings, embedder, skipped)
-        store.write_generation(settings.index_dir, data)
+        old_files = list(old.articles.files) if old is not None else []
+        keep = np.array([f in current and f not in to_load for f in old_files], dtype=bool)
+        kept_passages = int(keep[np.asarray(old.passages[:, 0])].sum()) if old is not None and len(old_files) else 0
+        _check_room(settings, old, kept_passages, to_load)
+        staging = store.begin_generation(settings.index_dir)
+        try:
+            data = _build(settings, embedder, old, keep, to_load, current, skipped, staging, report, progress)
+        except BaseException as exc:
+            shutil.rmtree(staging, ignore_errors=True)
+            if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+                raise IndexResources(f"the disk filled up while writing the index in {settings.index_dir}; free some "
+                                     "space and run the update again (the previous index still answers)") from exc
+            if isinstance(exc, MemoryError):
+                raise IndexResources("the machine ran out of memory while indexing; close other programs or index "
+                                     "on a bigger machine (the previous index still answers)") from exc
+            raise
+        if data is None:  # nothing new could be read and nothing else changed
+            shutil.rmtree(staging, ignore_errors=True)
+            report.seconds = time.monotonic() - started
+            return report
+        store.commit_generation(settings.index_dir, staging, data)
         store.remove_stale(settings.index_dir, milvus_token=settings.milvus_token)
         report.wrote = True
     report.seconds = time.monotonic() - started
     return report
+
+
+def _build(settings: Settings, embedder: Embedder, old: store.IndexData | None, keep: np.ndarray, to_load: list[str],
+           current: dict[str, str], skipped: list[Skipped], staging: Path, report: UpdateReport,
+           progress: bool) -> dict | None:
+    """Write the new generation's files into `staging`; its manifest, or None when there is
+    nothing to write after all."""
+    dimension = embedder.dimension
+    writer = _GenerationWriter(staging, dimension, settings, old.codecs if old is not None else {})
+    articles_out = ArticleWriter(staging / ARTICLES_FILE)
+    stems = PassageStems.empty()
+    entries: dict[str, dict] = {}
+    kept_files: list[str] = []
+    fresh: list[str] = []
+    try:
+        if old is not None and keep.any():
+            new_article_id = np.cumsum(keep) - 1
+            for block in _kept_blocks(old, keep, new_article_id):
+                writer.add(block)
+            kept_files = [f for f, k in zip(old.articles.files, keep.tolist()) if k]
+            articles_out.add(a for a, k in zip(old.articles, keep.tolist()) if k)
+            stems.extend_from(PassageStems.load(old.path / "bm25"), np.flatnonzero(keep[np.asarray(old.passages[:, 0])]))
+            entries = {f: old.manifest["articles"][f] for f in kept_files}
+        bar = _progress_bar(len(to_load), progress)
+        for at in range(0, len(to_load), CHUNK_ARTICLES):
+            articles, splits = [], []
+            for name in to_load[at:at + CHUNK_ARTICLES]:
+                try:
+                    article = load_article(settings.sources_dir, name)
+                    splits.append(_split(article, settings))
+                    articles.append(article)
+                except (SourceError, TooManyPassages) as exc:
+                    skipped.append(Skipped(name, str(exc), current.get(name)))
+            if articles:
+                block, block_stems = _embed_block(articles, splits, len(kept_files) + len(fresh), embedder, None)
+                writer.add(block)
+                stems.extend(block_stems)
+                articles_out.add(articles)
+                report.embedded_passages += len(block.passages)
+                report.embedded_sentences += len(block.sentences)
+                fresh += [a.file for a in articles]
+                entries.update({a.file: {k: a.metadata()[k] for k in MANIFEST_ARTICLE_KEYS} for a in articles})
+            bar.update(min(CHUNK_ARTICLES, len(to_load) - at))
+        bar.close()
+        writer.finish()
+        articles_out.close()
+    except BaseException:
+        writer.abandon()
+        articles_out.abandon()
+        raise
+    report.skipped = skipped
+    before = old.manifest["articles"] if old is not None else {}
+    report.added = sorted(f for f in fresh if f not in before)
+    report.changed = sorted(f for f in fresh if f in before)
+    if old is not None and not fresh and not report.removed and not _store_change(old.manifest, settings) and \
+            old.manifest.get("skipped", {}) == {s.file: s.content_hash for s in skipped}:
+        return None
+    if not kept_files and not fresh:
+        raise SourceError(f"none of the files in {settings.sources_dir} could be read as an article")
+    passages = np.load(staging / "passages.npy", mmap_mode="r")
+    vectors_file = staging / "passage_vectors.tmp.npy"
+    vector_index = build_vector_index(settings, np.load(vectors_file, mmap_mode="r"), passages)
+    vector_index.save(staging / vector_index.FILE)
+    vectors_file.unlink()
+    LexicalIndex.from_stems(stems).save(staging / "bm25")
+    vector_store, milvus_uri = settings.vector_store_location
+    return {
+        "format_version": store.FORMAT_VERSION,
+        "model": embedder.identity,
+        "dimension": dimension,
+        "pipeline": pipeline_settings(settings),
+        "built": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+        "passages": int(len(passages)),
+        "sentences": int(writer.sentences.rows),
+        "codecs": {name: codec.spec for name, codec in writer.codecs.items()},
+        "vector_index": "flat" if len(passages) <= settings.exact_search_max_vectors else "ivf-flat",
+        "vector_store": vector_store,
+        "milvus_uri": milvus_uri,
+        "articles": entries,
+        "skipped": {s.file: s.content_hash for s in skipped if s.content_hash},
+    }

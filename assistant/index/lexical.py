@@ -8,8 +8,10 @@ lets figures and names match across languages.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 
@@ -49,24 +51,105 @@ def tokenize(text: str, language: str) -> list[str]:
     return [w if w in numbers else next(it) for w in words]
 
 
+STEMS, STEM_OFFSETS, STEM_VOCABULARY = "stems.npy", "stem_offsets.npy", "stem_vocabulary.json"
+
+
+@dataclass
+class PassageStems:
+    """Every passage's stemmed tokens as ids into one vocabulary, kept with the index so an
+    update builds BM25 again without re-stemming the articles it keeps (stemming 70,000
+    passages took longer than the update's whole budget)."""
+
+    vocabulary: list[str]
+    ids: np.ndarray  # int32, all passages' token ids one after another
+    offsets: np.ndarray  # int64, passage i's ids are ids[offsets[i]:offsets[i + 1]]
+
+    @classmethod
+    def empty(cls) -> "PassageStems":
+        return cls([], np.zeros(0, np.int32), np.zeros(1, np.int64))
+
+    def __len__(self) -> int:
+        return len(self.offsets) - 1
+
+    def extend(self, documents: list[list[str]]) -> None:
+        """Append passages' tokens, growing the vocabulary with their new words."""
+        index = {word: i for i, word in enumerate(self.vocabulary)}
+        ids = []
+        for doc in documents:
+            for word in doc:
+                if word not in index:
+                    index[word] = len(self.vocabulary)
+                    self.vocabulary.append(word)
+            ids.append(np.array([index[w] for w in doc], dtype=np.int32))
+        lengths = np.array([len(d) for d in documents], dtype=np.int64)
+        self.ids = np.concatenate([self.ids, *ids]) if ids else self.ids
+        self.offsets = np.concatenate([self.offsets, self.offsets[-1] + np.cumsum(lengths)])
+
+    def extend_from(self, other: "PassageStems", passages: np.ndarray) -> None:
+        """Append passages of another PassageStems (an older index's), by their rows there."""
+        if not len(passages):
+            return
+        starts, ends = other.offsets[passages], other.offsets[passages + 1]
+        picked = np.concatenate([other.ids[s:e] for s, e in zip(starts.tolist(), ends.tolist())])
+        mapping = np.array([self._id_of(w) for w in other.vocabulary], dtype=np.int32) if other.vocabulary \
+            else np.zeros(0, np.int32)
+        self.ids = np.concatenate([self.ids, mapping[picked]]) if len(picked) else self.ids
+        self.offsets = np.concatenate([self.offsets, self.offsets[-1] + np.cumsum(ends - starts)])
+
+    def _id_of(self, word: str) -> int:
+        index = self.__dict__.setdefault("_index", {w: i for i, w in enumerate(self.vocabulary)})
+        if word not in index:
+            index[word] = len(self.vocabulary)
+            self.vocabulary.append(word)
+        return index[word]
+
+    def documents(self) -> list[np.ndarray]:
+        return np.split(self.ids, self.offsets[1:-1])
+
+    def save(self, folder: Path) -> None:
+        from .store import save_array
+
+        folder.mkdir(parents=True, exist_ok=True)
+        save_array(folder / STEMS, self.ids)
+        save_array(folder / STEM_OFFSETS, self.offsets)
+        (folder / STEM_VOCABULARY).write_text(json.dumps(self.vocabulary, ensure_ascii=False), encoding="utf-8")
+
+    @classmethod
+    def load(cls, folder: Path) -> "PassageStems":
+        vocabulary = json.loads((folder / STEM_VOCABULARY).read_text(encoding="utf-8"))
+        return cls(vocabulary, np.load(folder / STEMS), np.load(folder / STEM_OFFSETS))
+
+
 class LexicalIndex:
     """BM25 over a list of tokenised documents, saved as plain bm25s files."""
 
-    def __init__(self, retriever):
+    def __init__(self, retriever, stems: PassageStems | None = None):
         self.retriever = retriever
+        self.stems = stems  # what it was built from, when built here (saved beside it)
 
     @classmethod
     def build(cls, documents: list[list[str]]) -> "LexicalIndex":
+        stems = PassageStems.empty()
+        stems.extend(documents)
+        return cls.from_stems(stems)
+
+    @classmethod
+    def from_stems(cls, stems: PassageStems) -> "LexicalIndex":
         import bm25s
 
         logging.getLogger("bm25s").setLevel(logging.ERROR)  # it logs every build at WARNING
-        retriever = bm25s.BM25()
         # An empty document still needs a row: give it a token no query produces.
-        retriever.index([doc or ["\u2400"] for doc in documents], show_progress=False)
-        return cls(retriever)
+        empty = len(stems.vocabulary)
+        vocabulary = {word: i for i, word in enumerate(stems.vocabulary)} | {"\u2400": empty}
+        documents = [doc.tolist() if len(doc) else [empty] for doc in stems.documents()]
+        retriever = bm25s.BM25()
+        retriever.index((documents, vocabulary), show_progress=False)
+        return cls(retriever, stems)
 
     def save(self, folder: Path) -> None:
         self.retriever.save(str(folder), show_progress=False)
+        if self.stems is not None:
+            self.stems.save(folder)
 
     @classmethod
     def load(cls, folder: Path, mmap: bool = False) -> "LexicalIndex":

@@ -7,18 +7,17 @@ Layout of `index/`:
         manifest.json       format version, model, dimension, settings, articles and hashes
         articles.sqlite     one row an article: metadata and the kept text (read on demand)
         passages.npy        int64 rows (article, start, end)
-        sentences.npy       int64 rows (passage, article, start, end, token_start, token_end)
+        sentences.npy       int64 rows (passage, article, start, end)
         sentence_vectors.npy            each sentence embedded on its own
         sentence_context_vectors.npy    each sentence's tokens pooled from its passage's pass
-        token_vectors.npy   the passages' contextual token states, sentence by sentence
-                            (rows token_start:token_end of a sentence; for late interaction)
         <name>.codec        when the manifest lists <name> under "codecs": the FAISS codec whose
-                            uint8 codes <name>.npy holds (codecs.py); else float32 (float16 tokens)
+                            uint8 codes <name>.npy holds (codecs.py); else float32
         passages.faiss      FAISS index over the passages' normalised embeddings (row i =
                             passage i; the vectors are read back from it, not stored twice), or
                             with vector_store "milvus": milvus.json naming the generation's Milvus
                             collection (and milvus.db, its embedded database; milvus_index.py)
-        bm25/               bm25s files over the passages' stemmed tokens
+        bm25/               bm25s files over the passages' stemmed tokens, and those tokens
+                            (lexical.py), so an update re-stems only the new articles
         readers.lock        empty; every process that has the generation open holds a shared
                             flock on it, and cleanup deletes only generations it can lock alone
 
@@ -61,7 +60,9 @@ from .vector_stores import drop_vector_index, load_vector_index
 
 log = logging.getLogger(__name__)
 
-FORMAT_VERSION = 4  # 4: passage vectors only in FAISS; sentence and token vectors may be coded
+# 4: passage vectors only in FAISS; sentence and token vectors may be coded.
+# 5: no token states; the passages' stems are kept beside BM25.
+FORMAT_VERSION = 5
 CURRENT = "CURRENT"
 LOCK = ".lock"
 BUILDING_PREFIX = ".building-"
@@ -75,11 +76,10 @@ KEEP_GENERATIONS = 2
 # opening: each retry needs another complete update within the milliseconds of an open, so
 # the fifth failure in a row is a real problem, not a race, and is reported.
 LOAD_ATTEMPTS = 5
-ARRAY_FILES = ("passages.npy", "sentences.npy", "sentence_vectors.npy", "sentence_context_vectors.npy",
-               "token_vectors.npy")
+ARRAY_FILES = ("passages.npy", "sentences.npy", "sentence_vectors.npy", "sentence_context_vectors.npy")
+SENTENCE_COLUMNS = 4
 # The arrays a codec may compress, and their dtype when stored as they are.
-CODED_ARRAYS = {"sentence_vectors": np.float32, "sentence_context_vectors": np.float32,
-                "token_vectors": np.float16}
+CODED_ARRAYS = {"sentence_vectors": np.float32, "sentence_context_vectors": np.float32}
 
 
 def stored_dtype(array: str, codecs: dict) -> type:
@@ -94,11 +94,10 @@ class IndexData:
     manifest: dict
     articles: Sequence[Article]  # a list when built, an ArticleTable (SQLite, lazy) when loaded
     passages: np.ndarray  # (n, 3) int64: article, start, end
-    sentences: np.ndarray  # (m, 6) int64: passage, article, start, end, token_start, token_end
-    # The next three hold raw vectors, or uint8 codes when `codecs` has a codec of that name.
+    sentences: np.ndarray  # (m, 4) int64: passage, article, start, end
+    # The next two hold raw vectors, or uint8 codes when `codecs` has a codec of that name.
     sentence_vectors: np.ndarray
     sentence_context_vectors: np.ndarray
-    token_vectors: np.ndarray  # (t, dim) float16 raw
     vector_index: VectorIndex | None = None  # also holds the passage vectors
     codecs: dict[str, VectorCodec] = field(default_factory=dict)
     lexical: LexicalIndex | None = None
@@ -190,36 +189,49 @@ def _write_json(path: Path, value) -> None:
         os.fsync(handle.fileno())
 
 
-def _save_array(path: Path, array: np.ndarray) -> None:
+def save_array(path: Path, array: np.ndarray) -> None:
+    """An .npy file, flushed to disk."""
     with open(path, "wb") as handle:
         np.save(handle, array, allow_pickle=False)
         handle.flush()
         os.fsync(handle.fileno())
 
 
-def write_generation(index_dir: Path, data: IndexData) -> Path:
-    """Write a complete generation and make it live. Call under `write_lock`."""
+def begin_generation(index_dir: Path) -> Path:
+    """A new, empty staging folder for a generation (`commit_generation` makes it live). Call
+    under `write_lock`; a staging folder left by a killed build is removed by `remove_stale`."""
     # Names sort by build time (to the microsecond): cleanup keeps the newest ones by name.
     stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S%f")
-    name = f"{GENERATION_PREFIX}{stamp}-{uuid.uuid4().hex[:8]}"
-    staging = index_dir / (BUILDING_PREFIX + name)
+    staging = index_dir / f"{BUILDING_PREFIX}{GENERATION_PREFIX}{stamp}-{uuid.uuid4().hex[:8]}"
     staging.mkdir(parents=True)
+    return staging
+
+
+def commit_generation(index_dir: Path, staging: Path, manifest: dict) -> Path:
+    """Write the manifest last (its presence marks a full build), flush, and swap it in."""
+    (staging / READERS).touch()
+    _write_json(staging / "manifest.json", manifest)
+    fsync_dir(staging)
+    final = index_dir / staging.name.removeprefix(BUILDING_PREFIX)
+    os.replace(staging, final)
+    atomic_write_text(index_dir / CURRENT, final.name + "\n", durable=True)
+    return final
+
+
+def write_generation(index_dir: Path, data: IndexData) -> Path:
+    """Write a complete generation held in memory and make it live. Call under `write_lock`.
+    (The indexer streams its arrays into `begin_generation`'s folder instead.)"""
+    staging = begin_generation(index_dir)
     write_articles(staging / ARTICLES_FILE, data.articles)
-    _save_array(staging / "passages.npy", data.passages.astype(np.int64))
-    _save_array(staging / "sentences.npy", data.sentences.astype(np.int64))
+    save_array(staging / "passages.npy", data.passages.astype(np.int64))
+    save_array(staging / "sentences.npy", data.sentences.astype(np.int64))
     for array in CODED_ARRAYS:  # the biggest arrays: np.asarray, not astype, so no copy is made
-        _save_array(staging / f"{array}.npy", np.asarray(getattr(data, array), dtype=stored_dtype(array, data.codecs)))
+        save_array(staging / f"{array}.npy", np.asarray(getattr(data, array), dtype=stored_dtype(array, data.codecs)))
         if array in data.codecs:
             data.codecs[array].save(staging / f"{array}.codec")
     data.vector_index.save(staging / data.vector_index.FILE)
     data.lexical.save(staging / "bm25")
-    (staging / READERS).touch()
-    _write_json(staging / "manifest.json", data.manifest)  # last: its presence marks a full build
-    fsync_dir(staging)
-    final = index_dir / name
-    os.replace(staging, final)
-    atomic_write_text(index_dir / CURRENT, name + "\n", durable=True)
-    return final
+    return commit_generation(index_dir, staging, data.manifest)
 
 
 def _delete_folder(path: Path) -> None:
@@ -325,7 +337,6 @@ def _load(index_dir: Path, generation: Path | None, probe: int | None = None, mi
         sentences=arrays["sentences.npy"],
         sentence_vectors=arrays["sentence_vectors.npy"],
         sentence_context_vectors=arrays["sentence_context_vectors.npy"],
-        token_vectors=arrays["token_vectors.npy"],
         vector_index=vector_index,
         codecs=codecs,
         lexical=lexical,
@@ -374,13 +385,10 @@ def check_consistent(data: IndexData, index_dir: Path) -> None:
         problems.append("a vector codec does not match the manifest's dimension")
     if data.passages.shape != (n_passages, 3):
         problems.append("passage files do not match the manifest")
-    if data.sentences.shape != (n_sentences, 6) \
+    if data.sentences.shape != (n_sentences, SENTENCE_COLUMNS) \
             or data.sentence_vectors.shape != (n_sentences, width["sentence_vectors"]) \
             or data.sentence_context_vectors.shape != (n_sentences, width["sentence_context_vectors"]):
         problems.append("sentence files do not match the manifest")
-    if data.token_vectors.shape != (m.get("tokens"), width["token_vectors"]) or \
-            (n_sentences and int(np.asarray(data.sentences[:, 5]).max()) > data.token_vectors.shape[0]):
-        problems.append("token files do not match the manifest")
     if data.vector_index.size != n_passages or data.vector_index.dimension != dim:
         problems.append("the vector index does not match the manifest")
     hashes = data.articles.hashes() if isinstance(data.articles, ArticleTable) else \

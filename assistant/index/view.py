@@ -1,7 +1,7 @@
 """A typed, read-only view of a loaded index generation.
 
 Everything above the store reads the index through this class, by name: which sentences a
-passage has, a sentence's token states, an article's metadata. The column layout of the
+passage has, a sentence's vectors, an article's metadata. The column layout of the
 arrays on disk (store.py) is known here and nowhere else.
 """
 
@@ -22,7 +22,7 @@ from .vector_index import VectorIndex
 
 # Column positions of the arrays written by the indexer (store.py's layout).
 _P_ARTICLE, _P_START, _P_END = 0, 1, 2
-_S_PASSAGE, _S_ARTICLE, _S_START, _S_END, _S_TOKEN_START, _S_TOKEN_END = range(6)
+_S_PASSAGE, _S_ARTICLE, _S_START, _S_END = range(4)
 
 
 class UnknownArticle(KeyError):
@@ -157,7 +157,7 @@ class IndexView:
         return self.sentences(ids)
 
     def sentences(self, ids: np.ndarray) -> Sentences:
-        rows = np.asarray(self._data.sentences[ids]).reshape(-1, 6)
+        rows = np.asarray(self._data.sentences[ids]).reshape(-1, 4)
         return Sentences(np.asarray(ids, dtype=np.int64), rows[:, _S_PASSAGE], rows[:, _S_ARTICLE],
                          rows[:, _S_START], rows[:, _S_END])
 
@@ -170,16 +170,3 @@ class IndexView:
     def context_vectors(self, ids: np.ndarray) -> np.ndarray:
         """Each sentence pooled from its passage's forward pass."""
         return self._vectors("sentence_context_vectors", ids)
-
-    def token_block(self, sentence_id: int) -> np.ndarray:
-        """The sentence's contextual token states (float32, one row a token)."""
-        row = self._data.sentences[sentence_id]
-        return self._vectors("token_vectors", slice(int(row[_S_TOKEN_START]), int(row[_S_TOKEN_END])))
-
-    def passage_token_block(self, passage_id: int) -> np.ndarray:
-        """The token states of all sentences of a passage (they are stored one after another)."""
-        owners = np.asarray(self._data.sentences[:, _S_PASSAGE])
-        first, last = np.searchsorted(owners, [passage_id, passage_id + 1])
-        start = int(self._data.sentences[first][_S_TOKEN_START]) if first < last else 0
-        end = int(self._data.sentences[last - 1][_S_TOKEN_END]) if first < last else 0
-        return self._vectors("token_vectors", slice(start, end))

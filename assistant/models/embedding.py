@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import threading
@@ -60,21 +61,15 @@ def model_identity(settings: Settings) -> str:
     return str(Path(settings.model).expanduser().resolve())
 
 
-def cpu_has_native_bfloat16() -> bool:
-    """AVX-512 BF16 or AMX: bfloat16 matmuls run at least as fast as float32 (else far slower)."""
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as handle:
-            for line in handle:
-                if line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-                    return bool(flags & {"avx512_bf16", "amx_bf16"})
-    except OSError:
-        pass
-    return False
+PRECISIONS = ("float32", "bfloat16")
+PROBE_FILE = "embedding-engine.json"
+# bfloat16 is kept only when the probe measures it at least this much faster: a small gain is
+# within the noise of a shared machine and not worth its rounding (cosine ~0.998 to float32).
+PROBE_MIN_GAIN = 1.15
 
 
 def resolve_precision(setting: str) -> str:
-    """"float32" or "bfloat16" for a precision setting ("auto", "float32", "bfloat16")."""
+    """"auto", "float32" or "bfloat16" for a precision setting (auto: measured at model load)."""
     value = (setting or "auto").strip().lower()
     if value in ("bf16", "bfloat16"):
         return "bfloat16"
@@ -82,7 +77,87 @@ def resolve_precision(setting: str) -> str:
         return "float32"
     if value != "auto":
         raise ModelError(f"unknown embedding precision {setting!r}: use auto, float32 or bfloat16")
-    return "bfloat16" if cpu_has_native_bfloat16() else "float32"
+    return "auto"
+
+
+def machine_key() -> str:
+    """What an engine measurement holds for: the CPU, its core count, the torch build."""
+    import platform
+
+    import torch
+
+    cpu = platform.processor() or ""
+    try:
+        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as handle:
+            for line in handle:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    capability = torch.backends.cpu.get_cpu_capability()
+    return f"{cpu}|{capability}|{os.cpu_count()}|torch {torch.__version__}|threads {torch.get_num_threads()}"
+
+
+def _probe_batch(tokenizer, texts: int = 16, words: int = 120):
+    """A batch shaped like indexing's: news sentences in both languages, about 200 tokens each."""
+    import torch
+
+    sentence = ("Die Regierung in Berlin kündigte am Montag neue Hilfen an. "
+                "The company said on Tuesday that profits rose by 12 percent. ")
+    text = " ".join((sentence * 20).split()[:words])
+    encoded = tokenizer([text] * texts, truncation=True, max_length=256, padding=True, return_tensors="pt")
+    return encoded["input_ids"], encoded["attention_mask"], torch
+
+
+def measure_precision(transformer, tokenizer, repeats: int = 3) -> dict:
+    """Seconds for one indexing-shaped batch in float32 and in bfloat16 (best of `repeats`), and
+    the choice: bfloat16 only where the CPU runs it at least PROBE_MIN_GAIN faster (with AMX it
+    was 2.6x here; without native bfloat16 it is emulated and several times slower)."""
+    import time
+
+    ids, mask, torch = _probe_batch(tokenizer)
+    seconds = {}
+    with torch.inference_mode():
+        for precision in PRECISIONS:
+            best = float("inf")
+            for _ in range(repeats + 1):  # the first run of each warms up
+                begin = time.perf_counter()
+                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bfloat16"):
+                    transformer(input_ids=ids, attention_mask=mask)
+                best = min(best, time.perf_counter() - begin)
+            seconds[precision] = best
+    faster = seconds["float32"] / max(seconds["bfloat16"], 1e-9)
+    return {"seconds": seconds, "bfloat16_speedup": round(faster, 3),
+            "choice": "bfloat16" if faster >= PROBE_MIN_GAIN else "float32"}
+
+
+def cached_precision(cache_dir: Path, model_id: str, measure) -> str:
+    """The precision measured for this machine and model, measuring once (`measure()`) and
+    keeping the figures in cache_dir/PROBE_FILE: a probe costs a few seconds of every start."""
+    from ..files import atomic_write_text
+
+    path = Path(cache_dir) / PROBE_FILE
+    key = f"{machine_key()}|{model_id}"
+    try:
+        known = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        known = {}
+    if not isinstance(known, dict):
+        known = {}
+    entry = known.get(key)
+    if isinstance(entry, dict) and entry.get("choice") in PRECISIONS:
+        return entry["choice"]
+    entry = measure()
+    known[key] = entry
+    log.info("embedding engine measured: float32 %.3f s, bfloat16 %.3f s a batch: using %s",
+             entry["seconds"]["float32"], entry["seconds"]["bfloat16"], entry["choice"])
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(path, json.dumps(known, indent=1))
+    except OSError as exc:  # a read-only cache only costs the probe again next time
+        log.warning("could not keep the embedding engine measurement in %s: %s", path, exc)
+    return entry["choice"]
 
 
 # Texts are embedded in batches of about this many tokens (after sorting by length), so short
@@ -126,21 +201,21 @@ def _limit_blas_threads(threads: int) -> None:
     threadpool_limits(limits=max(1, threads), user_api="blas")
 
 
-@dataclass(frozen=True)
-class TokenStates:
-    """A text's own tokens (no prompt, no special tokens): normalised states and char spans."""
+def _pool_spans(states, offsets, prefix_chars: int, spans: list[tuple[int, int]]) -> np.ndarray:
+    """One unit vector a span of the text: the mean of the unit token states whose token ends
+    inside it (a token's offsets may start at the space before its word, which can lie in the
+    prompt: tokens are assigned by their end). A span with no token gets a zero row."""
+    import torch
 
-    vectors: np.ndarray  # (n, dim) float32, unit length
-    spans: np.ndarray  # (n, 2) int64 [start, end) into the text without its prompt (start may
-    # include the space before the word: assign tokens to text ranges by their end)
-
-
-def _token_states(states: np.ndarray, offsets, prefix_chars: int) -> TokenStates:
-    spans = np.asarray(offsets, dtype=np.int64).reshape(-1, 2)
-    # A token's span may start at the space before its word, which can lie in the prompt.
-    own = (spans[:, 1] > prefix_chars) & (spans[:, 1] > spans[:, 0])
-    return TokenStates(np.ascontiguousarray(states[own], dtype=np.float32),
-                       np.maximum(spans[own] - prefix_chars, 0))
+    ends = torch.as_tensor([end for _, end in offsets], dtype=torch.long) - prefix_chars
+    starts = torch.as_tensor([start for start, _ in offsets], dtype=torch.long) - prefix_chars
+    own = (ends > 0) & (ends > starts)
+    rows = torch.zeros((len(spans), states.shape[1]), dtype=torch.float32)
+    for row, (start, end) in enumerate(spans):
+        inside = own & (ends > start) & (ends <= end)
+        if bool(inside.any()):
+            rows[row] = states[inside].mean(0)
+    return torch.nn.functional.normalize(rows, dim=-1).numpy()
 
 
 class Embedder:
@@ -155,6 +230,7 @@ class Embedder:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.identity = model_identity(settings)
+        # "auto" until the model loads and the engine probe (or its cached result) decides.
         self.precision = resolve_precision(settings.embed_precision)
         self._model = None
         self._model_lock = threading.Lock()
@@ -184,15 +260,30 @@ class Embedder:
         if self.settings.embed_threads > 0:
             torch.set_num_threads(self.settings.embed_threads)
 
+        device = "cuda" if torch.cuda.is_available() else "cpu"  # a GPU, when torch sees one
         try:
-            model = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
+            model = SentenceTransformer(str(folder), device=device, local_files_only=True)
         except Exception as exc:  # any loader failure is a model problem for the user
             raise ModelError(f"cannot load the model from {folder}: {exc}") from exc
+        model.eval()
+        if self.precision == "auto":
+            self.precision = self._measured_precision(model, device)
         if self.precision == "bfloat16":
             model.to(torch.bfloat16)
-        model.eval()
         _limit_blas_threads(self.settings.blas_threads)
         return model
+
+    def _measured_precision(self, model, device: str) -> str:
+        """bfloat16 on a GPU that has it; on a CPU whichever the cached probe measured faster."""
+        import torch
+
+        if device == "cuda":
+            return "bfloat16" if torch.cuda.is_bf16_supported() else "float32"
+        modules = list(model)
+        if not modules or not hasattr(modules[0], "auto_model"):
+            return "float32"  # not a plain transformer: nothing to probe
+        return cached_precision(self.settings.cache_dir, self.identity,
+                                lambda: measure_precision(modules[0].auto_model, model.tokenizer))
 
     @cached_property
     def _direct(self):
@@ -258,54 +349,45 @@ class Embedder:
         return vectors[[row[t] for t in texts]]
 
     @property
-    def has_token_states(self) -> bool:
-        """Whether this model can give per-token states (transformer + mean pooling models)."""
+    def pools_in_context(self) -> bool:
+        """Whether sentences can be pooled inside their passage's pass (transformer + mean pooling)."""
         return self._direct is not None
 
-    def encode_with_tokens(self, texts: list[str], kind: str, progress: bool = False
-                           ) -> tuple[np.ndarray, list[TokenStates]]:
-        """Pooled vectors plus each text's contextual token states (`kind`: "query" or "passage").
-
-        One forward pass gives both: the token states feed late interaction (MaxSim) and
-        in-context sentence vectors at no extra embedding cost.
-        """
-        if self._direct is None:
-            raise ModelError("this model cannot give token states")
+    def encode_in_context(self, texts: list[str], spans: list[list[tuple[int, int]]], progress: bool = False
+                          ) -> tuple[np.ndarray, list[np.ndarray]]:
+        """Passage vectors plus, from the same forward pass, one vector for each span of each
+        passage (its sentences, character offsets into the passage): the sentence read in its
+        passage's context, at no extra embedding cost. Token states never leave the pass."""
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32), []
-        prompt_name = self._prompt(kind)
+        if self._direct is None:
+            raise ModelError("in-context sentence vectors need a transformer + mean pooling model")
+        prompt_name = self._prompt("passage")
         prefix = (self.model.prompts or {}).get(prompt_name, "") if prompt_name else ""
-        tokens: list[TokenStates] = []
-        vectors = self._encode_direct([prefix + t for t in texts], progress, tokens, [len(prefix)] * len(texts))
-        return vectors, tokens
+        pooled: list = [None] * len(texts)
+        vectors = self._encode_direct([prefix + t for t in texts], progress, (pooled, spans, len(prefix)))
+        return vectors, pooled
 
-    def encode_question(self, text: str) -> tuple[np.ndarray, TokenStates | None, np.ndarray]:
-        """(query vector, its token states, the question embedded as a passage), in one batch.
-
-        The passage-prompt vector compares like with like against sentence vectors; the token
-        states drive late interaction. Without token support the states are None.
-        """
+    def encode_question(self, text: str) -> tuple[np.ndarray, np.ndarray]:
+        """(query vector, the question embedded as a passage), in one batch: the passage-prompt
+        vector compares like with like against sentence vectors."""
         prompts = self.model.prompts or {}
         query_prefix, passage_prefix = prompts.get(self._prompt("query"), ""), prompts.get(self._prompt("passage"), "")
         if self._direct is None:
-            query, as_passage = self.encode_queries([text])[0], self.encode_passages([text])[0]
-            return query, None, as_passage
-        tokens: list[TokenStates] = []
+            return self.encode_queries([text])[0], self.encode_passages([text])[0]
         with self._query_threads():
-            vectors = self._encode_direct([query_prefix + text, passage_prefix + text], False, tokens,
-                                          [len(query_prefix), len(passage_prefix)])
-        return vectors[0], tokens[0], vectors[1]
+            vectors = self._encode_direct([query_prefix + text, passage_prefix + text], False)
+        return vectors[0], vectors[1]
 
-    def _encode_direct(self, texts: list[str], progress: bool, tokens_out: list | None = None,
-                       prefix_chars: list[int] | None = None) -> np.ndarray:
+    def _encode_direct(self, texts: list[str], progress: bool, in_context: tuple | None = None) -> np.ndarray:
+        """Pooled unit vectors of `texts`; with `in_context` = (out list, spans per text, prompt
+        characters), also each text's span vectors (_pool_spans) into the out list."""
         import torch
 
         tokenizer, transformer, max_tokens = self._direct
         encoded = tokenizer(texts, truncation=True, max_length=max_tokens, add_special_tokens=True,
-                            return_offsets_mapping=tokens_out is not None)
+                            return_offsets_mapping=in_context is not None)
         ids = encoded["input_ids"]
-        if tokens_out is not None:
-            tokens_out.extend([None] * len(texts))
         pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
         batches, at = [], 0
@@ -315,6 +397,7 @@ class Embedder:
             batches.append(order[at:at + size])
             at += size
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
+        device = transformer.device
         bar = None
         if progress:
             from tqdm import tqdm
@@ -328,16 +411,17 @@ class Embedder:
                 for row, i in enumerate(batch):
                     input_ids[row, : len(ids[i])] = torch.tensor(ids[i], dtype=torch.long)
                     mask[row, : len(ids[i])] = 1
-                hidden = transformer(input_ids=input_ids, attention_mask=mask).last_hidden_state.float()
+                hidden = transformer(input_ids=input_ids.to(device),
+                                     attention_mask=mask.to(device)).last_hidden_state.float().cpu()
                 weights = mask.unsqueeze(-1).float()
                 pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
-                pooled = torch.nn.functional.normalize(pooled, dim=-1)
-                out[batch] = pooled.numpy()
-                if tokens_out is not None:
-                    states = torch.nn.functional.normalize(hidden, dim=-1).numpy()
+                out[batch] = torch.nn.functional.normalize(pooled, dim=-1).numpy()
+                if in_context is not None:
+                    spans_out, spans, prefix_chars = in_context
+                    states = torch.nn.functional.normalize(hidden, dim=-1)
                     for row, i in enumerate(batch):
-                        tokens_out[i] = _token_states(states[row, : len(ids[i])], encoded["offset_mapping"][i],
-                                                      prefix_chars[i])
+                        spans_out[i] = _pool_spans(states[row, : len(ids[i])], encoded["offset_mapping"][i],
+                                                   prefix_chars, spans[i])
                 if bar is not None:
                     bar.update(len(batch))
         if bar is not None:
