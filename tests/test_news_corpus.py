@@ -150,7 +150,8 @@ def test_changed_reuters_files_stop_the_build(tmp_path):
 def tiny_gnad_and_bbc(tmp_path: Path) -> tuple[Path, Path]:
     gnad = tmp_path / "gnad"
     gnad.mkdir()
-    (gnad / "test.csv").write_text("".join(f"Inland;'Artikel {i} über die Wahl in Wien und mehr.'\n" for i in range(1, 8)))
+    rows = (f"Inland;'Artikel {i} über die Wahl in Wien und mehr.'\n" for i in range(1, 8))
+    (gnad / "test.csv").write_text("".join(rows))
     bbc = tmp_path / "bbc"
     for i in range(1, 4):
         (bbc / "bbc" / "tech").mkdir(parents=True, exist_ok=True)
@@ -181,3 +182,29 @@ def test_reuters_stories_follow_the_unchanged_gnad_and_bbc_order(tmp_path, monke
     text = (tmp_path / "out" / "articles" / "en_reuters_00100.txt").read_text()
     assert text == "A TITLE\n\n3 March 1987\n\nStory number 0 has five words or more.\n"
     assert "Reuters-21578, Distribution 1.0" in (tmp_path / "out" / "LICENCES.md").read_text()
+
+
+def test_news_scale_asks_each_question_only_at_sizes_that_hold_its_article(tmp_path):
+    """benchmarks/news_scale.py: a question counts at a size only when its article is among the
+    first N of the order; a wrong `added_at` and an article past the largest size are reported."""
+    from assistant.evaluation.data import load_eval_set
+
+    sys.path.insert(0, str(SCRIPT.parent))
+    try:
+        import news_scale
+    finally:
+        sys.path.remove(str(SCRIPT.parent))
+    order = [{"rank": str(rank), "file": f"a{rank}.txt"} for rank in range(1, 1201)]
+    rows = [("q-early", "a3.txt", 100), ("q-late", "a500.txt", 1000), ("q-wrong", "a150.txt", 100),
+            ("q-beyond", "a1200.txt", 5000)]
+    path = tmp_path / "questions.jsonl"
+    path.write_text("".join(json.dumps({"id": i, "question": f"Frage {i}?", "answer": ["x"], "source": src,
+                                        "added_at": added}) + "\n" for i, src, added in rows))
+    questions = load_eval_set(path)
+    sizes = [100, 1000, 1100]
+    asked = {n: [r.id for r in news_scale.questions_at(questions, {o["file"] for o in order[:n]}).rows]
+             for n in sizes}
+    assert asked == {100: ["q-early"], 1000: ["q-early", "q-late", "q-wrong"], 1100: ["q-early", "q-late", "q-wrong"]}
+    assert news_scale.check_questions(questions, order, sizes) == [
+        "q-wrong: added_at 100 but its article is at rank 150 (added at 1000)",
+        "q-beyond: its article is at rank 1,200, beyond the largest size 1,100; not asked"]
