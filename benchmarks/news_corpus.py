@@ -584,7 +584,7 @@ def build(gnad: Path, bbc: Path, reuters: Path, out: Path, limit: int | None) ->
             handle.write(f"{rank}\t{a.ident}.txt\t{a.language}\t{a.source}\t{a.category}\t{a.raw_id}\n")
     bbc_repo = f"{bbc}" if not bbc_tree.git else "https://github.com/moztom/bbc_ml"
     reuters_repo = (f"{reuters}" if not reuters_tree.git
-                    else "https://github.com/colibri17/TextCategorization (folder `reuters21578/`)")
+                    else "https://github.com/colibri17/TextCategorization, folder `reuters21578/`")
     (out / "LICENCES.md").write_text(LICENCES.replace("{bbc_repo}", bbc_repo).replace("{reuters_repo}", reuters_repo),
                                      encoding="utf-8")
     (out / "checksums.sha256").write_text("".join(f"{d}  {n}\n" for n, d in sums.items()), encoding="utf-8")
