@@ -1,12 +1,22 @@
-"""News corpus at scale: index 100, 1,000, ... real news articles (10kGNAD German, BBC English;
-`news_corpus.py` builds the data folder) and measure indexing, disk, memory, answer latency, an
-incremental update and answer quality on the 40 questions of `news_questions.jsonl` at each size.
+"""News corpus at scale: index 100, 1,000, 5,000, 20,000 real news articles (10kGNAD German, BBC
+and Reuters-21578 English; `news_corpus.py` builds the data folder) and measure indexing, disk,
+memory, answer latency, an incremental update and answer quality on the questions of
+`news_questions.jsonl` at each size.
 
-    .venv/bin/python benchmarks/news_scale.py [--data data/news] [--sizes 100 1000 10000] [--baseline-sample 2000]
+    .venv/bin/python benchmarks/news_scale.py [--data data/news] [--sizes 100 1000 5000 20000] [--baseline-sample 2000]
 
 A size of `all` means every article of the data folder but 10 (those 10 are the update's new
-articles). The data built from the mirrors here holds 3,153 articles (10kGNAD's train.csv is
-missing), so the default 10000 stops with an error; a full clone of 10kGNAD gives 10,000. For each size, in one process (the models loaded before any clock starts):
+articles). The data built from the mirrors here holds 21,848 articles (3,153 from 10kGNAD's
+test.csv and BBC, then 18,695 Reuters stories), so every default size fits.
+
+Each question is asked at the sizes whose articles hold its source (the first N of the order),
+and only there: the 40 questions about the first 100 articles at every size, a question about
+the article at rank 4,000 at 5,000 and 20,000. Its `added_at` column names the smallest of 100 /
+1,000 / 5,000 / 20,000 that holds it (checked against the order here; quality is also broken down
+by it), and each size records how many questions it asked. A question whose article is in no
+size run is reported and not asked; one whose article is not in the data folder stops the run.
+
+For each size, in one process (the models loaded before any clock starts):
 
 - indexing: `update_index(rebuild=True)` on a fresh copy of the first N articles (what
   `assistant index` runs); wall time and corpus passages a second, beside plain
@@ -16,9 +26,9 @@ missing), so the default 10000 stops with an error; a full clone of 10kGNAD give
 - disk: every file of the index generation folder, bytes and bytes a passage;
 - memory: peak RSS of this process while indexing (VmHWM, reset before), and the RSS of a fresh
   process that opens the index (`Assistant(...)`, the model included) and answers one question;
-- latency: `Assistant.ask` warm, one at a time, over the 40 questions (p50, p95);
-- quality: the 40 questions through `run_eval` (what `assistant eval` runs): first quote holds
-  the answer, any quote does, short answer holds it, abstained;
+- latency: `Assistant.ask` warm, one at a time, over the questions asked at that size (p50, p95);
+- quality: those questions through `run_eval` (what `assistant eval` runs): first quote holds
+  the answer, any quote does, short answer holds it, abstained; by language and by `added_at`;
 - update: 10 new articles added and 10 removed, then `Assistant.index()` (incremental).
 
 Results go to benchmarks/results/news_scale.json after every size (a long run that is stopped
@@ -28,6 +38,7 @@ keeps what finished).
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import os
 import shutil
@@ -47,6 +58,7 @@ from news_corpus import DEFAULT_OUT, read_order  # noqa: E402
 
 QUESTIONS = REPO / "benchmarks" / "news_questions.jsonl"
 UPDATE_ARTICLES = 10
+ADDED_AT_SIZES = (100, 1000, 5000, 20000)  # the sizes a question's `added_at` names
 
 
 def _status(field: str, pid: str = "self") -> int:
@@ -141,8 +153,36 @@ def copy_articles(data: Path, files: list[str], folder: Path) -> None:
         shutil.copyfile(data / "articles" / name, folder / name)
 
 
-def measure_size(n: int, order: list[dict], data: Path, work: Path, embedder, plain, eval_set, args, save) -> dict:
-    """Measure one size; `save(result)` is called after every stage, so a stopped run keeps what finished."""
+def questions_at(eval_set, files: set[str]):
+    """The rows of `eval_set` whose sources are all among `files` (the articles of one size)."""
+    return dataclasses.replace(eval_set, rows=[row for row in eval_set.rows if set(row.sources) <= files])
+
+
+def check_questions(eval_set, order: list[dict], sizes: list[int]) -> list[str]:
+    """Notes on the questions against the order; exits when a question's article is not in it."""
+    rank = {row["file"]: int(row["rank"]) for row in order}
+    missing = sorted({src for row in eval_set.rows for src in row.sources} - set(rank))
+    if missing:
+        sys.exit(f"error: questions about articles that are not in the data folder: {missing[:3]}")
+    notes = []
+    for row in eval_set.rows:
+        last = max((rank[src] for src in row.sources), default=0)
+        if not row.sources:
+            notes.append(f"{row.id}: no source given; asked at every size")
+        elif last > max(sizes):
+            notes.append(f"{row.id}: its article is at rank {last:,}, beyond the largest size {max(sizes):,}; "
+                         f"not asked")
+        stated = row.extra.get("added_at")
+        expected = next((size for size in ADDED_AT_SIZES if last <= size), None)
+        if stated is not None and row.sources and stated != expected:
+            notes.append(f"{row.id}: added_at {stated} but its article is at rank {last:,} (added at {expected})")
+    return notes
+
+
+def measure_size(n: int, order: list[dict], data: Path, work: Path, embedder, plain, all_questions, args,
+                 save) -> dict:
+    """Measure one size, on the questions whose articles it holds; `save(result)` is called after
+    every stage, so a stopped run keeps what finished."""
     from assistant import Assistant
     from assistant.environment import settings_from_env
     from assistant.evaluation.runner import run_eval
@@ -156,6 +196,13 @@ def measure_size(n: int, order: list[dict], data: Path, work: Path, embedder, pl
     copy_articles(data, files[:n], sources)
     settings = settings_from_env(os.environ).with_paths(sources, index)
     load = os.getloadavg()[0]
+    eval_set = questions_at(all_questions, set(files[:n]))
+    asked_by_added = {}
+    for row in eval_set.rows:
+        key = str(row.extra.get("added_at", "-"))
+        asked_by_added[key] = asked_by_added.get(key, 0) + 1
+    print(f"[{time.strftime('%H:%M:%S')}] {n} articles: {len(eval_set.rows)} of {len(all_questions.rows)} questions "
+          f"have their article inside (by added_at: {asked_by_added})", flush=True)
 
     print(f"[{time.strftime('%H:%M:%S')}] {n} articles: indexing ...", flush=True)
     with PeakRSS() as memory:
@@ -177,12 +224,14 @@ def measure_size(n: int, order: list[dict], data: Path, work: Path, embedder, pl
         "index_seconds": index_s, "index_passages_per_s": passages / index_s,
         "disk_bytes": total_disk, "disk_bytes_per_passage": total_disk / passages, "disk": disk,
         "rss_before_index": memory.start, "rss_peak_index": memory.peak, "peak_reset": memory.reset,
+        "questions": len(eval_set.rows), "questions_by_added_at": asked_by_added,
     }
     save(result)
 
     assistant = Assistant(settings=settings, embedder=embedder)
 
-    run = run_eval(assistant, eval_set, progress=False, by=["lang"])
+    by = ["lang"] + (["added_at"] if "added_at" in eval_set.columns else [])
+    run = run_eval(assistant, eval_set, progress=False, by=by)
     s = run.summary
     questions = [row.question for row in eval_set.rows]
     for q in questions[:5]:
@@ -198,13 +247,17 @@ def measure_size(n: int, order: list[dict], data: Path, work: Path, embedder, pl
     by_lang = s.get("by", {}).get("lang", {})
     result.update({
         "latency_ms": {"p50": pct(latencies, 50), "p95": pct(latencies, 95), "max": max(latencies),
-                       "all": [round(x, 1) for x in latencies]},
+                       "all": [round(x, 1) for x in latencies],
+                       "ids": [row.id for row in eval_set.rows]},  # the sets differ by size: compare on ids
         "quality": {k: s.get(k) for k in ("first_quote_hit", "any_quote_hit", "short_answer_hit", "false_abstain",
                                           "retrieval_hit@1", "retrieval_hit@k", "mrr", "source_hit",
                                           "exact_quote_rate", "latency_p50_ms", "latency_p95_ms")},
         "quality_by_lang": {lang: {k: g.get(k) for k in ("questions", "first_quote_hit", "any_quote_hit",
                                                          "short_answer_hit", "false_abstain", "source_hit")}
                             for lang, g in by_lang.items()},
+        "quality_by_added_at": {size: {k: g.get(k) for k in ("questions", "first_quote_hit", "any_quote_hit",
+                                                             "short_answer_hit", "false_abstain", "source_hit")}
+                                for size, g in s.get("by", {}).get("added_at", {}).items()},
         "misses": [{"id": r["id"], "verdict": r["verdict"], "first_source": (r["quotes"] or [{}])[0].get("source")}
                    for r in run.results if r["verdict"] != "correct"],
     })
@@ -218,7 +271,7 @@ def measure_size(n: int, order: list[dict], data: Path, work: Path, embedder, pl
 
     # incremental update: the next 10 articles of the order in, 10 of the first n out (none that
     # a question is about)
-    needed = {src for row in eval_set.rows for src in row.sources}
+    needed = {src for row in all_questions.rows for src in row.sources}
     added = files[n:n + UPDATE_ARTICLES]
     removed = [f for f in reversed(files[:n]) if f not in needed][:UPDATE_ARTICLES]
     copy_articles(data, added, sources)
@@ -251,7 +304,8 @@ def summary_rows(results: list[dict]) -> list[dict]:
         q, base = r.get("quality") or {}, r.get("plain_float32")
         fresh, latency, update = r.get("fresh_process"), r.get("latency_ms"), r.get("update")
         rows.append({
-            "articles": r["articles"], "passages": r["passages"], "index s": r["index_seconds"],
+            "articles": r["articles"], "questions": r.get("questions", "-"), "passages": r["passages"],
+            "index s": r["index_seconds"],
             "passages/s": r["index_passages_per_s"],
             "plain f32/s": f"{base['passages_per_s']:.3g}{' (sample)' if base['sample'] else ''}" if base else "-",
             "MiB": r["disk_bytes"] / 2**20, "KB/passage": r["disk_bytes_per_passage"] / 1000,
@@ -269,7 +323,7 @@ def summary_rows(results: list[dict]) -> list[dict]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_OUT, help="data folder of news_corpus.py")
-    parser.add_argument("--sizes", nargs="+", default=["100", "1000", "10000"],
+    parser.add_argument("--sizes", nargs="+", default=["100", "1000", "5000", "20000"],
                         help="corpus sizes in articles; `all`: every article but the update's 10")
     parser.add_argument("--baseline-sample", type=int, default=2000,
                         help="at most this many passages for the plain float32 encode rate")
@@ -296,10 +350,11 @@ def main() -> None:
 
     eval_set = load_eval_set(args.questions)
     assert not eval_set.bad, eval_set.bad
-    first = {row["file"] for row in order[:min(sizes)]}
-    outside = sorted({src for row in eval_set.rows for src in row.sources} - first)
-    if outside:
-        sys.exit(f"error: questions about articles outside the first {min(sizes)}: {outside[:3]}")
+    for note in check_questions(eval_set, order, sizes):
+        print(f"note: {note}", file=sys.stderr)
+    empty = [n for n in sizes if not questions_at(eval_set, {row["file"] for row in order[:n]}).rows]
+    if empty:
+        sys.exit(f"error: no question is about an article among the first {min(empty)}; sizes {empty} would ask none")
     embedder = Embedder(settings_from_env(os.environ))
     embedder.encode_passages(["Vorab geladen."])  # the model loads before any clock starts
     embedder.encode_queries(["warm-up"])
