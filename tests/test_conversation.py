@@ -34,7 +34,9 @@ def converse(assistant, questions: list[str]):
 
 def test_german_three_turn_chain_keeps_its_topic(shipped_assistant):
     chief, agreement, courtois = converse(shipped_assistant, CHAIN_DE)
-    assert not chief.abstained and "Al-Saleh" in chief.quotes[0].text
+    # (since index format 5 the answer model puts "Der T-System-Chef betonte ..." first, the
+    # sentence naming him second: the chain is what is tested here, not the order)
+    assert not chief.abstained and any("Al-Saleh" in q.text for q in chief.quotes)
     assert not agreement.abstained and any("2018" in q.text for q in agreement.quotes)
     assert not courtois.abstained and any("Courtois" in q.text for q in courtois.quotes)
     for answer in (agreement, courtois):  # the topic is added once, never nested
@@ -50,7 +52,7 @@ def test_english_follow_up_with_a_pronoun(shipped_assistant):
 
 def test_a_new_topic_is_not_bent_back_to_the_old_one(shipped_assistant):
     first, second = converse(shipped_assistant, [VODACOM, "Wer ist Chef von T-Systems?"])
-    assert second.understood_as is None and "Al-Saleh" in second.quotes[0].text
+    assert second.understood_as is None and any("Al-Saleh" in q.text for q in second.quotes)
 
 
 def test_a_new_question_with_its_own_names_is_not_answered_from_the_old_topic(tmp_path, embedder):

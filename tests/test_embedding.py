@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 
 from assistant.config import Settings
-from assistant.models.embedding import (PRECISIONS, Embedder, ModelError, cached_precision, default_model_folder,
-                                        measure_precision, resolve_precision)
+from assistant.models.embedding import Embedder, ModelError, default_model_folder
+from assistant.models.engines import ENGINES, OpenVinoEngine, TorchEngine, cached_choice, measure, resolve_engine
 
 TEXTS = ["Der Deutsche Wetterdienst meldet für Berlin am Freitag 28 Grad.",
          "The Port of Hamburg handled 8.7 million containers in 2022, its operator said on Monday. " * 3,
@@ -27,7 +27,7 @@ def reference():
 
 
 def test_float32_path_matches_sentence_transformers(reference):
-    embedder = Embedder(Settings(embed_precision="float32"))
+    embedder = Embedder(Settings(embed_engine="torch-float32"))
     passages, query = reference
     assert np.min(np.sum(embedder.encode_passages(TEXTS) * passages, axis=1)) > 0.99999
     assert float(embedder.encode_queries(TEXTS[:1])[0] @ query[0]) > 0.99999
@@ -92,31 +92,43 @@ def test_two_first_questions_load_the_model_once(monkeypatch):
     assert len(vectors) == 3 and all(np.array_equal(v, vectors[0]) for v in vectors)
 
 
-def test_precision_setting():
-    assert resolve_precision("float32") == "float32" and resolve_precision("BF16") == "bfloat16"
-    assert resolve_precision("auto") == "auto"  # measured when the model loads
-    with pytest.raises(ModelError):
-        resolve_precision("int3")
+def test_engine_setting():
+    assert resolve_engine("float32") == "torch-float32" and resolve_engine("BF16") == "torch-bfloat16"
+    assert resolve_engine("auto") == "auto" and resolve_engine(" OpenVINO ") == "openvino"
+    with pytest.raises(ModelError, match="unknown embedding engine 'int3'"):
+        Embedder(Settings(embed_engine="int3"))
 
 
-def test_the_engine_is_measured_once_per_machine_and_kept(tmp_path, embedder):
-    model = Embedder(Settings(embed_precision="float32")).model  # float32 weights: both precisions timed
-    figures = measure_precision(model[0].auto_model, model.tokenizer, repeats=1)
-    assert figures["choice"] in PRECISIONS and min(figures["seconds"].values()) > 0
-    assert figures["choice"] == ("bfloat16" if figures["bfloat16_speedup"] >= 1.15 else "float32")
+def test_engines_agree_and_the_fastest_is_measured_once_per_machine(tmp_path, reference):
+    """Each engine embeds like float32 torch; the probe keeps the fastest that agrees."""
+    float32 = Embedder(Settings(embed_engine="torch-float32", cache_dir=tmp_path))
+    tokenizer, transformer, _ = float32._direct
+    figures = measure({"torch-float32": lambda: TorchEngine(transformer, bfloat16=False),
+                       "torch-bfloat16": lambda: TorchEngine(transformer, bfloat16=True, autocast=True),
+                       "openvino": lambda: OpenVinoEngine(transformer, tokenizer, tmp_path / "ov")}, tokenizer, repeats=1)
+    assert set(figures["seconds"]) == set(ENGINES) and not figures["failed"], figures
+    assert min(figures["agreement"].values()) > 0.999 and figures["choice"] in ENGINES
+    assert float32.encode_passages(TEXTS[:1])[0] @ reference[0][0] > 0.99999  # float32 weights left as they were
+    openvino = Embedder(Settings(embed_engine="openvino", cache_dir=tmp_path))
+    assert np.min(np.sum(openvino.encode_passages(TEXTS) * reference[0], axis=1)) > 0.999
+    assert openvino.precision == "openvino"
     calls = []
 
-    def measure():
+    def probe():
         calls.append(1)
         return figures
 
-    assert cached_precision(tmp_path, "model-a", measure) == figures["choice"]
-    assert cached_precision(tmp_path, "model-a", measure) == figures["choice"] and len(calls) == 1
-    cached_precision(tmp_path, "model-b", measure)  # another model is measured on its own
+    assert cached_choice(tmp_path, "model-a", probe) == figures["choice"]
+    assert cached_choice(tmp_path, "model-a", probe) == figures["choice"] and len(calls) == 1
+    cached_choice(tmp_path, "model-b", probe)  # another model is measured on its own
     assert len(calls) == 2
     (tmp_path / "embedding-engine.json").write_text("{not json", encoding="utf-8")
-    assert cached_precision(tmp_path, "model-a", measure) == figures["choice"] and len(calls) == 3
-    assert embedder.precision in PRECISIONS  # the session's model was loaded with "auto"
+    assert cached_choice(tmp_path, "model-a", probe) == figures["choice"] and len(calls) == 3
+
+
+def test_the_session_model_runs_on_a_measured_engine(embedder):
+    embedder.encode_queries(["Wie warm wird es?"])
+    assert embedder.precision in ENGINES  # "auto" was resolved by the probe (or its cached result)
 
 
 def test_sentences_pooled_in_their_passage_pass(embedder):

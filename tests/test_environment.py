@@ -16,7 +16,7 @@ from assistant.environment import chat_auth, chat_edit_open, chat_edit_password,
 def test_settings_ignore_the_environment(monkeypatch):
     for name, value in [("ASSISTANT_MODEL", "/elsewhere"), ("ASSISTANT_READER", "0"),
                         ("ASSISTANT_VECTOR_STORE", "qdrant"), ("ASSISTANT_CACHE_DIR", "/tmp/x"),
-                        ("ASSISTANT_PRECISION", "float32"), ("ASSISTANT_MILVUS_TOKEN", "u:p")]:
+                        ("ASSISTANT_ENGINE", "torch-float32"), ("ASSISTANT_MILVUS_TOKEN", "u:p")]:
         monkeypatch.setenv(name, value)
     assert Settings() == Settings(cache_dir=Path.home() / ".cache" / "news-assistant")
     assert (Settings().model, Settings().reader, Settings().vector_store, Settings().milvus_token) == \
@@ -25,11 +25,11 @@ def test_settings_ignore_the_environment(monkeypatch):
 
 def test_each_variable_reaches_its_setting(tmp_path):
     s = settings_from_env({"ASSISTANT_MODEL": " /models/e5 ", "ASSISTANT_CACHE_DIR": str(tmp_path),
-                           "ASSISTANT_PRECISION": "float32", "ASSISTANT_BLAS_THREADS": "2",
+                           "ASSISTANT_ENGINE": "torch-float32", "ASSISTANT_BLAS_THREADS": "2",
                            "ASSISTANT_READER": "on", "ASSISTANT_READER_WEIGHTS": str(tmp_path / "w"),
                            "ASSISTANT_MILVUS_TOKEN": "user:pw"})
-    assert (s.model, s.cache_dir, s.embed_precision, s.blas_threads, s.reader, s.reader_weights, s.milvus_token) == \
-        ("/models/e5", tmp_path, "float32", 2, True, tmp_path / "w", "user:pw")
+    assert (s.model, s.cache_dir, s.embed_engine, s.blas_threads, s.reader, s.reader_weights, s.milvus_token) == \
+        ("/models/e5", tmp_path, "torch-float32", 2, True, tmp_path / "w", "user:pw")
     assert "user:pw" not in repr(s)
     for off in ("0", "off", "No", "false"):
         assert (settings_from_env({"ASSISTANT_READER": off}).reader, settings_from_env({}).reader) == (False, True)

