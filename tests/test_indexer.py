@@ -329,3 +329,69 @@ def test_an_update_copies_the_kept_rows_as_they_were(tiny_settings, embedder):
     fresh = LexicalIndex.build([tokenize(t, lang) for t, lang in zip(texts, languages)])
     for question in (["hamburg", "contain"], tokenize("Straßenbahnlinie Leipzig Flughafen", "de")):
         np.testing.assert_allclose(data.lexical.scores(question), fresh.scores(question), rtol=1e-6)
+
+
+def test_too_little_disk_or_memory_is_said_before_any_embedding(tiny_settings, embedder, monkeypatch):
+    """The disk and memory figures come from the OS: they are replaced here, nothing else."""
+    from collections import namedtuple
+
+    from assistant.index import indexer
+    from assistant.index.errors import IndexResources
+
+    update_index(tiny_settings, embedder, progress=False)
+    before = store.current_generation(tiny_settings.index_dir)
+    (tiny_settings.sources_dir / "leipzig.txt").write_text(EXTRA, encoding="utf-8")
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(indexer.shutil, "disk_usage", lambda path: usage(10**12, 10**12 - 1000, 1000))
+    with pytest.raises(IndexResources, match=r"not enough disk space .* it needs about \d.* and 1 kB are free; free .* \(the previous"):
+        update_index(tiny_settings, embedder, progress=False)
+    monkeypatch.undo()
+    monkeypatch.setattr(indexer, "_available_memory", lambda: 1000)
+    with pytest.raises(IndexResources, match="not enough memory"):
+        update_index(tiny_settings, embedder, progress=False)
+    assert store.current_generation(tiny_settings.index_dir) == before
+    assert not list(tiny_settings.index_dir.glob(store.BUILDING_PREFIX + "*"))
+
+
+def test_a_disk_that_fills_up_while_writing_leaves_the_previous_index(tiny_settings, embedder, monkeypatch):
+    import errno
+
+    from assistant.index import writer
+    from assistant.index.errors import IndexResources
+
+    update_index(tiny_settings, embedder, progress=False)
+    before = store.current_generation(tiny_settings.index_dir)
+    (tiny_settings.sources_dir / "leipzig.txt").write_text(EXTRA, encoding="utf-8")
+
+    def full(self, rows):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(writer.NpyAppender, "append", full)
+    with pytest.raises(IndexResources, match="the disk filled up"):
+        update_index(tiny_settings, embedder, progress=False)
+    monkeypatch.undo()
+    assert store.current_generation(tiny_settings.index_dir) == before
+    assert not list(tiny_settings.index_dir.glob(store.BUILDING_PREFIX + "*"))  # the half-written build is gone
+    assert update_index(tiny_settings, embedder, progress=False).added == ["leipzig.txt"]
+
+
+def test_many_articles_go_through_in_chunks_with_one_codec(tiny_settings, embedder, monkeypatch):
+    """More new articles than a chunk, and a codec learnt from the first rows: every article
+    is indexed once, in order, and the later chunks are coded with the same codec."""
+    from assistant.index import indexer
+
+    monkeypatch.setattr(indexer, "CHUNK_ARTICLES", 2)
+    monkeypatch.setattr(indexer, "CODEC_TRAIN_SENTENCES", 3)
+    for i in range(5):
+        (tiny_settings.sources_dir / f"z{i}.txt").write_text(EXTRA.replace("Leipzig", f"Stadt {i}"), encoding="utf-8")
+    report = update_index(coded_settings(tiny_settings, 1), embedder, progress=False)
+    data = store.load_generation(tiny_settings.index_dir)
+    assert list(data.articles.files) == ["harbour.md", "wetter.txt"] + [f"z{i}.txt" for i in range(5)]
+    assert report.embedded_passages == len(data.passages) and data.manifest["codecs"]
+    check_spans(coded_settings(tiny_settings, 1))
+    from assistant.index.view import IndexView
+
+    z4 = np.flatnonzero(np.asarray(data.sentences[:, 1]) == 6)
+    fresh = embedder.encode_passages([data.articles[6].text[int(r[2]):int(r[3])] for r in data.sentences[z4]])
+    decoded = IndexView(data).sentence_vectors(z4)
+    assert ((decoded * fresh).sum(1) / np.linalg.norm(decoded, axis=1)).min() > 0.98

@@ -277,16 +277,22 @@ def _check_room(settings: Settings, old: store.IndexData | None, kept_passages: 
     free = shutil.disk_usage(settings.index_dir).free
     if need > free:
         raise IndexResources(f"not enough disk space to update the index in {settings.index_dir}: it needs about "
-                             f"{need / 2**30:.1f} GB and {free / 2**30:.1f} GB are free; free "
-                             f"{(need - free) / 2**30:.1f} GB (the previous index still answers)")
+                             f"{_size(need)} and {_size(free)} are free; free {_size(need - free)} "
+                             "(the previous index still answers)")
     passages = kept_passages + new_bytes // max(1, settings.passage_max_chars // 2)
     memory = passages * MEMORY_PER_PASSAGE
     available = _available_memory()
     if available is not None and memory > available:
         raise IndexResources(f"not enough memory to update the index in {settings.index_dir}: about "
-                             f"{memory / 2**30:.1f} GB are needed beside the model and {available / 2**30:.1f} GB are "
-                             "available; close other programs or index on a bigger machine "
-                             "(the previous index still answers)")
+                             f"{_size(memory)} are needed beside the model and {_size(available)} are available; close "
+                             "other programs or index on a bigger machine (the previous index still answers)")
+
+
+def _size(count: int) -> str:
+    for unit, factor in (("GB", 10**9), ("MB", 10**6), ("kB", 10**3)):
+        if count >= factor:
+            return f"{count / factor:.1f} {unit}".replace(".0 ", " ")
+    return f"{count} bytes"
 
 
 def _available_memory() -> int | None:
