@@ -16,16 +16,17 @@ the article at rank 4,000 at 5,000 and 20,000. Its `added_at` column names the s
 by it), and each size records how many questions it asked. A question whose article is in no
 size run is reported and not asked; one whose article is not in the data folder stops the run.
 
-For each size, in one process (the models loaded before any clock starts):
+For each size (the models loaded before any clock starts):
 
-- indexing: `update_index(rebuild=True)` on a fresh copy of the first N articles (what
-  `assistant index` runs); wall time and corpus passages a second, beside plain
+- indexing: `update_index(rebuild=True)` on a fresh copy of the first N articles, in a process
+  of its own as `assistant index` runs it; wall time and corpus passages a second, beside plain
   `SentenceTransformer.encode` in float32 (batch 32) of the same passages in the same run: all
   of them, or a seeded sample of `--baseline-sample` passages when there are more (the rate is
   then an estimate, marked "sample" in the table);
 - disk: every file of the index generation folder, bytes and bytes a passage;
-- memory: peak RSS of this process while indexing (VmHWM, reset before), and the RSS of a fresh
-  process that opens the index (`Assistant(...)`, the model included) and answers one question;
+- memory: peak RSS of that indexing process (VmHWM: the model and its engine included, nothing
+  else of this benchmark), and the RSS of a fresh process that opens the index
+  (`Assistant(...)`, the model included) and answers one question;
 - latency: `Assistant.ask` warm, one at a time, over the questions asked at that size (p50, p95);
 - quality: those questions through `run_eval` (what `assistant eval` runs): first quote holds
   the answer, any quote does, short answer holds it, abstained; by language and by `added_at`;
@@ -45,7 +46,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
@@ -59,41 +59,6 @@ from news_corpus import DEFAULT_OUT, read_order  # noqa: E402
 QUESTIONS = REPO / "benchmarks" / "news_questions.jsonl"
 UPDATE_ARTICLES = 10
 ADDED_AT_SIZES = (100, 1000, 5000, 20000)  # the sizes a question's `added_at` names
-
-
-def _status(field: str, pid: str = "self") -> int:
-    """A memory field of /proc/PID/status in bytes (VmRSS, VmHWM)."""
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) * 1024
-    return 0
-
-
-class PeakRSS:
-    """Peak resident memory over a block: VmHWM after resetting it (Linux clear_refs 5); a
-    sampling thread as a fallback where the reset is not allowed."""
-
-    def __enter__(self):
-        self.start = _status("VmRSS")
-        try:
-            Path("/proc/self/clear_refs").write_text("5")
-            self.reset = True
-        except OSError:
-            self.reset = False
-        self.sampled, self._stop = self.start, threading.Event()
-        self._thread = threading.Thread(target=self._sample, daemon=True)
-        self._thread.start()
-        return self
-
-    def _sample(self):
-        while not self._stop.wait(0.05):
-            self.sampled = max(self.sampled, _status("VmRSS"))
-
-    def __exit__(self, *exc):
-        self._stop.set()
-        self._thread.join()
-        self.peak = max(self.sampled, _status("VmHWM")) if self.reset else self.sampled
-        return False
 
 
 FRESH_PROCESS = r"""
@@ -113,6 +78,40 @@ assistant.ask(sys.argv[3])
 print(json.dumps({"open_s": opened, "rss_open": rss_open, "rss_after_answer": status("VmRSS"),
                   "peak": status("VmHWM")}))
 """
+
+
+INDEX_PROCESS = r"""
+import json, os, sys, time
+from pathlib import Path
+def status(field):
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith(field + ":"):
+            return int(line.split()[1]) * 1024
+from assistant.environment import settings_from_env
+from assistant.index.indexer import update_index
+from assistant.models.embedding import Embedder
+settings = settings_from_env(os.environ).with_paths(Path(sys.argv[1]), Path(sys.argv[2]))
+embedder = Embedder(settings)
+embedder.encode_passages(["Vorab geladen."])  # the model and its engine, before the clock starts
+loaded = status("VmRSS")
+started = time.perf_counter()
+report = update_index(settings, embedder, rebuild=True, progress=False)
+seconds = time.perf_counter() - started
+assert report.wrote and not report.skipped, report.skipped
+print(json.dumps({"seconds": seconds, "passages": report.embedded_passages, "sentences": report.embedded_sentences,
+                  "rss_model_loaded": loaded, "peak": status("VmHWM"), "engine": embedder.precision}))
+"""
+
+
+def index_in_fresh_process(sources: Path, index: Path) -> dict:
+    """`update_index(rebuild=True)` in a process of its own, as `assistant index` runs: its
+    time (the model loaded first) and its peak resident memory, model included."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run([sys.executable, "-c", INDEX_PROCESS, str(sources), str(index)],
+                          capture_output=True, text=True, env=env, timeout=6 * 3600)
+    if done.returncode != 0:
+        raise RuntimeError(f"indexing process failed: {done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
 
 
 def fresh_process_rss(sources: Path, index: Path, question: str) -> dict:
@@ -187,7 +186,6 @@ def measure_size(n: int, order: list[dict], data: Path, work: Path, embedder, pl
     from assistant.environment import settings_from_env
     from assistant.evaluation.runner import run_eval
     from assistant.index import store
-    from assistant.index.indexer import update_index
 
     files = [row["file"] for row in order]
     sources, index = work / f"sources-{n}", work / f"index-{n}"
@@ -205,12 +203,8 @@ def measure_size(n: int, order: list[dict], data: Path, work: Path, embedder, pl
           f"have their article inside (by added_at: {asked_by_added})", flush=True)
 
     print(f"[{time.strftime('%H:%M:%S')}] {n} articles: indexing ...", flush=True)
-    with PeakRSS() as memory:
-        started = time.perf_counter()
-        report = update_index(settings, embedder, rebuild=True, progress=False)
-        index_s = time.perf_counter() - started
-    assert report.wrote and not report.skipped, report.skipped
-    passages, sentences = report.embedded_passages, report.embedded_sentences
+    indexed = index_in_fresh_process(sources, index)
+    index_s, passages, sentences = indexed["seconds"], indexed["passages"], indexed["sentences"]
     generation = store.current_generation(index)
     disk = disk_by_file(generation, passages)
     total_disk = sum(r["bytes"] for r in disk)
@@ -223,7 +217,8 @@ def measure_size(n: int, order: list[dict], data: Path, work: Path, embedder, pl
         "loadavg_after_index": os.getloadavg()[0],
         "index_seconds": index_s, "index_passages_per_s": passages / index_s,
         "disk_bytes": total_disk, "disk_bytes_per_passage": total_disk / passages, "disk": disk,
-        "rss_before_index": memory.start, "rss_peak_index": memory.peak, "peak_reset": memory.reset,
+        "rss_before_index": indexed["rss_model_loaded"], "rss_peak_index": indexed["peak"],
+        "index_process": "fresh (assistant index)", "engine": indexed["engine"],
         "questions": len(eval_set.rows), "questions_by_added_at": asked_by_added,
     }
     save(result)
