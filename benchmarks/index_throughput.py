@@ -68,8 +68,8 @@ def main() -> None:
         split = [(a.text, build_passages(a.text, a.language, base.passage_max_chars)) for a in articles]
         passage_texts = [text[p.start:p.end] for text, passages in split for p in passages]
         sentence_texts = [text[s:e] for text, passages in split for p in passages for s, e in p.sentences]
-        # what the indexer embeds: every passage (one pass also gives its token states) and
-        # every distinct sentence on its own
+        # what the indexer embeds: every passage (its pass also pools each sentence in context)
+        # and every distinct sentence on its own
         embedded = passage_texts + list(dict.fromkeys(sentence_texts))
         folder = default_model_folder(base)
         plain = SentenceTransformer(str(folder), device="cpu", local_files_only=True)
@@ -113,7 +113,9 @@ def main() -> None:
         mhz = float(info.get("cpu_mhz", 0) or 0)
         cores = torch.get_num_threads()
         peak32, note32 = peak_gflops("float32", cores, mhz, info.get("cpu_family", ""))
-        peak_idx, note_idx = peak_gflops(embedder.precision, cores, mhz, info.get("cpu_family", ""))
+        # torch bfloat16, or OpenVINO, which computes in bfloat16 on CPUs that have it
+        arithmetic = "float32" if embedder.precision == "torch-float32" else "bfloat16"
+        peak_idx, note_idx = peak_gflops(arithmetic, cores, mhz, info.get("cpu_family", ""))
         rows = [
             {"run": "plain ST encode float32 (passages only)", "texts": n, "seconds": plain_s,
              "passages/s": n / plain_s, "GFLOP/passage": flops_plain / n / 1e9,

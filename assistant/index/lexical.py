@@ -91,17 +91,14 @@ class PassageStems:
             return
         starts, ends = other.offsets[passages], other.offsets[passages + 1]
         picked = np.concatenate([other.ids[s:e] for s, e in zip(starts.tolist(), ends.tolist())])
-        mapping = np.array([self._id_of(w) for w in other.vocabulary], dtype=np.int32) if other.vocabulary \
-            else np.zeros(0, np.int32)
+        index = {word: i for i, word in enumerate(self.vocabulary)}
+        for word in other.vocabulary:
+            if word not in index:
+                index[word] = len(self.vocabulary)
+                self.vocabulary.append(word)
+        mapping = np.array([index[w] for w in other.vocabulary], dtype=np.int32)
         self.ids = np.concatenate([self.ids, mapping[picked]]) if len(picked) else self.ids
         self.offsets = np.concatenate([self.offsets, self.offsets[-1] + np.cumsum(ends - starts)])
-
-    def _id_of(self, word: str) -> int:
-        index = self.__dict__.setdefault("_index", {w: i for i, w in enumerate(self.vocabulary)})
-        if word not in index:
-            index[word] = len(self.vocabulary)
-            self.vocabulary.append(word)
-        return index[word]
 
     def documents(self) -> list[np.ndarray]:
         return np.split(self.ids, self.offsets[1:-1])
