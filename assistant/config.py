@@ -171,7 +171,7 @@ class Settings:
     # instead of 21 ms (benchmarks/README.md: answer latency). 0 = same as embed_threads.
     query_threads: int = 1
     # numpy's BLAS threads once the model is loaded (ASSISTANT_BLAS_THREADS): the small matrix
-    # products of answering (MaxSim, cosines of a few hundred rows) gain nothing from threads,
+    # products of answering (cosines of a few hundred rows) gain nothing from threads,
     # and OpenBLAS threads fighting torch's spinning OpenMP threads made them ~20x slower (60 ms
     # of a 120 ms answer; benchmarks/README.md: answer latency).
     blas_threads: int = 1

@@ -1,17 +1,15 @@
 """Stored vectors compressed with FAISS's standalone codecs (`sa_encode` / `sa_decode`).
 
-Sentence vectors and contextual token states are most of an index's bytes (137 KB of an XQuAD
-passage's 154 KB are float16 token states). A codec turns each vector into a few bytes and
-back: "SQ8" (8 bits a dimension, 384 bytes for e5-small, range per dimension learnt from the
-index's own vectors) halves the index at the same first-quote rate; product quantisation
-("PQ32", 32 bytes a token) makes it 14 KB a passage but measured about a point worse
-(benchmarks/README.md: index size). Any FAISS factory string with a standalone codec is
-accepted; "none" keeps the vectors as they are.
+The two sentence vectors are most of an index's bytes (a news passage has 6-7 sentences: 20 KB
+of float32 vectors). A codec turns each vector into a few bytes and back: "SQ8" (8 bits a
+dimension, 384 bytes for e5-small, range per dimension learnt from the index's own vectors)
+keeps a quarter of that at the same first-quote rate (benchmarks/README.md: index size). Any
+FAISS factory string with a standalone codec is accepted; "none" keeps the vectors as they are.
 
 A codec is trained once, from the vectors in hand, and kept with the index: an incremental
 update encodes new articles with it, so old rows never need re-encoding; `--rebuild` trains
 afresh. A later article's values beyond the learnt range are clipped to it, which is why the
-indexer trains only once an index holds enough vectors (Settings.codec_min_tokens).
+indexer trains only once an index holds enough vectors (Settings.codec_min_sentences).
 """
 
 from __future__ import annotations
@@ -81,7 +79,7 @@ class VectorCodec:
     def decode(self, codes: np.ndarray) -> np.ndarray:
         """Unit vectors again: every coded array holds unit vectors (scores are cosines), and a
         product quantiser's reconstructions are shorter than the originals, which lowered every
-        MaxSim score (by 0.026 at PQ32) and made the abstention thresholds refuse far more."""
+        cosine (MaxSim scores fell by 0.026 at PQ32) and made the abstention thresholds refuse far more."""
         if len(codes) == 0:
             return np.zeros((0, self.dimension), np.float32)
         vectors = self.index.sa_decode(np.ascontiguousarray(codes, dtype=np.uint8))

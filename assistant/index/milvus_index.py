@@ -32,7 +32,7 @@ are one id range, so it is a few range terms); an IVF search probes every cell t
 stays exact, as in FAISS.
 
 What stays in local files of the generation folder, and why (store.py): the sentence rows
-and their vectors and token states (scored for the few passages retrieved: memory-mapped
+and their vectors (scored for the few passages retrieved: memory-mapped
 reads by row range, never searched), BM25 (bm25s scores all passages; Milvus's own BM25 would
 need its analyzers, not the Snowball stemming per language used here), and the articles with
 their text (SQLite: quotes are exact spans of it).
