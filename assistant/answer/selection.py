@@ -58,8 +58,8 @@ def same_answer(snapshot: Snapshot, a: Candidate, b: Candidate) -> bool:
 def close_support(snapshot: Snapshot, ranked: list[Candidate], language: str) -> Candidate | None:
     """The best candidate from another article than the first, when it scores within
     `support_margin` of it above each one's abstention threshold: quotes in the other language
-    score lower (cosines across languages run lower), so a German and an English report of the same fact compare
-    fairly only after that shift."""
+    score lower (cosines across languages run lower), so a German and an English report of the
+    same fact compare fairly only after that shift."""
     if not ranked:
         return None
     top = ranked[0]
@@ -94,8 +94,8 @@ def select(snapshot: Snapshot, candidates: list[Candidate], limit: int, language
     another article is kept too.
 
     "Close" is measured above each quote's own abstention threshold: quotes in the other
-    language score lower (cosines across languages run lower), so a German and an English report of the same
-    fact compare fairly only after that shift.
+    language score lower (cosines across languages run lower), so a German and an English
+    report of the same fact compare fairly only after that shift.
     """
     chosen = join_tied_neighbours(snapshot, distinct(snapshot, candidates))
     if not chosen:
