@@ -416,16 +416,22 @@ def parse_reuters(sgml: str, file: str) -> tuple[list[ReutersStory], dict[str, i
     return stories, skipped
 
 
+def first_of_each_text(items: list, order, text) -> tuple[list, int]:
+    """Items in `order`, each dropped when its text (whitespace aside) repeats an earlier one's
+    word for word; and how many were dropped."""
+    seen, kept = set(), []
+    for item in sorted(items, key=order):
+        fingerprint = hashlib.sha256(" ".join(text(item).split()).encode()).hexdigest()
+        if fingerprint not in seen:
+            seen.add(fingerprint)
+            kept.append(item)
+    return kept, len(items) - len(kept)
+
+
 def dedupe_stories(stories: list[ReutersStory]) -> tuple[list[ReutersStory], int]:
     """Stories whose body (dateline aside) repeats an earlier one word for word are dropped; the
     lowest NEWID of each body is kept."""
-    seen, kept = set(), []
-    for story in sorted(stories, key=lambda s: s.newid):
-        fingerprint = hashlib.sha256(" ".join(story.body.split()).encode()).hexdigest()
-        if fingerprint not in seen:
-            seen.add(fingerprint)
-            kept.append(story)
-    return kept, len(stories) - len(kept)
+    return first_of_each_text(stories, lambda s: s.newid, lambda s: s.body)
 
 
 def read_reuters(tree: Tree) -> tuple[list[ReutersStory], dict[str, bytes], dict[str, int]]:
@@ -514,13 +520,7 @@ def _key(article: RawArticle) -> str:
 
 
 def dedupe(articles: list[RawArticle]) -> tuple[list[RawArticle], int]:
-    seen, kept = set(), []
-    for a in sorted(articles, key=lambda a: a.ident):
-        fingerprint = hashlib.sha256(" ".join(a.text.split()).encode()).hexdigest()
-        if fingerprint not in seen:
-            seen.add(fingerprint)
-            kept.append(a)
-    return kept, len(articles) - len(kept)
+    return first_of_each_text(articles, lambda a: a.ident, lambda a: a.text)
 
 
 def selection_order(articles: list[RawArticle]) -> list[RawArticle]:

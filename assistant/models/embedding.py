@@ -140,16 +140,24 @@ class Embedder:
             raise ModelError(str(exc)) from exc
         self._engine = None
         self._model = None
-        self._model_lock = threading.Lock()
+        self._model_lock = threading.RLock()
+
+    def _once(self, attribute: str, make):
+        """The attribute, made on first use, once, also when two first questions come at once
+        (re-entrant: making the engine loads the model)."""
+        value = getattr(self, attribute)
+        if value is None:
+            with self._model_lock:
+                value = getattr(self, attribute)
+                if value is None:
+                    value = make()
+                    setattr(self, attribute, value)
+        return value
 
     @property
     def model(self):
-        """The loaded model; loaded once, on first use, also when two first questions come at once."""
-        if self._model is None:
-            with self._model_lock:
-                if self._model is None:
-                    self._model = self._load()
-        return self._model
+        """The loaded sentence-transformers model."""
+        return self._once("_model", self._load)
 
     def _load(self):
         _offline()
@@ -179,11 +187,7 @@ class Embedder:
     @property
     def engine(self):
         """What runs the transformer (models/engines.py), chosen on first use."""
-        if self._engine is None:
-            with self._model_lock:
-                if self._engine is None:
-                    self._engine = self._make_engine()
-        return self._engine
+        return self._once("_engine", self._make_engine)
 
     def _make_engine(self):
         import torch
