@@ -17,9 +17,6 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-import numpy as np
-
-
 _WORD = re.compile(r"\w+", re.UNICODE)
 _QUESTION_WORDS = set(
     "what which who whom whose when where why how was were is are did does do the a an of in on for to by with "

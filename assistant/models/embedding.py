@@ -8,7 +8,6 @@ import logging
 import os
 import threading
 from contextlib import contextmanager
-from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
