@@ -30,3 +30,13 @@ def atomic_write_text(path: Path, text: str, durable: bool = False) -> None:
     os.replace(tmp, path)
     if durable:
         fsync_dir(path.parent)
+
+
+def save_array(path: Path, array) -> None:
+    """An .npy file (numpy's format, no pickle), flushed to disk."""
+    import numpy as np
+
+    with open(path, "wb") as handle:
+        np.save(handle, array, allow_pickle=False)
+        handle.flush()
+        os.fsync(handle.fileno())

@@ -485,7 +485,7 @@ def test_chat_fills_the_window_and_new_answer_starts_in_view(server, browser):
                 return later(() => { try { fn(...args); } finally { window.__scrollChecks.pending--; } }, delay);
             };
         }""")
-        ask(page, "How much will Vodafone invest in AI and cloud?")
+        ask(page, "What will Vodafone and Microsoft do together in Africa?")  # three long quotes
         # The answer is taller than the chat box, so scrolling to the bottom would hide its first line.
         page.wait_for_function("""() => {
             const heads = document.querySelectorAll('#chatbot .framing');
@@ -714,6 +714,7 @@ def rendering_fonts(page, selector: str) -> list[str]:
     cdp.send("CSS.enable")
     root = cdp.send("DOM.getDocument", {"depth": -1})["root"]["nodeId"]
     node = cdp.send("DOM.querySelector", {"nodeId": root, "selector": selector})["nodeId"]
+    assert node, f"no element matches {selector}"
     fonts = cdp.send("CSS.getPlatformFontsForNode", {"nodeId": node})["fonts"]
     return sorted(f"{f['familyName']} ({f['glyphCount']})" for f in fonts)
 
@@ -721,7 +722,7 @@ def rendering_fonts(page, selector: str) -> list[str]:
 def test_semi_bold_text_is_drawn_in_one_font(page):
     """gradio's SemiBold woff2 holds 55 glyphs: "Die Artikel" took its A from there and the rest
     from a fallback font. Every semi-bold and bold piece is now drawn by one font alone."""
-    ask(page, "Wer ist Chef von T-Systems?")  # answered with a short answer
+    ask(page, "How much will Vodafone invest in AI and cloud?")  # answered with a short answer
     for selector in ("#chatbot .framing", "#ask", "#chatbot .short-answer .sa-text", "#chatbot .src-title"):
         fonts = rendering_fonts(page, selector)
         assert len(fonts) == 1 and fonts[0].startswith("Source Sans"), (selector, fonts)

@@ -17,6 +17,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..files import save_array
 from ..normalise import NUMBER, normalise_number
 
 _TOKEN = re.compile(NUMBER + r"|[^\W\d_]+", re.UNICODE)
@@ -104,8 +105,6 @@ class PassageStems:
         return np.split(self.ids, self.offsets[1:-1])
 
     def save(self, folder: Path) -> None:
-        from .store import save_array
-
         folder.mkdir(parents=True, exist_ok=True)
         save_array(folder / STEMS, self.ids)
         save_array(folder / STEM_OFFSETS, self.offsets)

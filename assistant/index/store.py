@@ -47,7 +47,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..files import atomic_write_text, fsync_dir
+from ..files import atomic_write_text, fsync_dir, save_array
 from ..ingest.sources import Article
 from .articles import FILE as ARTICLES_FILE
 from .articles import ArticleTable, write_articles
@@ -185,14 +185,6 @@ def write_lock(index_dir: Path, wait_seconds: float = 60.0):
 def _write_json(path: Path, value) -> None:
     with open(path, "w", encoding="utf-8") as handle:
         json.dump(value, handle, ensure_ascii=False, indent=1)
-        handle.flush()
-        os.fsync(handle.fileno())
-
-
-def save_array(path: Path, array: np.ndarray) -> None:
-    """An .npy file, flushed to disk."""
-    with open(path, "wb") as handle:
-        np.save(handle, array, allow_pickle=False)
         handle.flush()
         os.fsync(handle.fileno())
 
