@@ -45,11 +45,14 @@ COPY_PASSAGES = 16_384
 # (a scalar quantiser's ranges settle long before; more would only hold more memory).
 CODEC_TRAIN_SENTENCES = 20_000
 # Disk an update needs, per byte of new article text: its passages, sentences, their vectors
-# (passage float32 twice while FAISS is built, two coded sentence vectors), BM25 and the text.
-# Measured 4-6 on news articles (benchmarks/news_scale.py disk by file); 8 leaves room.
-DISK_PER_SOURCE_BYTE = 8
-# Memory an update needs beyond the model: the FAISS build holds every passage vector (twice,
-# briefly), plus one chunk; bytes a passage of the whole index.
+# (two coded sentence vectors each; passage vectors twice while FAISS is written), BM25 and the
+# text. A generation measured 11 times its sources at 1,000 news articles and 16 times at 20,000,
+# mostly short wire stories (benchmarks/news_scale.py); 24 leaves room.
+DISK_PER_SOURCE_BYTE = 24
+# Passages an update expects per byte of new text, for its memory estimate (the 20,000-article
+# news corpus: 257 bytes a passage), and memory a passage of the whole index: FAISS is built
+# from every passage vector (1.5 KB) and BM25 from every passage's stems.
+SOURCE_BYTES_PER_PASSAGE = 250
 MEMORY_PER_PASSAGE = 4 * 1024
 
 
@@ -278,7 +281,7 @@ def _check_room(settings: Settings, old: store.IndexData | None, kept_passages: 
         raise IndexResources(f"not enough disk space to update the index in {settings.index_dir}: it needs about "
                              f"{_size(need)} and {_size(free)} are free; free {_size(need - free)} "
                              "(the previous index still answers)")
-    passages = kept_passages + new_bytes // max(1, settings.passage_max_chars // 2)
+    passages = kept_passages + new_bytes // SOURCE_BYTES_PER_PASSAGE
     memory = passages * MEMORY_PER_PASSAGE
     available = _available_memory()
     if available is not None and memory > available:
