@@ -31,35 +31,20 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from news_corpus import DEFAULT_OUT, read_order  # noqa: E402
 
 
-def batches(tokenizer, texts: list[str]):
-    """Token-budget batches of the texts sorted by length, as Embedder._encode_direct makes them."""
-    import torch
-
-    from assistant.models.embedding import MAX_BATCH_FACTOR, TOKENS_PER_BATCH
+def batches(tokenizer, texts: list[str]) -> list:
+    """The texts tokenised and batched as the indexer batches them (embedding.token_batches)."""
+    from assistant.models.embedding import token_batches
 
     ids = tokenizer(texts, truncation=True, max_length=512)["input_ids"]
-    order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
-    out, at = [], 0
-    while at < len(order):
-        size = max(1, min(TOKENS_PER_BATCH // len(ids[order[at]]), MAX_BATCH_FACTOR * 32))
-        batch = order[at:at + size]
-        at += size
-        x = torch.zeros((len(batch), len(ids[batch[0]])), dtype=torch.long)
-        mask = torch.zeros_like(x)
-        for row, i in enumerate(batch):
-            x[row, : len(ids[i])] = torch.tensor(ids[i])
-            mask[row, : len(ids[i])] = 1
-        out.append((batch, x, mask))
-    return out
+    return list(token_batches(ids, tokenizer.pad_token_id or 0, 32))
 
 
 def pooled(engine, prepared, count: int) -> np.ndarray:
+    from assistant.models.engines import mean_pooled
+
     out = np.zeros((count, 384), np.float32)
     for batch, x, mask in prepared:
-        hidden = engine(x, mask)
-        weights = mask.unsqueeze(-1).float()
-        vectors = ((hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)).numpy()
-        out[batch] = vectors / np.linalg.norm(vectors, axis=1, keepdims=True)
+        out[batch] = mean_pooled(engine(x, mask), mask).numpy()
     return out
 
 

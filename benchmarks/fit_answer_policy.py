@@ -48,7 +48,7 @@ from assistant.answer.candidates import quote_features, rank_candidates, retriev
 from assistant.answer.reading import any_in_question_language, read_features, reading_order, to_read
 from assistant.answer.scoring import fits_the_question
 from assistant.answer.selection import further_quote_floor
-from assistant.config import FEATURES, READER_FEATURES, AbstentionPolicy, ReaderPolicy, Weights
+from assistant.config import FEATURES, READER_FEATURES, AbstentionPolicy, ReaderPolicy, Settings, Weights
 from assistant.environment import settings_from_env
 from assistant.evaluation.metrics import contains_answer, token_f1
 
@@ -66,6 +66,7 @@ SECONDARY_PRECISION = 0.25
 # 0.85-0.86 whatever the thresholds, and the highest-precision corner shows almost nothing.
 SHORT_ANSWER_PRECISION = 0.8
 SHORT_ANSWER_F1 = 0.5
+MAX_QUOTES = Settings().max_quotes  # what an answer shows at most, as the product does
 
 
 def load_questions(corpus: Path) -> list[dict]:
@@ -166,17 +167,13 @@ def outcome(item: dict, policy: ReaderPolicy) -> dict:
     order = reading_order(p, any_in_question_language(item["x"][:len(p)]), policy.rank_across_languages)
     top = order[0]
     keep = further_quote_floor(policy, p[top])
-    kept = [top] + [j for j in order[1:] if p[j] >= keep][: policy_limit() - 1]
+    kept = [top] + [j for j in order[1:] if p[j] >= keep][: MAX_QUOTES - 1]
     margin = item["x"][top, READER_FEATURES.index("span_margin")]
     short = (p[top] >= policy.short_answer_above and margin >= policy.short_answer_margin and item["spans"][top]
              and fits_the_question(item["row"]["question"], item["spans"][top]))
     return {"refused": False, "answerable": bool(item["row"]["answer"]), "first": bool(item["y"][top]), "any": bool(item["y"][kept].any()),
             "extra": len(kept) - 1, "extra_hold": int(item["y"][kept[1:]].sum()),
             "short": bool(short), "short_f1": float(item["f1"][top]) if short else None}
-
-
-def policy_limit() -> int:
-    return 3  # Settings.max_quotes
 
 
 def figures(items: list[dict], policy: ReaderPolicy) -> dict:

@@ -61,13 +61,17 @@ UPDATE_ARTICLES = 10
 ADDED_AT_SIZES = (100, 1000, 5000, 20000)  # the sizes a question's `added_at` names
 
 
-FRESH_PROCESS = r"""
-import json, sys, time
+# The start of both scripts below: a memory field of /proc/self/status in bytes (VmRSS, VmHWM).
+STATUS = r"""
+import json, os, sys, time
 from pathlib import Path
 def status(field):
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith(field + ":"):
             return int(line.split()[1]) * 1024
+"""
+
+FRESH_PROCESS = STATUS + r"""
 started = time.perf_counter()
 from assistant import Assistant
 assistant = Assistant(sys.argv[1], sys.argv[2])
@@ -80,13 +84,7 @@ print(json.dumps({"open_s": opened, "rss_open": rss_open, "rss_after_answer": st
 """
 
 
-INDEX_PROCESS = r"""
-import json, os, sys, time
-from pathlib import Path
-def status(field):
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith(field + ":"):
-            return int(line.split()[1]) * 1024
+INDEX_PROCESS = STATUS + r"""
 from assistant.environment import settings_from_env
 from assistant.index.indexer import update_index
 from assistant.models.embedding import Embedder
@@ -103,24 +101,24 @@ print(json.dumps({"seconds": seconds, "passages": report.embedded_passages, "sen
 """
 
 
+def run_script(script: str, args: list, what: str, timeout: float, **env: str) -> dict:
+    """Run `script` in a Python process of its own (the repository importable, `env` added) and
+    return the JSON object it prints last."""
+    done = subprocess.run([sys.executable, "-c", script, *map(str, args)], capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(REPO), **env}, timeout=timeout)
+    if done.returncode != 0:
+        raise RuntimeError(f"{what} failed: {done.stderr[-2000:]}")
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
 def index_in_fresh_process(sources: Path, index: Path) -> dict:
     """`update_index(rebuild=True)` in a process of its own, as `assistant index` runs: its
     time (the model loaded first) and its peak resident memory, model included."""
-    env = {**os.environ, "PYTHONPATH": str(REPO)}
-    done = subprocess.run([sys.executable, "-c", INDEX_PROCESS, str(sources), str(index)],
-                          capture_output=True, text=True, env=env, timeout=6 * 3600)
-    if done.returncode != 0:
-        raise RuntimeError(f"indexing process failed: {done.stderr[-2000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_script(INDEX_PROCESS, [sources, index], "indexing process", timeout=6 * 3600)
 
 
 def fresh_process_rss(sources: Path, index: Path, question: str) -> dict:
-    env = {**os.environ, "PYTHONPATH": str(REPO), "ASSISTANT_WARM": "0"}
-    done = subprocess.run([sys.executable, "-c", FRESH_PROCESS, str(sources), str(index), question],
-                          capture_output=True, text=True, env=env, timeout=1200)
-    if done.returncode != 0:
-        raise RuntimeError(f"fresh process failed: {done.stderr[-2000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    return run_script(FRESH_PROCESS, [sources, index, question], "fresh process", timeout=1200, ASSISTANT_WARM="0")
 
 
 def disk_by_file(generation: Path, passages: int) -> list[dict]:

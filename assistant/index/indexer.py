@@ -214,11 +214,9 @@ class _GenerationWriter:
             appender.abandon()
 
 
-def _kept_blocks(old: store.IndexData, keep: np.ndarray, new_article_id: np.ndarray):
-    """The previous generation's rows of the kept articles (`keep`: a mask over its article
-    ids), COPY_PASSAGES passages at a time, article ids renumbered; codes stay codes."""
-    owners = np.asarray(old.passages[:, 0])
-    kept = np.flatnonzero(keep[owners])
+def _kept_blocks(old: store.IndexData, kept: np.ndarray, new_article_id: np.ndarray):
+    """The previous generation's rows of its passages `kept` (ascending) and their sentences,
+    COPY_PASSAGES passages at a time, article ids renumbered; codes stay codes."""
     sentence_passage = np.asarray(old.sentences[:, 0])
     for at in range(0, len(kept), COPY_PASSAGES):
         ids = kept[at:at + COPY_PASSAGES]
@@ -236,7 +234,7 @@ def _kept_blocks(old: store.IndexData, keep: np.ndarray, new_article_id: np.ndar
 
 
 def _embed_block(articles: list[Article], splits: list[tuple[np.ndarray, np.ndarray]], first_id: int,
-                 embedder: Embedder, step) -> tuple[_Block, list[list[str]]]:
+                 embedder: Embedder) -> tuple[_Block, list[list[str]]]:
     """Embed a chunk of new articles (ids from `first_id`): each passage once with its sentences
     pooled in that pass, each sentence once on its own; and stem the passages for BM25."""
     passage_texts, spans, sentence_texts, passages, sentences, stems = [], [], [], [], [], []
@@ -252,14 +250,12 @@ def _embed_block(articles: list[Article], splits: list[tuple[np.ndarray, np.ndar
             spans[base + passage].append((start - passage_start, end - passage_start))
             sentence_texts.append(article.text[start:end])
             sentences.append((base + passage, first_id + offset, start, end))
+    sentence_vectors = embedder.encode_passages(sentence_texts)
     if embedder.pools_in_context:
-        passage_vectors, pooled = embedder.encode_in_context(passage_texts, spans, progress=step)
+        passage_vectors, pooled = embedder.encode_in_context(passage_texts, spans)
         context = np.concatenate(pooled) if pooled else np.zeros((0, embedder.dimension), np.float32)
-    else:
-        passage_vectors, context = embedder.encode_passages(passage_texts, progress=step), None
-    sentence_vectors = embedder.encode_passages(sentence_texts, progress=step)
-    if context is None:
-        context = sentence_vectors  # no token states in this model: a sentence is read on its own
+    else:  # no token states in this model: a sentence is read on its own
+        passage_vectors, context = embedder.encode_passages(passage_texts), sentence_vectors
     block = _Block(np.array(passages, dtype=np.int64).reshape(-1, 3), np.array(sentences, dtype=np.int64).reshape(-1, 4),
                    passage_vectors, sentence_vectors, context)
     return block, stems
@@ -348,18 +344,20 @@ def update_index(settings: Settings, embedder: Embedder | None = None, rebuild: 
         report.removed = sorted(set(indexed) - set(current))
         skipped = [Skipped(n, SKIPPED_BEFORE, d) for n, d in previously_skipped.items()
                    if current.get(n) == d and n not in to_load]
-        if old is not None and not to_load and not report.removed and not _store_change(old.manifest, settings) and \
-                old.manifest.get("skipped", {}) == {s.file: s.content_hash for s in skipped}:
+        if _nothing_to_write(old, [], report.removed, skipped, settings) and not to_load:
             report.skipped = skipped
             report.seconds = time.monotonic() - started
             return report
         old_files = list(old.articles.files) if old is not None else []
         keep = np.array([f in current and f not in to_load for f in old_files], dtype=bool)
-        kept_passages = int(keep[np.asarray(old.passages[:, 0])].sum()) if old is not None and len(old_files) else 0
-        _check_room(settings, old, kept_passages, to_load)
+        # the previous generation's passages of the kept articles (passages are in article order)
+        kept_passages = np.flatnonzero(keep[np.asarray(old.passages[:, 0])]) if keep.any() \
+            else np.zeros(0, np.int64)
+        _check_room(settings, old, len(kept_passages), to_load)
         staging = store.begin_generation(settings.index_dir)
         try:
-            data = _build(settings, embedder, old, keep, to_load, current, skipped, staging, report, progress)
+            data = _build(settings, embedder, old, keep, kept_passages, to_load, current, skipped, staging, report,
+                          progress)
         except BaseException as exc:
             shutil.rmtree(staging, ignore_errors=True)
             if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
@@ -380,9 +378,17 @@ def update_index(settings: Settings, embedder: Embedder | None = None, rebuild: 
     return report
 
 
-def _build(settings: Settings, embedder: Embedder, old: store.IndexData | None, keep: np.ndarray, to_load: list[str],
-           current: dict[str, str], skipped: list[Skipped], staging: Path, report: UpdateReport,
-           progress: bool) -> dict | None:
+def _nothing_to_write(old: store.IndexData | None, fresh: list[str], removed: list[str], skipped: list[Skipped],
+                      settings: Settings) -> bool:
+    """The previous generation still says it all: no article read, none removed, the same
+    vector store and the same files skipped."""
+    return old is not None and not fresh and not removed and not _store_change(old.manifest, settings) and \
+        old.manifest.get("skipped", {}) == {s.file: s.content_hash for s in skipped}
+
+
+def _build(settings: Settings, embedder: Embedder, old: store.IndexData | None, keep: np.ndarray,
+           kept_passages: np.ndarray, to_load: list[str], current: dict[str, str], skipped: list[Skipped],
+           staging: Path, report: UpdateReport, progress: bool) -> dict | None:
     """Write the new generation's files into `staging`; its manifest, or None when there is
     nothing to write after all."""
     dimension = embedder.dimension
@@ -395,11 +401,11 @@ def _build(settings: Settings, embedder: Embedder, old: store.IndexData | None, 
     try:
         if old is not None and keep.any():
             new_article_id = np.cumsum(keep) - 1
-            for block in _kept_blocks(old, keep, new_article_id):
+            for block in _kept_blocks(old, kept_passages, new_article_id):
                 writer.add(block)
             kept_files = [f for f, k in zip(old.articles.files, keep.tolist()) if k]
             articles_out.add(a for a, k in zip(old.articles, keep.tolist()) if k)
-            stems.extend_from(PassageStems.load(old.path / "bm25"), np.flatnonzero(keep[np.asarray(old.passages[:, 0])]))
+            stems.extend_from(PassageStems.load(old.path / "bm25"), kept_passages)
             entries = {f: old.manifest["articles"][f] for f in kept_files}
         bar = _progress_bar(len(to_load), progress)
         for at in range(0, len(to_load), CHUNK_ARTICLES):
@@ -412,7 +418,7 @@ def _build(settings: Settings, embedder: Embedder, old: store.IndexData | None, 
                 except (SourceError, TooManyPassages) as exc:
                     skipped.append(Skipped(name, str(exc), current.get(name)))
             if articles:
-                block, block_stems = _embed_block(articles, splits, len(kept_files) + len(fresh), embedder, None)
+                block, block_stems = _embed_block(articles, splits, len(kept_files) + len(fresh), embedder)
                 writer.add(block)
                 stems.extend(block_stems)
                 articles_out.add(articles)
@@ -432,8 +438,7 @@ def _build(settings: Settings, embedder: Embedder, old: store.IndexData | None, 
     before = old.manifest["articles"] if old is not None else {}
     report.added = sorted(f for f in fresh if f not in before)
     report.changed = sorted(f for f in fresh if f in before)
-    if old is not None and not fresh and not report.removed and not _store_change(old.manifest, settings) and \
-            old.manifest.get("skipped", {}) == {s.file: s.content_hash for s in skipped}:
+    if _nothing_to_write(old, fresh, report.removed, skipped, settings):
         return None
     if not kept_files and not fresh:
         raise SourceError(f"none of the files in {settings.sources_dir} could be read as an article")

@@ -74,17 +74,8 @@ class PassageStems:
 
     def extend(self, documents: list[list[str]]) -> None:
         """Append passages' tokens, growing the vocabulary with their new words."""
-        index = {word: i for i, word in enumerate(self.vocabulary)}
-        ids = []
-        for doc in documents:
-            for word in doc:
-                if word not in index:
-                    index[word] = len(self.vocabulary)
-                    self.vocabulary.append(word)
-            ids.append(np.array([index[w] for w in doc], dtype=np.int32))
-        lengths = np.array([len(d) for d in documents], dtype=np.int64)
-        self.ids = np.concatenate([self.ids, *ids]) if ids else self.ids
-        self.offsets = np.concatenate([self.offsets, self.offsets[-1] + np.cumsum(lengths)])
+        self._append(self._word_ids([word for doc in documents for word in doc]),
+                     np.array([len(doc) for doc in documents], dtype=np.int64))
 
     def extend_from(self, other: "PassageStems", passages: np.ndarray) -> None:
         """Append passages of another PassageStems (an older index's), by their rows there."""
@@ -92,14 +83,20 @@ class PassageStems:
             return
         starts, ends = other.offsets[passages], other.offsets[passages + 1]
         picked = np.concatenate([other.ids[s:e] for s, e in zip(starts.tolist(), ends.tolist())])
+        self._append(self._word_ids(other.vocabulary)[picked], ends - starts)
+
+    def _word_ids(self, words: list[str]) -> np.ndarray:
+        """The ids of `words`, words not in the vocabulary yet added to it (one index a call)."""
         index = {word: i for i, word in enumerate(self.vocabulary)}
-        for word in other.vocabulary:
+        for word in words:
             if word not in index:
                 index[word] = len(self.vocabulary)
                 self.vocabulary.append(word)
-        mapping = np.array([index[w] for w in other.vocabulary], dtype=np.int32)
-        self.ids = np.concatenate([self.ids, mapping[picked]]) if len(picked) else self.ids
-        self.offsets = np.concatenate([self.offsets, self.offsets[-1] + np.cumsum(ends - starts)])
+        return np.array([index[word] for word in words], dtype=np.int32)
+
+    def _append(self, ids: np.ndarray, lengths: np.ndarray) -> None:
+        self.ids = np.concatenate([self.ids, ids])
+        self.offsets = np.concatenate([self.offsets, self.offsets[-1] + np.cumsum(lengths)])
 
     def documents(self) -> list[np.ndarray]:
         return np.split(self.ids, self.offsets[1:-1])

@@ -14,7 +14,8 @@ from pathlib import Path
 import numpy as np
 
 from ..config import DEFAULT_MODEL, Settings
-from .engines import EngineError, OpenVinoEngine, TorchEngine, cached_choice, measure, resolve_engine
+from .engines import (EngineError, OpenVinoEngine, TorchEngine, cached_choice, mean_pooled, measure,
+                      resolve_engine)
 
 log = logging.getLogger(__name__)
 
@@ -118,6 +119,25 @@ def _pool_spans(states, offsets, prefix_chars: int, spans: list[tuple[int, int]]
         if bool(inside.any()):
             rows[row] = states[inside].mean(0)
     return torch.nn.functional.normalize(rows, dim=-1).numpy()
+
+
+def token_batches(ids: list[list[int]], pad: int, batch_size: int):
+    """(text positions, input ids, attention mask) batches of tokenised texts, longest first,
+    each about TOKENS_PER_BATCH tokens and padded only to its own longest text."""
+    import torch
+
+    order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
+    at = 0
+    while at < len(order):
+        size = max(1, min(TOKENS_PER_BATCH // max(len(ids[order[at]]), 1), MAX_BATCH_FACTOR * batch_size))
+        batch = order[at:at + size]
+        at += size
+        input_ids = torch.full((len(batch), len(ids[batch[0]])), pad, dtype=torch.long)
+        mask = torch.zeros_like(input_ids)
+        for row, i in enumerate(batch):
+            input_ids[row, : len(ids[i])] = torch.tensor(ids[i], dtype=torch.long)
+            mask[row, : len(ids[i])] = 1
+        yield batch, input_ids, mask
 
 
 class Embedder:
@@ -323,13 +343,6 @@ class Embedder:
                             return_offsets_mapping=in_context is not None)
         ids = encoded["input_ids"]
         pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
-        order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
-        batches, at = [], 0
-        while at < len(order):
-            longest = len(ids[order[at]])
-            size = max(1, min(TOKENS_PER_BATCH // max(longest, 1), MAX_BATCH_FACTOR * self.settings.embed_batch_size))
-            batches.append(order[at:at + size])
-            at += size
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
         engine = self.engine
         bar = None
@@ -338,17 +351,9 @@ class Embedder:
 
             bar = tqdm(total=len(texts), desc="embedding", unit="text")
         with torch.inference_mode():
-            for batch in batches:
-                width = len(ids[batch[0]])
-                input_ids = torch.full((len(batch), width), pad, dtype=torch.long)
-                mask = torch.zeros((len(batch), width), dtype=torch.long)
-                for row, i in enumerate(batch):
-                    input_ids[row, : len(ids[i])] = torch.tensor(ids[i], dtype=torch.long)
-                    mask[row, : len(ids[i])] = 1
+            for batch, input_ids, mask in token_batches(ids, pad, self.settings.embed_batch_size):
                 hidden = engine(input_ids, mask)
-                weights = mask.unsqueeze(-1).float()
-                pooled = (hidden * weights).sum(1) / weights.sum(1).clamp(min=1.0)
-                out[batch] = torch.nn.functional.normalize(pooled, dim=-1).numpy()
+                out[batch] = mean_pooled(hidden, mask).numpy()
                 if in_context is not None:
                     spans_out, spans, prefix_chars = in_context
                     states = torch.nn.functional.normalize(hidden, dim=-1)
