@@ -102,13 +102,14 @@ def test_the_split_is_stable_and_keeps_translations_together() -> None:
                         assert side.setdefault(qa["id"], is_dev_side) == is_dev_side, qa["id"]
 
 
-def test_committed_training_files_are_found_in_the_repository() -> None:
+def test_training_files_are_found_in_the_shared_folder_not_the_repository() -> None:
     for name in MLQA_FILES:
         path = find_file(name)
-        assert path is not None and path.parent == REPO / "training" / "data", name
+        assert path is not None and path.parent == REPO.parent / "shared" / "data" / "train", name
+    assert not list((REPO / "training" / "data").glob("*.json.gz"))  # fetched data is never committed
 
 
-@pytest.mark.parametrize("name", ["xquad.de.json", "squad_dev_v1.json", "my_test_set.json"])
+@pytest.mark.parametrize("name", ["xquad.de.json", "squad_dev_v1.json", "shipped_questions.json"])
 def test_files_named_like_test_data_are_refused(tmp_path: Path, name: str) -> None:
     path = tmp_path / name
     path.write_text(json.dumps({"data": []}), encoding="utf-8")

@@ -50,11 +50,11 @@ TRAIN_FILES: tuple[tuple[str, str, str, float], ...] = (
     ("germanquad_train_subset_pfalztrafo.json.gz", "de", "de", 1.0),
     ("germandpr_train_subset_pfalztrafo.json.gz", "de", "de", 1.0),
     *((name, *pair_of(name), 1.0) for name in MLQA_FILES),
-    (SQUAD2_FILE, "en", "en", 0.5),
+    (SQUAD2_FILE, "en", "en", 0.3),
     ("squad1.1_train_part_ermeba.json.gz", "en", "en", 1.0),
-    ("squadshifts_new_wiki_v1.0.json.gz", "en", "en", 0.15),
-    ("squadshifts_amazon_reviews_v1.0.json.gz", "en", "en", 0.08),
-    ("squadshifts_reddit_v1.0.json.gz", "en", "en", 0.08),
+    ("squadshifts_new_wiki_v1.0.json.gz", "en", "en", 0.08),
+    ("squadshifts_amazon_reviews_v1.0.json.gz", "en", "en", 0.04),
+    ("squadshifts_reddit_v1.0.json.gz", "en", "en", 0.04),
 )
 
 

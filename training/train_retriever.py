@@ -94,13 +94,13 @@ class PassageVectors:
     def __init__(self, tokenizer, base, folder: Path, precision: str):
         self.tokenizer, self.base, self.folder, self.precision = tokenizer, base, folder, precision
 
-    def __call__(self, texts: list[str], label: str) -> torch.Tensor:
-        digest = hashlib.sha256("\x00".join(texts).encode()).hexdigest()[:16]
+    def __call__(self, texts: list[str], label: str, max_tokens: int = 512) -> torch.Tensor:
+        digest = hashlib.sha256(("\x00".join(texts) + f"\x00{max_tokens}").encode()).hexdigest()[:16]
         path = self.folder / f"{label}-{digest}.npy"
         if path.exists():
             return torch.from_numpy(np.load(path))
         print(f"embedding {len(texts)} {label} passages (once; cached in {path})", flush=True)
-        rows = encode_all(self.tokenizer, self.base, [PASSAGE + t for t in texts], 512, self.precision,
+        rows = encode_all(self.tokenizer, self.base, [PASSAGE + t for t in texts], max_tokens, self.precision,
                           progress=True)
         self.folder.mkdir(parents=True, exist_ok=True)
         np.save(path.with_suffix(".tmp.npy"), rows.numpy())
@@ -211,6 +211,8 @@ def main() -> None:
     parser.add_argument("--results", type=Path, default=REPO / "training" / "results" / "retriever.json")
     parser.add_argument("--checkpoints", type=Path, default=REPO / "training" / "checkpoints" / "retriever")
     parser.add_argument("--evaluate-only", action="store_true")
+    parser.add_argument("--titles", action="store_true",
+                        help="also measure with the article title before each development passage")
     args = parser.parse_args()
     torch.manual_seed(args.seed)
     random.seed(args.seed)
@@ -220,8 +222,9 @@ def main() -> None:
     dev = load_pairs(dev=True, seed=args.seed)
     tokenizer, base = load_base()
     vectors = PassageVectors(tokenizer, base, args.checkpoints / "passages", args.precision)
-    before = {t: evaluate(tokenizer, base, dev, vectors, args.precision, titles=t) for t in (False, True)}
-    print(json.dumps({"before": {"no_title": before[False], "title": before[True]}}), flush=True)
+    variants = (False, True) if args.titles else (False,)
+    before = {t: evaluate(tokenizer, base, dev, vectors, args.precision, titles=t) for t in variants}
+    print(json.dumps({"before": {("title" if t else "no_title"): f for t, f in before.items()}}), flush=True)
     if args.evaluate_only:
         return
 
@@ -230,7 +233,7 @@ def main() -> None:
     train = with_hard_negatives(load_pairs(dev=False, seed=args.seed), seed=args.seed)
     texts = sorted({p.passage for p in train} | {p.negative for p in train if p.negative})
     row_of = {t: i for i, t in enumerate(texts)}
-    passages = vectors(texts, "train")
+    passages = vectors(texts, "train", max_tokens=args.max_tokens)
     net = get_peft_model(base, LoraConfig(r=args.rank, lora_alpha=2 * args.rank, lora_dropout=0.05,
                                           target_modules=list(LORA_TARGETS)))
     net.train()
@@ -267,19 +270,19 @@ def main() -> None:
         if step % 50 == 0 or step == len(plan):
             save_checkpoint(args.checkpoints, net, optimizer, step, meta)
 
-    after = {t: evaluate(tokenizer, net, dev, vectors, args.precision, titles=t) for t in (False, True)}
+    after = {t: evaluate(tokenizer, net, dev, vectors, args.precision, titles=t) for t in variants}
     args.out.mkdir(parents=True, exist_ok=True)
     net.save_pretrained(str(args.out))
     record = {
         "config": meta, "steps": len(plan), "wall_s": round(time.time() - started),
         "machine": platform.processor() or platform.machine(), "torch": torch.__version__,
         "final_loss": round(float(np.mean(losses[-20:])), 4) if losses else None,
-        "before": {"no_title": before[False], "title": before[True]},
-        "after": {"no_title": after[False], "title": after[True]},
+        "before": {("title" if t else "no_title"): f for t, f in before.items()},
+        "after": {("title" if t else "no_title"): f for t, f in after.items()},
     }
     args.results.parent.mkdir(parents=True, exist_ok=True)
     args.results.write_text(json.dumps(record, indent=1) + "\n")
-    print(json.dumps(record["after"], indent=1), flush=True)
+    print(json.dumps(record["after"]), flush=True)
 
 
 if __name__ == "__main__":
