@@ -45,13 +45,6 @@ def test_best_f1_takes_the_best_pair():
     assert metrics.best_f1(["a"], []) == 0.0
 
 
-def test_first_hit_rank():
-    passages = ["nothing here", "still nothing", "the answer is 65", "65 again"]
-    assert metrics.first_hit_rank(passages, ["65"]) == 3
-    assert metrics.first_hit_rank(passages, ["42"]) is None
-    assert metrics.first_hit_rank([], ["65"]) is None
-
-
 def test_hit_at_and_mrr():
     ranks = [1, 2, None, 5]
     assert metrics.hit_at(ranks, 1) == 0.25

@@ -1,5 +1,5 @@
-"""answer/selection.py on the shipped articles: which ranked sentences become the quotes.
-Kept small: the answer steps are being reworked (issue 17)."""
+"""answer/selection.py: which ranked sentences become the quotes (on the shipped articles), and
+when two quotes' answers agree (on hand-made spans)."""
 
 from __future__ import annotations
 

@@ -51,14 +51,6 @@ def best_f1(texts: Sequence[str], answers: Sequence[str], languages: Sequence[st
                 for a in answers), default=0.0)
 
 
-def first_hit_rank(texts: Iterable[str], answers: Sequence[str]) -> int | None:
-    """1-based rank of the first text that contains an answer, or None."""
-    for rank, text in enumerate(texts, 1):
-        if contains_answer(text, answers):
-            return rank
-    return None
-
-
 def hit_at(ranks: Sequence[int | None], k: int) -> float | None:
     """Share of questions whose first hit is at rank <= k (None: no questions)."""
     if not ranks:
