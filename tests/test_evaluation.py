@@ -193,6 +193,40 @@ def test_the_report_fits_a_phone_and_keeps_header_words_whole():
     assert th_rules and "overflow-wrap:normal" in th_rules[-1][1]  # the last rule for th wins
 
 
+def _bounds(data: dict, prefix: str = "") -> dict[str, float]:
+    """A bounds file's bounds, flattened ("by.batch.v1.quality"); notes (keys starting "_") left out."""
+    flat = {}
+    for name, value in data.items():
+        if isinstance(value, dict):
+            flat.update(_bounds(value, f"{prefix}{name}."))
+        elif not name.startswith("_"):
+            flat[prefix + name] = value
+    return flat
+
+
+def _git(*args: str) -> str | None:
+    done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True)
+    return done.stdout if done.returncode == 0 else None
+
+
+def test_shipped_bounds_move_down_only_with_a_recorded_reason():
+    """eval/shipped_min.json's _rule: every commit that lowered a bound is in _changes with its
+    reason, and a bound lowered in the working tree comes with a new _changes entry."""
+    recorded = {c["commit"] for c in SHIPPED_MIN["_changes"] if c.get("reason")}
+    history = _git("log", "--format=%h", "--reverse", "--", "eval/shipped_min.json")
+    if not history or _git("rev-parse", "--is-shallow-repository") != "false\n":
+        pytest.skip("needs the git history of eval/shipped_min.json")
+    previous: dict[str, float] = {}
+    for commit in history.split():
+        bounds = _bounds(json.loads(_git("show", f"{commit}:eval/shipped_min.json")))
+        lowered = sorted(k for k, v in bounds.items() if k in previous and v < previous[k])
+        assert not lowered or any(commit.startswith(r) or r.startswith(commit) for r in recorded), (commit, lowered)
+        previous = bounds
+    lowered = sorted(k for k, v in _bounds(SHIPPED_MIN).items() if k in previous and v < previous[k])
+    at_head = json.loads(_git("show", "HEAD:eval/shipped_min.json")).get("_changes", [])
+    assert not lowered or len(SHIPPED_MIN["_changes"]) > len(at_head), f"lowered without a reason: {lowered}"
+
+
 def test_metrics_that_do_not_apply_are_none():
     s = summarise([result(answerable=False, abstained=True)], retrieval_k=5)
     assert s["first_quote_hit"] is None and s["mrr"] is None and s["source_hit"] is None
