@@ -139,11 +139,6 @@ class AbstentionPolicy:
     # another scale, so Settings refuses the pair (re-run the calibration instead).
     calibrated_with: Weights = Weights()
 
-    @classmethod
-    def disabled(cls, weights: Weights) -> "AbstentionPolicy":
-        """Never abstains: for calibration runs that need every answer's scores."""
-        return cls(-1e9, -1e9, 0.0, 0.0, calibrated_with=weights)
-
 
 @dataclass(frozen=True)
 class Settings:

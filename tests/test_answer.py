@@ -44,9 +44,11 @@ def test_english_question_answered_only_by_the_german_article(shipped_assistant)
     assert not answer.abstained and answer.language == "en"
     assert all(q.source == GOLEM for q in answer.quotes), describe(answer)
     assert any("65 Prozent" in q.text for q in answer.quotes), describe(answer)
-    # Across languages the reader may be unsure which figure answers (it was trained on English
-    # and German pairs only, not mixed): then it shows no short answer rather than a wrong one.
-    assert answer.short_answer is None or "65" in answer.short_answer.text, answer.short_answer
+    # Across languages the reader is unsure which figure answers (it was trained on English and
+    # German pairs only, not mixed): it shows no short answer rather than a wrong one. A known miss,
+    # held by the strict xfail of test_short_answer_is_an_exact_span_inside_the_quote_it_cites: when
+    # the model learns it, both tests turn red together.
+    assert answer.short_answer is None, answer.short_answer
     assert_framed(answer, "en")
 
 
