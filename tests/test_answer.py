@@ -270,3 +270,12 @@ def test_a_refusal_shows_the_closest_sentences_but_no_headline_that_repeats_its_
     for q in answer.related:
         assert q.text.rstrip(".") != q.title.rstrip("."), describe(answer)
         assert shipped_assistant.article(q.source).text[q.start:q.end] == q.text
+
+
+def test_a_headline_that_only_repeats_its_title_is_never_a_further_quote(shipped_assistant):
+    # "KI, Cloud und IoT: Vodafone schließt 1,5-Milliarden-Vertrag mit Microsoft" is the Golem
+    # article's title: as quote [3] it only repeated the citation beside it
+    answer = ask(shipped_assistant, "Wie lange läuft die Partnerschaft von Vodafone und Microsoft?")
+    assert not answer.abstained and "zehnjährige" in answer.quotes[0].text, describe(answer)
+    for q in answer.quotes[1:]:
+        assert q.text.rstrip(".") != q.title.rstrip("."), describe(answer)

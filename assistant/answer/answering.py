@@ -12,13 +12,14 @@ from dataclasses import dataclass, field, replace
 from .abstention import abstains, above_threshold, coverage, min_coverage
 from .authorship import asks_for_author, author_span, authorship
 from .candidates import Candidate, Retrieved, rank_candidates, retrieve
+from .conflict import answers, conflict_sides, with_sides_first
 from .conversation import Reading, readings
 from .question import check_question
-from .reading import is_the_headline, margin_above_refusal, read_candidates, refuses
+from .reading import margin_above_refusal, read_candidates, read_further, refuses
 from .render import render
 from .retrieval import PassageHit
 from .scoring import fits_the_question
-from .selection import same_answer, select, select_read
+from .selection import confirmations, is_the_headline, same_answer, select, select_read
 from .snapshot import Snapshot
 from .types import Answer, MetadataCitation, QuestionError, Quote, ShortAnswer
 
@@ -35,6 +36,7 @@ class _Outcome:
     margin: float  # how far the best quote is above the point where the answer is refused
     confirms: list[int | None] = field(default_factory=list)  # per picked candidate (reader mode)
     read: bool = False  # the reader has read the picked candidates (they carry their spans)
+    sides: int = 0  # in a conflict (conflict.py), the first `sides` picked are one per different answer
 
 
 def _quote(snapshot: Snapshot, c: Candidate, number: int, confirms: int | None = None) -> Quote:
@@ -50,7 +52,7 @@ def _short_answer(snapshot: Snapshot, outcome: _Outcome, question: str) -> Short
     (`reader_policy.short_answer_above` / `short_answer_margin`, fitted for precision on the
     development split), the span is the kind of thing asked for (scoring.fits_the_question),
     and no other sure quote from another article answers differently."""
-    if outcome.abstained or not outcome.read or not outcome.picked:
+    if outcome.abstained or not outcome.read or not outcome.picked or outcome.sides:
         return None
     policy = snapshot.settings.reader_policy
     best = outcome.picked[0]
@@ -65,6 +67,16 @@ def _short_answer(snapshot: Snapshot, outcome: _Outcome, question: str) -> Short
     if disagrees:
         return None
     return ShortAnswer(text, article.file, best.span.start, best.span.end, 1)
+
+
+def _side_answers(snapshot: Snapshot, outcome: _Outcome) -> list[ShortAnswer]:
+    """In a conflict, each side's answer span, in the quote that shows it (the first quotes)."""
+    if outcome.abstained:
+        return []
+    view = snapshot.view
+    return [ShortAnswer(view.text(c.article_id, c.span.start, c.span.end), view.articles[c.article_id].file,
+                        c.span.start, c.span.end, number)
+            for number, c in enumerate(outcome.picked[:outcome.sides], 1)]
 
 
 def clean_question(question: object, max_chars: int) -> str:
@@ -99,10 +111,24 @@ def _read_with_reader(snapshot: Snapshot, reading: Reading, retrieved: Retrieved
         picked = [c for c in closest if not is_the_headline(snapshot, c)][:limit] or closest[:1]
         return _Outcome(reading, retrieved, picked, coverage(snapshot, retrieved, picked[0]), True,
                         margin_above_refusal(snapshot, ranked), read=True)
-    chosen = select_read(snapshot, ranked, limit)
-    picked = [c for c, _ in chosen]
+    picked = select_read(snapshot, ranked, limit)
+    sides = _sides(snapshot, retrieved, candidates, ranked)
+    if sides:
+        picked = with_sides_first(sides, picked, limit)
     return _Outcome(reading, retrieved, picked, coverage(snapshot, retrieved, picked[0]), False,
-                    margin_above_refusal(snapshot, ranked), [confirms for _, confirms in chosen], read=True)
+                    margin_above_refusal(snapshot, ranked), confirmations(snapshot, picked), read=True,
+                    sides=len(sides))
+
+
+def _sides(snapshot: Snapshot, retrieved: Retrieved, candidates: list[Candidate], ranked: list[Candidate]
+           ) -> list[Candidate]:
+    """One quote per different answer when articles disagree (conflict.py). Only when the likeliest
+    quote answers are the next first-stage sentences read too, so that copies of one claim at the
+    top cannot keep the other claim from being read."""
+    top = ranked[0]
+    if not answers(snapshot, top, retrieved.question, top.reader_score):
+        return []
+    return conflict_sides(snapshot, ranked + read_further(snapshot, retrieved, candidates), retrieved.question)
 
 
 def _keeps_the_question(snapshot: Snapshot, alone: _Outcome, other: _Outcome) -> bool:
@@ -168,9 +194,10 @@ def answer_with_passages(snapshot: Snapshot, question: str, max_quotes: int | No
     confirms = chosen.confirms or [None] * len(chosen.picked)
     quotes = [_quote(snapshot, c, i, agrees) for i, (c, agrees) in enumerate(zip(chosen.picked, confirms), 1)]
     short = _short_answer(snapshot, chosen, question)
+    sides = _side_answers(snapshot, chosen)
     answer = Answer(
         question=question,
-        answer=render(language, quotes, chosen.abstained, short),
+        answer=render(language, quotes, chosen.abstained, short, sides=sides),
         abstained=chosen.abstained,
         language=language,
         quotes=[] if chosen.abstained else quotes,
@@ -179,5 +206,7 @@ def answer_with_passages(snapshot: Snapshot, question: str, max_quotes: int | No
         coverage=round(chosen.coverage, 4),
         understood_as=chosen.reading.query if chosen.reading.with_topic else None,
         short_answer=short,
+        conflict=bool(sides),
+        sides=sides,
     )
     return answer, chosen.retrieved.hits

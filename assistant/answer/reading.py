@@ -23,7 +23,7 @@ from ..models.reader.model import ReaderInput, best_span
 from .abstention import above_threshold, coverage, same_language
 from .candidates import Candidate, ReadSpan, Retrieved
 from .scoring import fits_the_question
-from .selection import distinct
+from .selection import distinct, is_the_title
 from .snapshot import Snapshot
 
 MARGIN_CLIP = 20.0  # span margins beyond this say nothing more (and "no span" is -inf)
@@ -39,23 +39,9 @@ def reader_input(snapshot: Snapshot, c: Candidate) -> ReaderInput:
             context = view.text(c.article_id, previous.start, previous.end)
     candidate = view.text(c.article_id, c.start, c.end)
     title = view.articles[c.article_id].title or ""
-    if _is_the_title(title, candidate):
+    if is_the_title(title, candidate):
         title = ""  # an article without a headline is titled by its first sentence: read it once
     return ReaderInput(candidate, title, context)
-
-
-def _is_the_title(title: str, sentence: str) -> bool:
-    """Is the sentence the article's title (its first sentence, perhaps cut short)? The model was
-    trained on titles that are not the sentence it reads; read twice, the sentence misleads it."""
-    title, sentence = title.strip().rstrip(".!?"), sentence.strip()
-    return bool(title) and sentence.startswith(title) and len(title) >= len(sentence) / 2
-
-
-def is_the_headline(snapshot: Snapshot, c: Candidate) -> bool:
-    """Is the candidate sentence its article's title? (Shown as the closest passage of a refusal,
-    it only repeats the citation's title.)"""
-    view = snapshot.view
-    return _is_the_title(view.articles[c.article_id].title or "", view.text(c.article_id, c.start, c.end))
 
 
 def to_read(snapshot: Snapshot, candidates: list[Candidate]) -> list[Candidate]:
@@ -113,6 +99,13 @@ def read_candidates(snapshot: Snapshot, retrieved: Retrieved, candidates: list[C
     order = reading_order(probabilities, any_in_question_language(features),
                           snapshot.settings.reader_policy.rank_across_languages)
     return [scored[j] for j in order]
+
+
+def read_further(snapshot: Snapshot, retrieved: Retrieved, candidates: list[Candidate]) -> list[Candidate]:
+    """The next `reader_policy.candidates` first-stage sentences after those read_candidates
+    read, read the same way: where another article may say something else (conflict.py), which
+    copies of one claim at the top of the first stage would otherwise keep from being read."""
+    return read_candidates(snapshot, retrieved, distinct(snapshot, candidates)[snapshot.settings.reader_policy.candidates:])
 
 
 def any_in_question_language(features: np.ndarray) -> bool:
