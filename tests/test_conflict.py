@@ -78,8 +78,12 @@ def test_the_conflict_and_its_sides_are_in_the_json(one_planted):
     assert [(s["text"], s["quote"]) for s in data["sides"]] == [("99 Prozent", 1), ("65 Prozent", 2)]
 
 
-@pytest.mark.parametrize("question", ["How much will Vodafone invest?", "Wie viele Kunden hat Vodacom?",
-                                      "Wann wurde M-Pesa gestartet?", "Wer ist die Berliner Datenschutzbeauftragte?"])
+@pytest.mark.parametrize("question", [
+    "How much will Vodafone invest?", "Wie viele Kunden hat Vodacom?", "Wann wurde M-Pesa gestartet?",
+    "Wer ist die Berliner Datenschutzbeauftragte?",
+    # two articles, two agreements: "2018" (Hannover Messe) and "16. Januar 2024" answer different things
+    "Und wann wurde die erste Vereinbarung geschlossen?",
+])
 def test_articles_that_agree_or_answer_other_things_are_no_conflict(shipped_assistant, question):
     answer = shipped_assistant.ask(question)
     assert not answer.conflict and answer.sides == [], answer.answer

@@ -110,3 +110,22 @@ def test_a_new_question_with_its_own_names_is_not_answered_from_the_old_topic(tm
     # A real follow-up still takes the topic: its question has no names of its own to miss.
     _, follow = converse(assistant, [VODACOM, "And how many customers does it have?"])
     assert follow.understood_as is not None
+
+
+@pytest.mark.parametrize("chain, wrong", [
+    (["Wie viel will Vodafone in KI investieren?", "Und wie viel investiert Microsoft?"], "1,5"),  # Vodafone's
+    (["Who is the CEO of Vodafone?", "And who runs Microsoft?"], "Margherita"),  # Vodafone's CEO
+    (["Wer ist Chef von T-Systems?", "Und auf welcher Messe?"], "2018"),  # a year for "which fair"
+])
+def test_a_follow_up_gets_no_short_answer_that_answers_the_topic_instead(shipped_assistant, chain, wrong):
+    follow = converse(shipped_assistant, chain)[-1]
+    assert follow.short_answer is None or wrong not in follow.short_answer.text, follow.answer
+
+
+def test_a_year_does_not_answer_which_fair():
+    from assistant.answer.scoring import fits_the_question
+
+    assert not fits_the_question("Und auf welcher Messe?", "2018")
+    assert not fits_the_question("At which fair was it signed?", "2018")
+    assert fits_the_question("Und auf welcher Messe?", "Hannover Messe")
+    assert fits_the_question("In welchem Jahr?", "2018")  # a time asked for

@@ -15,11 +15,11 @@ from .candidates import Candidate, Retrieved, rank_candidates, retrieve
 from .conflict import answers, conflict_sides, with_sides_first
 from .conversation import Reading, readings
 from .question import check_question
-from .reading import margin_above_refusal, read_candidates, read_further, refuses
+from .reading import margin_above_refusal, read_candidates, read_further, read_spans, refuses
 from .render import render
 from .retrieval import PassageHit
-from .scoring import fits_the_question
-from .selection import confirmations, is_the_headline, same_answer, select, select_read
+from .scoring import fits_the_question, word_coverage
+from .selection import answers_agree, confirmations, is_the_headline, same_answer, select, select_read
 from .snapshot import Snapshot
 from .types import Answer, MetadataCitation, QuestionError, Quote, ShortAnswer
 
@@ -62,11 +62,31 @@ def _short_answer(snapshot: Snapshot, outcome: _Outcome, question: str) -> Short
     text = article.text[best.span.start:best.span.end]
     if not fits_the_question(question, text):
         return None
+    if outcome.reading.with_topic and not _answers_as_asked(snapshot, outcome, question, text):
+        return None
     disagrees = any(c.article_id != best.article_id and c.span is not None and c.reader_score >= policy.short_answer_above
                     and not same_answer(snapshot, c, best) for c in outcome.picked[1:])
     if disagrees:
         return None
     return ShortAnswer(text, article.file, best.span.start, best.span.end, 1)
+
+
+def _answers_as_asked(snapshot: Snapshot, outcome: _Outcome, question: str, text: str) -> bool:
+    """A short answer found with the topic added must still answer the follow-up as asked: the
+    names the follow-up asks about are in the quote ("And who runs Microsoft?" is not answered by
+    "Margherita Della Valle, CEO of Vodafone Group"), and the answer model, reading the quote with
+    the follow-up alone, is as sure of the same answer ("Und wie viel investiert Microsoft?" is not
+    answered by Vodafone's 1,5 Milliarden US-Dollar)."""
+    best, language = outcome.picked[0], outcome.retrieved.language
+    quote = snapshot.view.text(best.article_id, best.start, best.end)
+    if word_coverage(question, language, quote) < min_coverage(snapshot, best, language):
+        return False
+    _, span, margin = read_spans(snapshot, question, [best])[0]
+    if span is None or margin < snapshot.settings.reader_policy.short_answer_margin:
+        return False
+    alone = snapshot.view.text(best.article_id, span.start, span.end)
+    article = snapshot.view.articles[best.article_id]
+    return answers_agree(alone, article.language, text, article.language)
 
 
 def _side_answers(snapshot: Snapshot, outcome: _Outcome) -> list[ShortAnswer]:
@@ -122,13 +142,13 @@ def _read_with_reader(snapshot: Snapshot, reading: Reading, retrieved: Retrieved
 
 def _sides(snapshot: Snapshot, retrieved: Retrieved, candidates: list[Candidate], ranked: list[Candidate]
            ) -> list[Candidate]:
-    """One quote per different answer when articles disagree (conflict.py). Only when the likeliest
-    quote answers are the next first-stage sentences read too, so that copies of one claim at the
-    top cannot keep the other claim from being read."""
-    top = ranked[0]
-    if not answers(snapshot, top, retrieved.question, top.reader_score):
-        return []
-    return conflict_sides(snapshot, ranked + read_further(snapshot, retrieved, candidates), retrieved.question)
+    """One quote per different answer when articles disagree (conflict.py). When two or more of
+    the sentences read answer, copies of one claim may fill every place the answer model reads:
+    then the next first-stage sentences are read too, so the other claim cannot stay unread."""
+    answering = sum(answers(snapshot, c, retrieved.question) for c in ranked)
+    if answering >= 2:
+        ranked = ranked + read_further(snapshot, retrieved, candidates)
+    return conflict_sides(snapshot, ranked, retrieved.question) if answering else []
 
 
 def _keeps_the_question(snapshot: Snapshot, alone: _Outcome, other: _Outcome) -> bool:

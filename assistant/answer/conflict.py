@@ -1,8 +1,8 @@
 """Articles that disagree: sure answers from different articles that say different things.
 
 A reader must see a disagreement, not one side of it: when sentences of two or more articles
-answer the question (`answers`: likely enough to be quoted, an answer span of the kind asked that
-beats "no answer" or nearly) and their spans do not say the same (`selection.same_answer`), the
+answer the question (`answers`: more likely than not to hold the answer, with an answer span of
+the kind asked that beats "no answer" or nearly) and their spans do not say the same (`selection.same_answer`), the
 answer is a conflict. It shows one quote for each different answer, newest article first, before
 any quote that repeats an answer (three copies of one claim must not push the other claim out),
 and no single short answer.
@@ -12,17 +12,17 @@ from __future__ import annotations
 
 from .candidates import Candidate
 from .scoring import fits_the_question
-from .selection import further_quote_floor, is_the_headline, same_answer
+from .selection import is_the_headline, same_answer
 from .snapshot import Snapshot
 
 
-def answers(snapshot: Snapshot, c: Candidate, question: str, top_probability: float) -> bool:
-    """Does this read candidate answer the question: as likely as a further quote must be
-    (selection.further_quote_floor), not a headline, and a span of the kind asked
+def answers(snapshot: Snapshot, c: Candidate, question: str) -> bool:
+    """Does this read candidate answer the question: at least `reader_policy.conflict_above`
+    likely to hold the answer, not a headline, and a span of the kind asked
     (scoring.fits_the_question) at least `reader_policy.conflict_margin` above "no answer"?"""
     policy = snapshot.settings.reader_policy
     if c.span is None or c.reader_score is None or c.span.margin < policy.conflict_margin \
-            or c.reader_score < further_quote_floor(policy, top_probability) or is_the_headline(snapshot, c):
+            or c.reader_score < policy.conflict_above or is_the_headline(snapshot, c):
         return False
     return fits_the_question(question, snapshot.view.text(c.article_id, c.span.start, c.span.end))
 
@@ -47,10 +47,7 @@ def _date(snapshot: Snapshot, c: Candidate) -> str:
 def conflict_sides(snapshot: Snapshot, read: list[Candidate], question: str) -> list[Candidate]:
     """One candidate per different answer (the likeliest of each), newest article first, when
     candidates from different articles answer the question differently; [] when they do not."""
-    if not read:
-        return []
-    top = max(c.reader_score for c in read)
-    answering = sorted((c for c in read if answers(snapshot, c, question, top)), key=lambda c: -c.reader_score)
+    answering = sorted((c for c in read if answers(snapshot, c, question)), key=lambda c: -c.reader_score)
     groups = answer_groups(snapshot, answering)
     if len(groups) < 2:
         return []

@@ -19,7 +19,7 @@ import numpy as np
 
 from ..config import READER_FEATURES
 from ..models.embedding import torch_threads
-from ..models.reader.model import ReaderInput, best_span
+from ..models.reader.model import Reading, ReaderInput, best_span
 from .abstention import above_threshold, coverage, same_language
 from .candidates import Candidate, ReadSpan, Retrieved
 from .scoring import fits_the_question
@@ -49,21 +49,29 @@ def to_read(snapshot: Snapshot, candidates: list[Candidate]) -> list[Candidate]:
     return distinct(snapshot, candidates)[: snapshot.settings.reader_policy.candidates]
 
 
+def read_spans(snapshot: Snapshot, question: str, candidates: list[Candidate]) -> list[tuple[Reading, ReadSpan | None, float]]:
+    """Each candidate read with `question`: (the model's reading, its best span of the kind asked
+    in article offsets or None, that span's margin over "no answer")."""
+    with torch_threads(snapshot.settings.reader_threads):
+        readings = snapshot.reader.read(question, [reader_input(snapshot, c) for c in candidates])
+    of_the_kind_asked = partial(fits_the_question, question)
+    out = []
+    for c, reading in zip(candidates, readings):
+        span = best_span(reading, snapshot.reader.max_answer_tokens, of_the_kind_asked)
+        margin = reading.margin(span)
+        found = ReadSpan(c.start + span.start, c.start + span.end, margin) if span is not None else None
+        out.append((reading, found, margin))
+    return out
+
+
 def read_features(snapshot: Snapshot, retrieved: Retrieved, top: list[Candidate]) -> tuple[list[Candidate], np.ndarray]:
     """`top` read with the question in one batch: each with its best `span` of the kind the
     question asks for (None when the model finds none), and one row of READER_FEATURES per
     candidate."""
-    settings = snapshot.settings
     if not top:
         return [], np.zeros((0, len(READER_FEATURES)))
-    with torch_threads(settings.reader_threads):
-        readings = snapshot.reader.read(retrieved.question, [reader_input(snapshot, c) for c in top])
     read, rows = [], []
-    of_the_kind_asked = partial(fits_the_question, retrieved.question)
-    for c, reading in zip(top, readings):
-        span = best_span(reading, snapshot.reader.max_answer_tokens, of_the_kind_asked)
-        margin = reading.margin(span)
-        found = ReadSpan(c.start + span.start, c.start + span.end, margin) if span is not None else None
+    for c, (reading, found, margin) in zip(top, read_spans(snapshot, retrieved.question, top)):
         values = {
             "holds": reading.holds,
             "span_margin": max(-MARGIN_CLIP, min(MARGIN_CLIP, margin)),

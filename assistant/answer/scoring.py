@@ -86,18 +86,24 @@ def answer_type(question: str) -> str | None:
 
 
 _PERSON_QUESTION = re.compile(r"^\s*(who|whom|whose|wer|wem|wen|wessen)\b", re.IGNORECASE)
+# "Which fair?", "Auf welcher Messe?": a thing is asked for by name (a time or a figure is asked
+# with "when" / "how many", answer_type), so a bare figure or year does not answer it.
+_WHICH_QUESTION = re.compile(r"\b(which|welche[mnrs]?)\b", re.IGNORECASE)
 _CAPITALISED = re.compile(r"\b[A-ZÄÖÜ][\w.-]*")
 
 
 def fits_the_question(question: str, answer: str) -> bool:
     """Is a short answer of the kind asked? A year or century for "when/wann", a figure for "how
-    many/wie viel", a capitalised name and no figure for "who/wer"; anything for other questions.
+    many/wie viel", a capitalised name and no figure for "who/wer", words (not only a figure) for
+    "which/welche"; anything for other questions.
     (A wrong short answer costs more trust than none.)"""
     kind = answer_type(question)
     if kind is not None:
         return has_answer_type(kind, answer)
     if _PERSON_QUESTION.search(question):
         return bool(_CAPITALISED.search(answer)) and not any(ch.isdigit() for ch in answer)
+    if _WHICH_QUESTION.search(question):
+        return any(ch.isalpha() for ch in answer)
     return True
 
 
