@@ -129,3 +129,11 @@ def test_a_year_does_not_answer_which_fair():
     assert not fits_the_question("At which fair was it signed?", "2018")
     assert fits_the_question("Und auf welcher Messe?", "Hannover Messe")
     assert fits_the_question("In welchem Jahr?", "2018")  # a time asked for
+
+
+def test_a_follow_up_whose_own_reading_finds_its_own_subject_is_read_alone(shipped_assistant):
+    # "Microsoft" is named and its own reading answers from a passage about Microsoft: the topic
+    # (Vodafone's CEO) would quote "Margherita Della Valle, CEO of Vodafone Group, said:"
+    follow = converse(shipped_assistant, ["Who is the CEO of Vodafone?", "And who runs Microsoft?"])[-1]
+    assert follow.understood_as is None, follow.answer
+    assert not any("Margherita" in q.text for q in follow.quotes), follow.answer

@@ -18,7 +18,7 @@ from .question import check_question
 from .reading import margin_above_refusal, read_candidates, read_further, read_spans, refuses
 from .render import render
 from .retrieval import PassageHit
-from .scoring import fits_the_question, word_coverage
+from .scoring import fits_the_question, question_names, word_coverage
 from .selection import answers_agree, confirmations, is_the_headline, same_answer, select, select_read
 from .snapshot import Snapshot
 from .types import Answer, MetadataCitation, QuestionError, Quote, ShortAnswer
@@ -159,9 +159,19 @@ def _keeps_the_question(snapshot: Snapshot, alone: _Outcome, other: _Outcome) ->
     return coverage(snapshot, alone.retrieved, top) >= min_coverage(snapshot, top, alone.retrieved.language)
 
 
+def _finds_its_own_subject(snapshot: Snapshot, alone: _Outcome) -> bool:
+    """Does the question name something of its own ("And who runs Microsoft?") that its own
+    reading answers with a passage holding those names? Then it is not read with the topic."""
+    if alone.abstained or not alone.picked or not question_names(alone.retrieved.question, alone.retrieved.language):
+        return False
+    return alone.coverage >= min_coverage(snapshot, alone.picked[0], alone.retrieved.language)
+
+
 def _choose(snapshot: Snapshot, outcomes: list[_Outcome], margin: float) -> _Outcome:
     """The question alone, unless reading it with the topic answers it clearly better."""
     alone = outcomes[0]
+    if _finds_its_own_subject(snapshot, alone):
+        return alone
     for other in outcomes[1:]:
         if not other.abstained and (alone.abstained or other.margin > alone.margin + margin) \
                 and _keeps_the_question(snapshot, alone, other):

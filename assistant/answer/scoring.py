@@ -40,6 +40,13 @@ def _is_name_like(word: re.Match, question: str, language: str) -> bool:
     return language == "en" and text[0].isupper() and question[: word.start()].strip() != ""
 
 
+def question_names(question: str, language: str) -> set[str]:
+    """The question's names and figures (lower-cased): what word_coverage looks for."""
+    stop = _function_words()
+    return {w.group().lower() for w in _WORD.finditer(question)
+            if w.group().lower() not in stop and _is_name_like(w, question, language)}
+
+
 def word_coverage(question: str, language: str, text: str) -> float:
     """How well the question's worst-matched name or figure is matched by some word of a text
     (rapidfuzz's normalised edit similarity, 0-1: inflections and spellings across languages,
@@ -52,9 +59,7 @@ def word_coverage(question: str, language: str, text: str) -> float:
     """
     from rapidfuzz import fuzz, process
 
-    stop = _function_words()
-    names = {w.group().lower() for w in _WORD.finditer(question)
-             if w.group().lower() not in stop and _is_name_like(w, question, language)}
+    names = question_names(question, language)
     if not names:
         return 1.0
     words = list({w.lower() for w in _WORD.findall(text)})
