@@ -18,7 +18,7 @@ from .question import check_question
 from .reading import margin_above_refusal, read_candidates, read_further, read_spans, refuses
 from .render import render
 from .retrieval import PassageHit
-from .scoring import fits_the_question, question_names, word_coverage
+from .scoring import answer_type, fits_the_question, question_names, word_coverage
 from .selection import answers_agree, confirmations, is_the_headline, same_answer, select, select_read
 from .snapshot import Snapshot
 from .types import Answer, MetadataCitation, QuestionError, Quote, ShortAnswer
@@ -118,13 +118,20 @@ def _read(snapshot: Snapshot, reading: Reading, retrieved: Retrieved, limit: int
                     above_threshold(snapshot, picked[0], retrieved.language))
 
 
+def _nothing_of_the_kind_asked(question: str, ranked: list[Candidate]) -> bool:
+    """A "when" or "how many" question, and no sentence read holds a time or figure the answer
+    model would give ("Wann wurde die Deutsche Telekom gegründet?" against sentences without a
+    year): the articles do not answer it."""
+    return answer_type(question) is not None and all(c.span is None for c in ranked)
+
+
 def _read_with_reader(snapshot: Snapshot, reading: Reading, retrieved: Retrieved, candidates: list[Candidate],
                       limit: int) -> _Outcome:
     """The answer model's order, refusal and quotes (reading.py, selection.select_read)."""
     ranked = read_candidates(snapshot, retrieved, candidates)
     if not ranked:
         return _Outcome(reading, retrieved, [], 0.0, True, float("-inf"))
-    if refuses(snapshot, ranked):
+    if refuses(snapshot, ranked) or _nothing_of_the_kind_asked(retrieved.question, ranked):
         # the closest sentences, most likely first, not an answer: no headline that only repeats
         # its citation's title
         closest = sorted(ranked, key=lambda c: -c.reader_score)

@@ -95,18 +95,30 @@ _PERSON_QUESTION = re.compile(r"^\s*(who|whom|whose|wer|wem|wen|wessen)\b", re.I
 # with "when" / "how many", answer_type), so a bare figure or year does not answer it.
 _WHICH_QUESTION = re.compile(r"\b(which|welche[mnrs]?)\b", re.IGNORECASE)
 _CAPITALISED = re.compile(r"\b[A-ZÄÖÜ][\w.-]*")
+# A job title names a role, not who holds it: "T-System-Chef", "Vorstandsvorsitzende", "CEO".
+# An answer whose last word (or the last part of a hyphenated one) ends in one of these is a title.
+_ROLE = re.compile(
+    r"(chef|chefin|ceo|cfo|cto|vorstand|vorsitzender?|präsident|präsidentin|direktor|direktorin|leiter|leiterin|"
+    r"sprecher|sprecherin|minister|ministerin|manager|managerin|gründer|gründerin|head|chief|president|director|"
+    r"founder|spokesperson|spokesman|spokeswoman|chairman|chairwoman|chair|officer)$", re.IGNORECASE)
+
+
+def is_a_title(answer: str) -> bool:
+    """Does the answer end in a job title ("T-System-Chef", "the CEO") rather than a name?"""
+    words = re.split(r"[\s-]+", answer.strip(" .,;:"))
+    return bool(words) and bool(_ROLE.search(words[-1]))
 
 
 def fits_the_question(question: str, answer: str) -> bool:
     """Is a short answer of the kind asked? A year or century for "when/wann", a figure for "how
-    many/wie viel", a capitalised name and no figure for "who/wer", words (not only a figure) for
-    "which/welche"; anything for other questions.
+    many/wie viel", a capitalised name, not a job title, and no figure for "who/wer", words (not
+    only a figure) for "which/welche"; anything for other questions.
     (A wrong short answer costs more trust than none.)"""
     kind = answer_type(question)
     if kind is not None:
         return has_answer_type(kind, answer)
     if _PERSON_QUESTION.search(question):
-        return bool(_CAPITALISED.search(answer)) and not any(ch.isdigit() for ch in answer)
+        return bool(_CAPITALISED.search(answer)) and not any(ch.isdigit() for ch in answer) and not is_a_title(answer)
     if _WHICH_QUESTION.search(question):
         return any(ch.isalpha() for ch in answer)
     return True
