@@ -137,6 +137,7 @@ def evaluate_row(assistant, row: EvalRow, max_quotes: int | None, text_of: dict[
     short = answer.short_answer
     if short is not None:
         exact = exact and _is_exact(short, text_of)
+    exact = exact and all(_is_exact(side, text_of) for side in answer.sides)
     short_hit = short_f1 = None
     if row.answerable:
         short_language = next((q.language for q in answer.quotes if q.number == short.quote), None) if short else None
@@ -169,6 +170,9 @@ def evaluate_row(assistant, row: EvalRow, max_quotes: int | None, text_of: dict[
         "relevant_passages": relevant_passages(view, row, answer.language, text_of),
         "first_quote_hit": first_hit, "any_quote_hit": any_hit, "answer_f1": f1, "source_hit": source_hit,
         "short_answer": None if short is None else short.text,
+        "conflict": answer.conflict,  # the articles disagree: one answer per side, no short answer
+        "sides": [{"text": s.text, "source": s.source, "start": s.start, "end": s.end, "quote": s.quote}
+                  for s in answer.sides],
         "short_answer_hit": short_hit, "short_answer_f1": short_f1,
         "exact_quotes": exact, "correct": correct, "verdict": verdict,
         "latency_ms": round(latency_ms, 2),
