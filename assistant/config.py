@@ -168,10 +168,11 @@ class Settings:
     # a short probe (cached); or one of them by name. ASSISTANT_ENGINE overrides it (see
     # benchmarks/README.md: indexing throughput). Pooling and normalising stay in float32.
     embed_engine: str = "auto"
-    # The first stage's trained question encoder (models/retriever: a LoRA adapter on the query
-    # side only, so passage vectors and every index stay as they are): "shipped" (default), "none"
-    # (e5 as published), or a folder of other adapter weights (ASSISTANT_QUERY_ADAPTER). Scores
-    # move with it: the answer policy is fitted to the shipped one.
+    # A question adapter for the first stage (models/query_adapter.py: LoRA on the question side
+    # only, so passage vectors and every index stay as they are): "none" (e5 as published, the
+    # default: the adapters trained so far lost recall on the development split) or a folder that
+    # training/train_retriever.py wrote (ASSISTANT_QUERY_ADAPTER). Scores move with an adapter:
+    # refit the answer policy before shipping one.
     query_adapter: str = "none"
     # Torch threads for embedding; 0 leaves torch's default (one per core).
     embed_threads: int = 0

@@ -12,7 +12,7 @@ starts, and hands the warm server it starts those very `Settings`; everything be
     ASSISTANT_READER         on (default): the answer model ranks, refuses and gives short answers;
                              0 / off / no: similarity only, no short answers
     ASSISTANT_READER_WEIGHTS a folder of retrained answer-model weights (default: the shipped ones)
-    ASSISTANT_QUERY_ADAPTER  the first stage's question adapter: shipped (default), none, or a folder
+    ASSISTANT_QUERY_ADAPTER  a question adapter folder for the first stage (default none)
     ASSISTANT_VECTOR_STORE   faiss (default) or milvus
     ASSISTANT_MILVUS_URI     a milvus-lite .db file or a Milvus server (http://host:19530)
     ASSISTANT_MILVUS_TOKEN   the Milvus server's "user:password" or API key

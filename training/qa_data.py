@@ -48,11 +48,14 @@ def sha256(path: Path) -> str:
     return hashlib.sha256(Path(path).read_bytes()).hexdigest()
 
 
-@functools.lru_cache(maxsize=4)
 def _test_contexts(xquad_dir: Path | None = None) -> frozenset[str]:
     """Contexts of XQuAD, to refuse any training file that holds one. Missing XQuAD is an
     error, not an empty set: a guard that finds nothing to guard against would pass anything."""
-    xquad_dir = XQUAD_DIR if xquad_dir is None else xquad_dir
+    return _contexts_in(XQUAD_DIR if xquad_dir is None else xquad_dir)
+
+
+@functools.lru_cache(maxsize=4)
+def _contexts_in(xquad_dir: Path) -> frozenset[str]:
     paths = sorted(xquad_dir.glob("xquad.*.json")) if xquad_dir.is_dir() else []
     if not paths:
         raise FileNotFoundError(f"XQuAD not found in {xquad_dir}: the test-data guard needs it")

@@ -2,10 +2,10 @@
 development split it is measured on.
 
 Every pair is a question, the paragraph that answers it (the positive), that paragraph's
-article title, and one hard negative, drawn at random from two kinds where both exist: another
-paragraph of the same article (what the index holds next to the answer) and the best BM25
-paragraph of another article in the same language (words shared, answer absent). A paragraph
-holding an answer text of the question is never its negative.
+article title and the question's answers (train_retriever.py masks any other paragraph holding
+one: it is no negative). The first run's mined hard negatives (a sibling paragraph or BM25's best
+of another article) and article-unique batches are at commit ab75bb4; the pool of every training
+paragraph replaced them.
 
 The development split holds whole articles out of training, so that every figure the first
 stage reports is on text it never saw:
@@ -20,7 +20,6 @@ XQuAD is refused by content (qa_data.refuse_test_contexts), never trained on or 
 from __future__ import annotations
 
 import random
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -72,7 +71,6 @@ class Pair:
     title: str
     article: str  # source file + article: at most one question of an article in a batch
     answers: tuple[str, ...]
-    negative: str = ""
 
 
 def required_file(name: str) -> Path:
@@ -135,59 +133,3 @@ def load_pairs(dev: bool, seed: int = 13) -> list[Pair]:
 def holds_answer(passage: str, answers: Iterable[str]) -> bool:
     folded = passage.casefold()
     return any(a.strip().casefold() in folded for a in answers)
-
-
-def with_hard_negatives(pairs: list[Pair], seed: int = 13) -> list[Pair]:
-    """Each pair with one hard negative (module docstring: a sibling or BM25's best of another
-    article, at random); pairs with neither keep ""."""
-    import bm25s
-    import Stemmer
-
-    rng = random.Random(seed)
-    by_article: dict[str, list[str]] = defaultdict(list)
-    for p in pairs:
-        if p.passage not in by_article[p.article]:
-            by_article[p.article].append(p.passage)
-    out: list[Pair] = []
-    for language in sorted({p.text_language for p in pairs}):
-        stemmer = Stemmer.Stemmer("german" if language == "de" else "english")
-        corpus = sorted({p.passage for p in pairs if p.text_language == language})
-        owner = {}
-        for p in pairs:
-            owner.setdefault(p.passage, p.article)
-        retriever = bm25s.BM25()
-        retriever.index(bm25s.tokenize(corpus, stopwords=language, stemmer=stemmer, show_progress=False),
-                        show_progress=False)
-        mine = [p for p in pairs if p.text_language == language]
-        # questions of the other language find little by BM25: the text's language decides the stemmer
-        tokens = bm25s.tokenize([p.question for p in mine], stopwords=language, stemmer=stemmer,
-                                show_progress=False)
-        hits, _ = retriever.retrieve(tokens, k=min(10, len(corpus)), show_progress=False, n_threads=1)
-        for p, row in zip(mine, hits):
-            siblings = [s for s in by_article[p.article] if s != p.passage and not holds_answer(s, p.answers)]
-            lexical = [corpus[i] for i in row if owner[corpus[i]] != p.article
-                       and not holds_answer(corpus[i], p.answers)]
-            choices = ([rng.choice(siblings)] if siblings else []) + lexical[:1]
-            negative = rng.choice(choices) if choices else ""
-            out.append(Pair(**{**p.__dict__, "negative": negative}))
-    return out
-
-
-def batches(pairs: list[Pair], size: int, seed: int) -> list[list[Pair]]:
-    """Shuffled batches with at most one question per article and per passage: in-batch
-    negatives then never include a question's own answer paragraph or a sibling mined for it."""
-    rng = random.Random(seed)
-    pending = pairs[:]
-    rng.shuffle(pending)
-    out: list[list[Pair]] = []
-    while pending:
-        batch, seen, rest = [], set(), []
-        for p in pending:
-            if len(batch) < size and p.article not in seen and p.passage not in seen:
-                batch.append(p)
-                seen.update((p.article, p.passage))
-            else:
-                rest.append(p)
-        out.append(batch)
-        pending = rest
-    return [b for b in out if len(b) > 1]

@@ -198,6 +198,7 @@ def run_info(assistant, eval_set: EvalSet, max_quotes: int | None) -> dict:
     return {
         "date": _dt.datetime.now(_dt.timezone.utc).astimezone().isoformat(timespec="seconds"),
         "model": assistant.embedder.identity,
+        "query_model": assistant.embedder.query_identity,  # the passage model + the question adapter
         "index": str(Path(s.index_dir).resolve()),
         "index_generation": view.generation,
         "sources": str(Path(s.sources_dir).resolve()),

@@ -57,19 +57,13 @@ def default_model_folder(settings: Settings) -> Path:
 
 
 def query_adapter_folder(settings: Settings) -> Path | None:
-    """The question-side adapter to merge (models/retriever), or None. "shipped" is the adapter
-    trained for the bundled e5 and applies to it alone; a folder applies to any model."""
-    from .retriever import ADAPTER_DIR, ADAPTER_FILES, adapter_digest
+    """The question adapter to merge (models/query_adapter.py), or None ("none", the default)."""
+    from .query_adapter import ADAPTER_FILES, adapter_digest
 
     choice = (settings.query_adapter or "none").strip()
     if choice.lower() == "none":
         return None
-    if choice.lower() == "shipped":
-        if settings.model != DEFAULT_MODEL:
-            return None
-        folder = ADAPTER_DIR
-    else:
-        folder = Path(choice).expanduser()
+    folder = Path(choice).expanduser()
     if adapter_digest(folder) is None:
         raise ModelError(f"no question adapter in {folder} (it needs {' and '.join(ADAPTER_FILES)}); "
                          "set ASSISTANT_QUERY_ADAPTER=none to run without one")
@@ -78,7 +72,7 @@ def query_adapter_folder(settings: Settings) -> Path | None:
 
 def query_identity(settings: Settings) -> str:
     """The model that embeds questions: the passage model plus the adapter's digest, if any."""
-    from .retriever import adapter_digest
+    from .query_adapter import adapter_digest
 
     folder = query_adapter_folder(settings)
     base = model_identity(settings)
@@ -188,7 +182,7 @@ class Embedder:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.identity = model_identity(settings)
-        # Questions may run through their own trained copy of the model (models/retriever);
+        # Questions may run through their own adapted copy of the model (models/query_adapter.py);
         # passages never do, so an index depends on `identity` alone.
         self.query_adapter = query_adapter_folder(settings)
         self.query_identity = query_identity(settings)
@@ -256,7 +250,7 @@ class Embedder:
         tokenizer, transformer, _ = self._direct
         if self.query_adapter is not None:
             # merged while the weights are float32 (an engine below may convert them in place)
-            from .retriever import merge_adapter
+            from .query_adapter import merge_adapter
 
             self._query_transformer = merge_adapter(_copy_sharing_embeddings(transformer), self.query_adapter)
         if transformer.device.type == "cuda":

