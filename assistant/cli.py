@@ -74,7 +74,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     check_question(args.question, settings.max_question_chars)  # before any model is loaded
     reply = None
     if warm_enabled(os.environ) and not args.cold:
-        from .ingest.sources import article_files
+        from .ingest.folder import article_files
 
         article_files(settings.sources_dir)  # a missing folder is said at once, not after a server failed
         reply = warm.ask(settings, args.question, args.k, notify=lambda line: print(line, file=sys.stderr))
@@ -300,10 +300,10 @@ def _report(exc: BaseException) -> int:
     """One line on stderr for a failure; the exit status."""
     if debug(os.environ):  # the traceback, with the causes chained to the error
         traceback.print_exception(exc)
-    if isinstance(exc, _loaded("ingest.sources:SourcesFolderMissing")):
+    if isinstance(exc, _loaded("ingest.folder:SourcesFolderMissing")):
         print(f"error: {exc}; give the articles folder with --sources DIR", file=sys.stderr)
     elif isinstance(exc, (CommandError, ValueError) + _loaded(
-            "warm:WarmError", "ingest.sources:SourceError", "index.store:IndexProblem", "models.embedding:ModelError")):
+            "warm:WarmError", "ingest.folder:SourceError", "index.store:IndexProblem", "models.embedding:ModelError")):
         print(f"error: {exc}", file=sys.stderr)
     elif isinstance(exc, _loaded("index.view:UnknownArticle")):
         print(f"error: unknown article {exc}", file=sys.stderr)
