@@ -245,6 +245,9 @@ def test_a_link_out_of_the_sources_folder_is_refused_and_never_read(tmp_path):
     (folder / "geheim.txt").symlink_to(outside)
     (folder / "relativ.txt").symlink_to("../private.txt")
     (folder / "hafen.md").symlink_to("harbour.md")  # inside: fine
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "x.txt").write_text(TINY_ARTICLES["wetter.txt"], encoding="utf-8")
+    (folder / "ordner").symlink_to(tmp_path / "elsewhere")  # a linked folder: never listed
     articles, skipped = load_articles(folder)
     assert sorted(a.file for a in articles) == ["hafen.md", "harbour.md"]
     reasons = {s.file: s.reason for s in skipped}
@@ -254,5 +257,7 @@ def test_a_link_out_of_the_sources_folder_is_refused_and_never_read(tmp_path):
     found = scan_sources(folder)
     assert found["geheim.txt"][1].startswith("unreadable: ") and "outside" in found["geheim.txt"][1]
     assert found["hafen.md"][1] == found["harbour.md"][1]
-    with pytest.raises(SourceError, match="outside the sources folder"):
-        load_article(folder, "geheim.txt")
+    assert "ordner/x.txt" not in found
+    for name in ("geheim.txt", "ordner/x.txt"):  # asked for by name (`assistant show`)
+        with pytest.raises(SourceError, match="outside the sources folder"):
+            load_article(folder, name)

@@ -32,9 +32,12 @@ def article_files(folder: Path) -> list[Path]:
 
 
 def check_inside(folder: Path, path: Path) -> None:
-    """SourceError when `path` is a link that leads out of `folder`: whoever adds articles there
-    must not make the assistant read (and quote to anyone who asks) any file its user can read.
-    A link to a file inside the folder is read like its target."""
-    if path.is_symlink() and not path.resolve().is_relative_to(folder.resolve()):
+    """SourceError when `path` leads out of `folder` through a link (the file's own, or a linked
+    sub-folder's): whoever adds articles there must not make the assistant read (and quote to
+    anyone who asks) any file its user can read. A link to a file inside is read like its target.
+    A plain file directly in the folder is not resolved: this runs before every warm answer."""
+    if path.parent == folder and not path.is_symlink():
+        return
+    if not path.resolve().is_relative_to(folder.resolve()):
         raise SourceError("a link to a file outside the sources folder: not read (links may only point "
                           "inside it; copy the file in instead)")
