@@ -308,15 +308,16 @@ def run_chat(settings: Settings, host: str = "127.0.0.1", port: int = 7860,
         print(f"error: {problem}", file=sys.stderr)
         return 2
     uploads = upload_folder()
-    # SIGTERM stops the chat as Ctrl+C does (gradio closes its server), so the folder goes too.
-    signal.signal(signal.SIGTERM, _interrupt)
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM stops the chat as Ctrl+C does (gradio closes its server), so the folder goes too.
+        signal.signal(signal.SIGTERM, _interrupt)
     try:
         return _serve(settings, host, port, auth, edits)
     finally:
         shutil.rmtree(uploads, ignore_errors=True)
 
 
-def _interrupt(signum, frame) -> None:
+def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
