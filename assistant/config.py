@@ -107,6 +107,15 @@ class ReaderPolicy:
     keep_share: float = 0.3  # a further quote is shown only when at least this share as likely as the first
     short_answer_above: float = 0.072  # the best quote's span is the short answer only when
     short_answer_margin: float = 2.0  # ... it is this likely and its span beats "no answer" by this
+    # Sentences of different articles that are more likely than not to hold the answer, whose
+    # spans beat "no answer" by at least conflict_margin and say different things, are a conflict
+    # (answer/conflict.py). Set by hand, not fitted: two reports of a planted disagreement
+    # ("99 Prozent" / "65 Prozent" of Vodacom) read 0.74 / 0.71 with margins -0.4 / -0.9; two
+    # articles answering different things ("2018" for the first agreement, "16. Januar 2024" for
+    # the new one) read 0.43 / 0.39; on the shipped questions no other article's different
+    # answer reaches 0.5 with a margin above -1.8 next to an answering first quote.
+    conflict_above: float = 0.5
+    conflict_margin: float = -1.0
     # When every sentence read is in another language than the question, the model (weaker
     # across languages) still refuses and gives the short answer, but the first stage's best
     # sentence stays first unless this is True (fit_answer_policy.py keeps the better one).
@@ -143,11 +152,6 @@ class AbstentionPolicy:
     # another scale, so Settings refuses the pair (re-run the calibration instead).
     calibrated_with: Weights = Weights()
 
-    @classmethod
-    def disabled(cls, weights: Weights) -> "AbstentionPolicy":
-        """Never abstains: for calibration runs that need every answer's scores."""
-        return cls(-1e9, -1e9, 0.0, 0.0, calibrated_with=weights)
-
 
 @dataclass(frozen=True)
 class Settings:
@@ -168,6 +172,11 @@ class Settings:
     # a short probe (cached); or one of them by name. ASSISTANT_ENGINE overrides it (see
     # benchmarks/README.md: indexing throughput). Pooling and normalising stay in float32.
     embed_engine: str = "auto"
+    # The first stage's trained question encoder (models/retriever: a LoRA adapter on the query
+    # side only, so passage vectors and every index stay as they are): "shipped" (default), "none"
+    # (e5 as published), or a folder of other adapter weights (ASSISTANT_QUERY_ADAPTER). Scores
+    # move with it: the answer policy is fitted to the shipped one.
+    query_adapter: str = "none"
     # Torch threads for embedding; 0 leaves torch's default (one per core).
     embed_threads: int = 0
     # Torch threads while embedding a question: one short text gains nothing from a second

@@ -12,6 +12,7 @@ starts, and hands the warm server it starts those very `Settings`; everything be
     ASSISTANT_READER         on (default): the answer model ranks, refuses and gives short answers;
                              0 / off / no: similarity only, no short answers
     ASSISTANT_READER_WEIGHTS a folder of retrained answer-model weights (default: the shipped ones)
+    ASSISTANT_QUERY_ADAPTER  the first stage's question adapter: shipped (default), none, or a folder
     ASSISTANT_VECTOR_STORE   faiss (default) or milvus
     ASSISTANT_MILVUS_URI     a milvus-lite .db file or a Milvus server (http://host:19530)
     ASSISTANT_MILVUS_TOKEN   the Milvus server's "user:password" or API key
@@ -56,6 +57,7 @@ def settings_from_env(environ: Mapping[str, str], base: Settings | None = None) 
     if _value(environ, "ASSISTANT_CACHE_DIR") or _value(environ, "XDG_CACHE_HOME"):
         changes["cache_dir"] = default_cache_dir(environ)
     for name, setting in (("ASSISTANT_MODEL", "model"), ("ASSISTANT_ENGINE", "embed_engine"),
+                          ("ASSISTANT_QUERY_ADAPTER", "query_adapter"),
                           ("ASSISTANT_MILVUS_URI", "milvus_uri"), ("ASSISTANT_MILVUS_TOKEN", "milvus_token")):
         if _value(environ, name) is not None:
             changes[setting] = _value(environ, name)

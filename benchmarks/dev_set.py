@@ -9,7 +9,10 @@ Two corpora, one per text language, each written like `assistant import-xquad` w
 article file each, paragraphs separated by blank lines) with a question file in the evaluation
 format:
 
-- `de/`: the German MLQA paragraphs, asked in German (`pair` de-de) and English (en-de);
+- `de/`: the German MLQA paragraphs, asked in German (`pair` de-de) and English (en-de), and the
+  development side of the new German data (training/retriever_data.py: GermanQuAD test two
+  thirds by article, the MLQA test subset by paragraph; de-de), so that German text has enough
+  questions to decide on (several hundred instead of 56);
 - `en/`: the English MLQA paragraphs, asked in English (en-en) and German (de-en), and the
   SQuAD 2.0 articles with their unanswerable questions (near misses: `pair` en-en, no answer).
 
@@ -29,6 +32,7 @@ from pathlib import Path
 
 from _common import REPO
 
+from training.retriever_data import GERMANQUAD_TEST, MLQA_TEST_DE, in_dev, required_file
 from training.splits import (
     MLQA_FILES,
     SQUAD2_FILE,
@@ -50,11 +54,28 @@ def file_name(number: int, title: str) -> str:
     return f"{number:03d}_{slug}.txt"
 
 
+def _new_german_dev() -> list[tuple[str, str, dict]]:
+    """The development side of the new German files, as articles: GermanQuAD's by title, each
+    held-out MLQA test paragraph an article of its own (its copy has no titles; the title given
+    is its first words, as the product would make one)."""
+    out = []
+    for name in (GERMANQUAD_TEST, MLQA_TEST_DE):
+        data = read_json(required_file(name))
+        for article in data["data"]:
+            title = article.get("title") or ""
+            for para in article["paragraphs"]:
+                if not in_dev(name, title, para["context"], {}):
+                    continue
+                own = title or "MLQA " + " ".join(para["context"].split()[:8])
+                out.append(("de", name, {"title": own, "paragraphs": [para]}))
+    return out
+
+
 def _dev_articles() -> dict[str, list[tuple[str, str, dict]]]:
     """Text language -> [(question language, file name, SQuAD-format article)] of the dev split."""
     mlqa = load_mlqa()
     keys = mlqa_split_keys(mlqa)
-    out: dict[str, list] = {"de": [], "en": []}
+    out: dict[str, list] = {"de": _new_german_dev(), "en": []}
     for name in MLQA_FILES:
         context, question = pair_of(name)
         _, dev = split_file(name, mlqa[name], keys)

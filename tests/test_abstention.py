@@ -1,5 +1,4 @@
-"""answer/abstention.py on the shipped articles: when the best quote is taken not to answer.
-Kept small: the answer steps are being reworked (issue 17)."""
+"""answer/abstention.py on the shipped articles: when the best quote is taken not to answer."""
 
 from __future__ import annotations
 

@@ -44,9 +44,11 @@ def test_english_question_answered_only_by_the_german_article(shipped_assistant)
     assert not answer.abstained and answer.language == "en"
     assert all(q.source == GOLEM for q in answer.quotes), describe(answer)
     assert any("65 Prozent" in q.text for q in answer.quotes), describe(answer)
-    # Across languages the reader may be unsure which figure answers (it was trained on English
-    # and German pairs only, not mixed): then it shows no short answer rather than a wrong one.
-    assert answer.short_answer is None or "65" in answer.short_answer.text, answer.short_answer
+    # Across languages the reader is unsure which figure answers (it was trained on English and
+    # German pairs only, not mixed): it shows no short answer rather than a wrong one. A known miss,
+    # held by the strict xfail of test_short_answer_is_an_exact_span_inside_the_quote_it_cites: when
+    # the model learns it, both tests turn red together.
+    assert answer.short_answer is None, answer.short_answer
     assert_framed(answer, "en")
 
 
@@ -251,9 +253,8 @@ def test_quotes_are_ordered_by_the_answer_models_probability(shipped_assistant):
         "How many employees does Vodafone have in Germany?",
         "Wie hoch ist der Umsatz von Vodafone?",
         "Wann hat Apple Vodafone übernommen?",
-        # a known miss: the model is sure that "Der T-System-Chef betonte, ..." answers it and
-        # "T-System-Chef" is capitalised like a name; strict, so a fix shows up here
-        pytest.param("Who is the CEO of Deutsche Telekom?", marks=pytest.mark.xfail(strict=True)),
+        # the model is sure that "Der T-System-Chef betonte, ..." answers it: a job title, not a name
+        "Who is the CEO of Deutsche Telekom?",
         "Wie hoch war der Umsatz der Deutschen Telekom im Jahr 2020?",
         "Wie viele Kunden hat Vodafone in Deutschland?",
     ],
@@ -270,3 +271,32 @@ def test_a_refusal_shows_the_closest_sentences_but_no_headline_that_repeats_its_
     for q in answer.related:
         assert q.text.rstrip(".") != q.title.rstrip("."), describe(answer)
         assert shipped_assistant.article(q.source).text[q.start:q.end] == q.text
+
+
+def test_a_headline_that_only_repeats_its_title_is_never_a_further_quote(shipped_assistant):
+    # "KI, Cloud und IoT: Vodafone schließt 1,5-Milliarden-Vertrag mit Microsoft" is the Golem
+    # article's title: as quote [3] it only repeated the citation beside it
+    answer = ask(shipped_assistant, "Wie lange läuft die Partnerschaft von Vodafone und Microsoft?")
+    assert not answer.abstained and "zehnjährige" in answer.quotes[0].text, describe(answer)
+    for q in answer.quotes[1:]:
+        assert q.text.rstrip(".") != q.title.rstrip("."), describe(answer)
+
+
+@pytest.mark.parametrize("question, answer, fits", [
+    ("Who is the CEO of Deutsche Telekom?", "T-System-Chef", False),
+    ("Wer ist Chef von T-Systems?", "Adel Al-Saleh", True),
+    ("Wer leitet Vodafone?", "Vorstandsvorsitzende", False),
+    ("Who runs Microsoft?", "Microsoft CEO", False),
+    ("Who runs Microsoft?", "Satya Nadella", True),
+    ("Wer ist die Berliner Datenschutzbeauftragte?", "Maja Smoltczyk", True),
+])
+def test_who_is_answered_by_a_name_not_a_job_title(question, answer, fits):
+    from assistant.answer.scoring import fits_the_question
+
+    assert fits_the_question(question, answer) is fits
+
+
+def test_a_when_question_without_any_time_in_the_sentences_read_is_refused(shipped_assistant):
+    # the sentences about the Telekom hold no year: the model finds no span of the kind asked
+    answer = ask(shipped_assistant, "Wann wurde die Deutsche Telekom gegründet?")
+    assert answer.abstained and answer.short_answer is None, describe(answer)

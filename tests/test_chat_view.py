@@ -288,3 +288,19 @@ def test_exposure_warning_says_what_strangers_can_change(host, auth, edits, need
 
     access = {"open": EditAccess(open=True), "password": EditAccess(password="x"), "none": EditAccess()}[edits]
     assert needle in exposure_warning(host, auth, access)
+
+
+def test_a_conflict_shows_each_answer_with_its_source_and_date_escaped():
+    first, second = quote(1), replace(quote(2), title="Other <b>paper</b>", date="2022-05-06", source="b.txt")
+    a, b = TEXT.index("<script>"), TEXT.index("in 2023")
+    sides = [ShortAnswer(TEXT[a:a + 8], first.source, a, a + 8, 1), ShortAnswer("2023", "b.txt", b + 3, b + 7, 2)]
+    conflict = Answer(question="q?", answer="The articles disagree: ...", abstained=False, language="en",
+                      quotes=[first, second], top_score=0.9, conflict=True, sides=sides)
+    html = "".join(answer_chunks(conflict))
+    no_raw_markup(html)
+    assert 'class="conflict"' in html and "The articles disagree:" in html and 'class="short-answer"' not in html
+    assert html.index("&lt;script&gt;") < html.index("— T &lt;i&gt;itle&lt;/i&gt;, 2023-01-02")
+    assert "— Other &lt;b&gt;paper&lt;/b&gt;, 2022-05-06" in html
+    assert html.count('<mark class="answer">') == 2  # each side marked in its own quote
+    german = "".join(answer_chunks(replace(conflict, language="de")))
+    assert "Die Artikel widersprechen sich:" in german

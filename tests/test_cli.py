@@ -183,7 +183,7 @@ def test_corrupt_index_then_rebuild_then_a_very_long_question(corpus, tmp_path):
     assert len(question) == 10_000  # refused, not cut (answer/question.py); a question at the limit is answered
     assert_clean_error(run("ask", "--json", question, *args), "too long: 9,999 characters, at most 2,000")  # stripped
     answer = check_json_answer(run("ask", "--json", question[:2000], *args), args)
-    assert answer["abstained"] or any("8.7 million" in q["text"] for q in answer["quotes"])
+    assert not answer["abstained"] and any("8.7 million" in q["text"] for q in answer["quotes"]), answer
 
 
 def test_pointer_to_a_missing_generation_is_a_clean_error(corpus, tmp_path):
@@ -262,6 +262,8 @@ def test_unusable_paths_are_clean_errors(corpus, tmp_path):
 def test_milvus_store_index_ask_add_and_remove(tmp_path):
     """The same commands with the passage vectors in Milvus (embedded milvus-lite): index, ask,
     an added and a removed article updated incrementally; the flag or the environment picks it."""
+    pytest.importorskip("pymilvus")  # the milvus extra: skipped, not failed, without it
+    pytest.importorskip("milvus_lite")
     sources = make_corpus(tmp_path / "sources", TINY_ARTICLES)
     index = tmp_path / "index"
     args = [*corpus_args(sources, index), "--vector-store", "milvus"]
@@ -292,6 +294,8 @@ def test_milvus_store_index_ask_add_and_remove(tmp_path):
 @pytest.mark.parametrize("flags, needle", [(["--vector-store", "qdrant"], "unknown vector store 'qdrant'"),
                                            (["--vector-store", "milvus", "--milvus-uri", "vectors.txt"], ".db")])
 def test_bad_vector_store_settings_are_clean_errors(tmp_path, flags, needle):
+    if "milvus" in flags:
+        pytest.importorskip("pymilvus")  # without it, that is the error (test_milvus_index checks it)
     sources = make_corpus(tmp_path / "sources", TINY_ARTICLES)
     assert_clean_error(run("index", *corpus_args(sources, tmp_path / "index"), *flags), needle)
     assert not (tmp_path / "index").exists()

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from assistant.answer.conversation import Reading, next_topic, readings
+import pytest
+
+from assistant.answer.conversation import Reading, next_topic, readings, refers_back
 
 VODACOM = "What share of Vodacom does Vodafone own?"
 CHAIN_DE = ["Wer ist Chef von T-Systems?", "Und wann wurde die erste Vereinbarung geschlossen?",
@@ -14,6 +16,34 @@ def test_readings_alone_first_and_topic_never_nested():
     assert readings("Und Telekom?", "Wie viel investiert Vodafone?") == [
         Reading("Und Telekom?", False), Reading("Wie viel investiert Vodafone? Und Telekom?", True)]
     assert readings("Wer ist Chef?", "wer ist  chef?") == [Reading("Wer ist Chef?", False)]
+
+
+FOLLOW_UPS = [
+    "Und wann wurde die erste Vereinbarung geschlossen?", "Und was sagt Courtois?", "Und auf welcher Messe?",
+    "Und wie viel investiert Microsoft?", "And how many customers does it have?", "And who runs Microsoft?",
+    "And in 2019?", "What about Telekom?", "Wann wurde sie geschlossen?", "Wie viele Kunden hat er?",
+    "Who leads it?", "Where is their headquarters?", "Wie viele Kunden?", "How many customers?",
+    "Was hat er dazu gesagt?", "Wann wurde diese Vereinbarung geschlossen?", "What did they announce?",
+]
+STANDALONE = [
+    "Wer ist Chef von T-Systems?", "Wie viel will Vodafone in KI investieren?", "Who founded Microsoft?",
+    "What share of Vodacom does Vodafone own?", "Wie viele Kunden hat Vodacom?", "Wann wurde M-Pesa gestartet?",
+    "Who is the CEO of Deutsche Telekom?", "Wie hoch ist der Eiffelturm?", "Wie viele Kunden gibt es in Kenia?",
+    "Is there a deal between Vodafone and Microsoft?", "Was plant Vodafone dieses Jahr?",
+    "Wer ist die Berliner Datenschutzbeauftragte?", "How much will Vodafone invest?",
+]
+
+
+@pytest.mark.parametrize("question", FOLLOW_UPS)
+def test_a_question_that_cannot_stand_alone_is_a_follow_up(question):
+    assert refers_back(question)
+    assert len(readings(question, "Wie viel will Vodafone in KI investieren?")) == 2
+
+
+@pytest.mark.parametrize("question", STANDALONE)
+def test_a_question_that_stands_alone_is_never_read_with_the_topic(question):
+    assert not refers_back(question)
+    assert readings(question, "Wie viel will Vodafone in KI investieren?") == [Reading(question, False)]
 
 
 def test_topic_changes_only_when_a_question_is_answered_on_its_own():
@@ -50,9 +80,11 @@ def test_english_follow_up_with_a_pronoun(shipped_assistant):
     assert any("132,6 Millionen Kunden" in q.text for q in follow.quotes)
 
 
-def test_a_new_topic_is_not_bent_back_to_the_old_one(shipped_assistant):
-    first, second = converse(shipped_assistant, [VODACOM, "Wer ist Chef von T-Systems?"])
+@pytest.mark.parametrize("topic", [VODACOM, "Wie viel will Vodafone in KI investieren?"])
+def test_a_new_topic_is_not_bent_back_to_the_old_one(shipped_assistant, topic):
+    first, second = converse(shipped_assistant, [topic, "Wer ist Chef von T-Systems?"])
     assert second.understood_as is None and any("Al-Saleh" in q.text for q in second.quotes)
+    assert not any("1,5 Milliarden" in q.text for q in second.quotes)
 
 
 def test_a_new_question_with_its_own_names_is_not_answered_from_the_old_topic(tmp_path, embedder):
@@ -78,3 +110,30 @@ def test_a_new_question_with_its_own_names_is_not_answered_from_the_old_topic(tm
     # A real follow-up still takes the topic: its question has no names of its own to miss.
     _, follow = converse(assistant, [VODACOM, "And how many customers does it have?"])
     assert follow.understood_as is not None
+
+
+@pytest.mark.parametrize("chain, wrong", [
+    (["Wie viel will Vodafone in KI investieren?", "Und wie viel investiert Microsoft?"], "1,5"),  # Vodafone's
+    (["Who is the CEO of Vodafone?", "And who runs Microsoft?"], "Margherita"),  # Vodafone's CEO
+    (["Wer ist Chef von T-Systems?", "Und auf welcher Messe?"], "2018"),  # a year for "which fair"
+])
+def test_a_follow_up_gets_no_short_answer_that_answers_the_topic_instead(shipped_assistant, chain, wrong):
+    follow = converse(shipped_assistant, chain)[-1]
+    assert follow.short_answer is None or wrong not in follow.short_answer.text, follow.answer
+
+
+def test_a_year_does_not_answer_which_fair():
+    from assistant.answer.scoring import fits_the_question
+
+    assert not fits_the_question("Und auf welcher Messe?", "2018")
+    assert not fits_the_question("At which fair was it signed?", "2018")
+    assert fits_the_question("Und auf welcher Messe?", "Hannover Messe")
+    assert fits_the_question("In welchem Jahr?", "2018")  # a time asked for
+
+
+def test_a_follow_up_whose_own_reading_finds_its_own_subject_is_read_alone(shipped_assistant):
+    # "Microsoft" is named and its own reading answers from a passage about Microsoft: the topic
+    # (Vodafone's CEO) would quote "Margherita Della Valle, CEO of Vodafone Group, said:"
+    follow = converse(shipped_assistant, ["Who is the CEO of Vodafone?", "And who runs Microsoft?"])[-1]
+    assert follow.understood_as is None, follow.answer
+    assert not any("Margherita" in q.text for q in follow.quotes), follow.answer

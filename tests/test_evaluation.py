@@ -4,8 +4,12 @@ articles through the command line."""
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import json
+import math
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -131,6 +135,96 @@ def test_summary_of_hand_made_results_has_known_values():
     assert s["latency_p50_ms"] == 35.0
     assert s["latency_p95_ms"] == pytest.approx(1000 - 0.25 * 950)  # between 50 and 1000
     assert s["retrieval_hit_by_rank"][:3] == [0.25, 0.5, 0.5] and s["retrieval_hit_by_rank"][9] == 0.75
+
+
+def test_standard_passage_metrics_come_from_the_judged_passages_of_each_row():
+    def passages(*keys):
+        return [{"rank": i, "source": k.split(":")[0], "start": int(k.split(":")[1].split("-")[0]),
+                 "end": int(k.split("-")[1]), "score": 0.5, "contains_answer": None} for i, k in enumerate(keys, 1)]
+
+    hit_second = {**result(rank=2), "passages": passages("a.txt:0-9", "a.txt:10-19", "b.txt:0-9"),
+                  "relevant_passages": ["a.txt:10-19", "c.txt:0-9"]}
+    missed = {**result(rank=None), "passages": passages("b.txt:0-9"), "relevant_passages": ["a.txt:0-9"]}
+    unjudged = {**result(rank=None), "passages": passages("b.txt:0-9"), "relevant_passages": []}
+    unanswerable = {**result(answerable=False, abstained=True), "passages": passages("a.txt:10-19"),
+                    "relevant_passages": []}
+    s = summarise([hit_second, missed, unjudged, unanswerable], retrieval_k=5)
+    assert s["with_relevant_passage"] == 2  # the unjudged and the unanswerable row are not scored
+    assert s["passage_recall@1"] == 0.0
+    assert s["passage_recall@5"] == s["passage_recall@10"] == pytest.approx(round((1 / 2 + 0) / 2, 4))
+    assert s["passage_mrr@10"] == pytest.approx(round((1 / 2 + 0) / 2, 4))
+    ideal = 1 + 1 / math.log2(3)  # two relevant passages, at ranks 1 and 2
+    assert s["passage_ndcg@10"] == pytest.approx(round((1 / math.log2(3) / ideal + 0) / 2, 4))
+    assert summarise([result(rank=1)], retrieval_k=5)["passage_ndcg@10"] is None  # nothing judged
+
+
+def reader_run(mode: str) -> summary.EvalRun:
+    """A hand-made run in one mode: two answered questions, one refused."""
+    results = [result(rank=1, quotes=[(True, True, "a.txt")], top=0.9),
+               result(rank=1, quotes=[(False, True, "a.txt")], top=0.3),
+               result(answerable=False, abstained=True, related=[True], top=0.05)]
+    s = summarise(results, retrieval_k=5)
+    s["run"] = {"settings": {"abstain_threshold": 1.182, "abstain_threshold_cross_language": 1.073}, "mode": mode}
+    if mode == "reader":
+        s["run"].update(reader_policy={"refuse_below": 0.0725}, reader_weights_sha256="ab" * 32)
+    return summary.EvalRun(s, results, None)
+
+
+def drawn(page: str) -> list[str]:
+    """The threshold labels drawn in the page's plots."""
+    return re.findall(r'stroke-dasharray="4 3"/><text [^>]*>([^<]*)</text>', page)
+
+
+def test_the_report_draws_the_threshold_its_mode_refuses_by():
+    reader = render_html(reader_run("reader"))
+    assert drawn(reader) == ["refuse below 0.0725"] * 2
+    assert "First quote&#x27;s probability (answer model): answered versus abstained" in reader
+    assert "ab" * 32 in reader  # the weights' digest, beside the mode and the policy
+    similarity = render_html(reader_run("similarity"))
+    assert drawn(similarity) == ["threshold, same language 1.182", "cross-language 1.073"] * 2
+    assert "probability" not in similarity
+
+
+def test_the_report_fits_a_phone_and_keeps_header_words_whole():
+    page = render_html(reader_run("reader"))
+    assert '<meta name="viewport" content="width=device-width, initial-scale=1">' in page
+    css = re.search(r"<style>(.*)</style>", page, re.S).group(1)
+    th_rules = [rule for rule in re.findall(r"([^{}]+)\{([^}]*)\}", css) if "th" in rule[0].strip().split(",")]
+    assert th_rules and "overflow-wrap:normal" in th_rules[-1][1]  # the last rule for th wins
+
+
+def _bounds(data: dict, prefix: str = "") -> dict[str, float]:
+    """A bounds file's bounds, flattened ("by.batch.v1.quality"); notes (keys starting "_") left out."""
+    flat = {}
+    for name, value in data.items():
+        if isinstance(value, dict):
+            flat.update(_bounds(value, f"{prefix}{name}."))
+        elif not name.startswith("_"):
+            flat[prefix + name] = value
+    return flat
+
+
+def _git(*args: str) -> str | None:
+    done = subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True)
+    return done.stdout if done.returncode == 0 else None
+
+
+def test_shipped_bounds_move_down_only_with_a_recorded_reason():
+    """eval/shipped_min.json's _rule: every commit that lowered a bound is in _changes with its
+    reason, and a bound lowered in the working tree comes with a new _changes entry."""
+    recorded = {c["commit"] for c in SHIPPED_MIN["_changes"] if c.get("reason")}
+    history = _git("log", "--format=%h", "--reverse", "--", "eval/shipped_min.json")
+    if not history or _git("rev-parse", "--is-shallow-repository") != "false\n":
+        pytest.skip("needs the git history of eval/shipped_min.json")
+    previous: dict[str, float] = {}
+    for commit in history.split():
+        bounds = _bounds(json.loads(_git("show", f"{commit}:eval/shipped_min.json")))
+        lowered = sorted(k for k, v in bounds.items() if k in previous and v < previous[k])
+        assert not lowered or any(commit.startswith(r) or r.startswith(commit) for r in recorded), (commit, lowered)
+        previous = bounds
+    lowered = sorted(k for k, v in _bounds(SHIPPED_MIN).items() if k in previous and v < previous[k])
+    at_head = json.loads(_git("show", "HEAD:eval/shipped_min.json")).get("_changes", [])
+    assert not lowered or len(SHIPPED_MIN["_changes"]) > len(at_head), f"lowered without a reason: {lowered}"
 
 
 def test_metrics_that_do_not_apply_are_none():
@@ -294,6 +388,36 @@ def test_run_eval_agrees_with_ask(tiny_assistant, tiny_questions, tmp_path):
     assert s["model"] == tiny_assistant.embedder.identity and s["run"]["articles"] == 2
     assert s["run"]["questions_sha256"] and s["date"]
     assert s["bad_rows"] == 1 and s["run"]["bad_rows"] == [{"line": 6, "reason": "no question"}]
+
+
+def test_the_run_records_how_it_answered_and_which_passages_hold_the_answer(tiny_assistant, tiny_questions,
+                                                                          tiny_settings, embedder):
+    from assistant import Assistant
+    from assistant.models.reader.model import WEIGHTS_DIR, WEIGHTS_FILE
+
+    eval_set = load_eval_set(tiny_questions)
+    run = run_eval(tiny_assistant, eval_set, progress=False)
+    info = run.summary["run"]
+    assert info["mode"] == "reader"
+    assert info["reader_policy"] == dataclasses.asdict(tiny_settings.reader_policy)
+    assert info["reader_weights_sha256"] == hashlib.sha256((WEIGHTS_DIR / WEIGHTS_FILE).read_bytes()).hexdigest()
+    texts = {a.file: a.text for a in tiny_assistant.sources()}
+    for row, r in zip(eval_set.rows, run.results):
+        def expected(source: str) -> bool:
+            return not row.sources or source in row.sources  # without sources: the whole corpus is judged
+
+        for key in r["relevant_passages"]:  # each judged passage holds an answer, in an expected source
+            source, start, end = re.fullmatch(r"(.+):(\d+)-(\d+)", key).groups()
+            assert contains_answer(texts[source][int(start):int(end)], row.answers) and expected(source)
+        ranked = {f"{p['source']}:{p['start']}-{p['end']}": p["contains_answer"] for p in r["passages"]}
+        assert {k for k, holds in ranked.items() if holds and expected(k.split(":")[0])} <= \
+            set(r["relevant_passages"])  # a retrieved passage holding the answer is judged relevant
+    assert by_id(run)["containers"]["relevant_passages"] and by_id(run)["peru"]["relevant_passages"] == []
+    assert run.summary["passage_recall@1"] > 0 and run.summary["passage_ndcg@10"] > 0
+
+    similarity = Assistant(settings=dataclasses.replace(tiny_settings, reader=False), embedder=embedder)
+    info = run_eval(similarity, eval_set, progress=False).summary["run"]
+    assert info["mode"] == "similarity" and "reader_policy" not in info and "reader_weights_sha256" not in info
 
 
 def test_max_quotes_is_passed_through(tiny_assistant, tiny_questions):
@@ -548,8 +672,22 @@ REPORT_LAYOUT_JS = """() => {
     });
     const page = document.documentElement.scrollWidth;
     const thresholds = [...document.querySelectorAll('svg text')].map(t => t.textContent)
-        .filter(t => t.includes('threshold') || t.includes('cross-language'));
-    return {page, clipped, thresholds};
+        .filter(t => t.includes('threshold') || t.includes('cross-language') || t.includes('refuse below'));
+    // a header word drawn on two lines ("answe" / "r") was broken mid-word
+    const broken = [...document.querySelectorAll('th')].flatMap(th => {
+        const walker = document.createTreeWalker(th, NodeFilter.SHOW_TEXT);
+        const words = [];
+        for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+            for (const m of node.textContent.matchAll(/\\S+/g)) {
+                const range = document.createRange();
+                range.setStart(node, m.index);
+                range.setEnd(node, m.index + m[0].length);
+                if (new Set([...range.getClientRects()].map(r => Math.round(r.top))).size > 1) words.push(m[0]);
+            }
+        }
+        return words;
+    });
+    return {page, clipped, thresholds, broken};
 }"""
 
 
@@ -557,7 +695,8 @@ REPORT_LAYOUT_JS = """() => {
 @pytest.mark.parametrize("width, height", [(1280, 800), (390, 844)])
 def test_report_fits_a_window_and_a_phone(shipped_report, width, height):
     """The page is no wider than the window (the failures table used to make it 1,352 px at
-    1,280), no plot label is cut off, and both abstention thresholds are drawn."""
+    1,280), no plot label is cut off, no header word is broken, and the threshold the default mode
+    (the answer model) refuses by is drawn on both score plots."""
     from chat_server import CHROMIUM, CHROMIUM_FLAGS
     from playwright.sync_api import sync_playwright
 
@@ -570,9 +709,7 @@ def test_report_fits_a_window_and_a_phone(shipped_report, width, height):
         failures = page.locator("table.failures").bounding_box()
         browser.close()
     assert layout["page"] <= width, layout
-    assert layout["clipped"] == [], layout
-    policy = Settings().abstention
-    drawn = [f"threshold, same language {policy.threshold:g}", f"cross-language {policy.threshold_cross_language:g}"]
-    assert sorted(layout["thresholds"]) == sorted(drawn * 2), layout
+    assert layout["clipped"] == [] and layout["broken"] == [], layout
+    assert layout["thresholds"] == [f"refuse below {Settings().reader_policy.refuse_below:g}"] * 2, layout
     if width >= 1280:
         assert failures["x"] + failures["width"] <= width, failures

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import pytest
 
 from assistant.evaluation import metrics
@@ -45,13 +47,6 @@ def test_best_f1_takes_the_best_pair():
     assert metrics.best_f1(["a"], []) == 0.0
 
 
-def test_first_hit_rank():
-    passages = ["nothing here", "still nothing", "the answer is 65", "65 again"]
-    assert metrics.first_hit_rank(passages, ["65"]) == 3
-    assert metrics.first_hit_rank(passages, ["42"]) is None
-    assert metrics.first_hit_rank([], ["65"]) is None
-
-
 def test_hit_at_and_mrr():
     ranks = [1, 2, None, 5]
     assert metrics.hit_at(ranks, 1) == 0.25
@@ -81,3 +76,31 @@ def test_percentile_matches_linear_interpolation():
     assert metrics.percentile([3.0, 1.0, 2.0], 50) == 2.0  # order does not matter
     with pytest.raises(ValueError):
         metrics.percentile(values, 101)
+
+
+def test_passage_retrieval_metrics_on_hand_made_rankings():
+    qrels = {"q1": {"a": 1, "b": 1}, "q2": {"c": 1}, "q3": {"d": 0}}  # q3: nothing relevant, not scored
+    results = {"q1": {"x": 0.9, "a": 0.8, "y": 0.7, "b": 0.1}, "q2": {"z": 1.0}, "q3": {"d": 1.0}}
+    scores = metrics.passage_retrieval(qrels, results)
+    # q1: relevant at ranks 2 and 4; q2: none retrieved
+    assert scores["recall@1"] == 0.0
+    assert scores["recall@5"] == pytest.approx((1.0 + 0.0) / 2)
+    assert scores["recall@10"] == pytest.approx(0.5)
+    assert scores["mrr@10"] == pytest.approx((1 / 2 + 0) / 2)
+    ndcg_q1 = (1 / math.log2(3) + 1 / math.log2(5)) / (1 + 1 / math.log2(3))
+    assert scores["ndcg@10"] == pytest.approx(ndcg_q1 / 2)
+
+
+def test_passage_retrieval_cuts_off_at_k_keeps_ties_in_order_and_grades_relevance():
+    ranked = {f"p{i}": 1.0 for i in range(1, 13)}  # all tied: the order given is the ranking
+    assert metrics.passage_retrieval({"q": {"p11": 1}}, {"q": ranked}) == {
+        "recall@1": 0.0, "recall@5": 0.0, "recall@10": 0.0, "mrr@10": 0.0, "ndcg@10": 0.0}
+    first = metrics.passage_retrieval({"q": {"p1": 1}}, {"q": ranked})
+    assert first == {"recall@1": 1.0, "recall@5": 1.0, "recall@10": 1.0, "mrr@10": 1.0, "ndcg@10": 1.0}
+    # the more relevant passage second: below the ideal order
+    graded = metrics.passage_retrieval({"q": {"p1": 1, "p2": 2}}, {"q": ranked}, ks=(1,), cutoff=2)
+    assert graded["ndcg@2"] == pytest.approx((1 + 2 / math.log2(3)) / (2 + 1 / math.log2(3)))
+    assert graded["recall@1"] == 0.5 and graded["mrr@2"] == 1.0
+    assert metrics.passage_retrieval({}, {}) == dict.fromkeys(["recall@1", "recall@5", "recall@10", "mrr@10",
+                                                               "ndcg@10"])
+    assert metrics.passage_retrieval({"q": {"a": 1}}, {})["recall@10"] == 0.0  # asked, nothing returned

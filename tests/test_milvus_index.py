@@ -25,8 +25,25 @@ from assistant.index.milvus_index import MilvusIndex, MilvusUnavailable, collect
 from assistant.index.vector_index import FaissIndex
 from assistant.index.vector_stores import load_vector_index
 
-from test_store import fake_data
+from test_store import fake_data, write_generation
 from test_vector_index import unit_vectors
+
+
+# Tests that need neither pymilvus nor milvus-lite; the rest skip, not fail, without the extra.
+WITHOUT_MILVUS = {"test_id_filter_is_ranges_for_runs_and_one_list_for_the_rest",
+                  "test_milvus_without_pymilvus_installed_is_a_config_error"}
+
+
+def needs_milvus() -> None:
+    """Skip unless the `milvus` extra is installed (`pip install -e '.[test]'` leaves it out)."""
+    pytest.importorskip("pymilvus")
+    pytest.importorskip("milvus_lite")
+
+
+@pytest.fixture(autouse=True)
+def milvus_installed(request) -> None:
+    if request.function.__name__ not in WITHOUT_MILVUS:
+        needs_milvus()
 
 
 def passages_for(n: int) -> np.ndarray:
@@ -35,7 +52,7 @@ def passages_for(n: int) -> np.ndarray:
 
 
 def saved(vectors: np.ndarray, folder: Path, uri: str = "", exact_max: int = 200_000) -> MilvusIndex:
-    """Build, save into `folder` (as store.write_generation does) and load it back."""
+    """Build, save into `folder` (as test_store.write_generation does) and load it back."""
     folder.mkdir(parents=True, exist_ok=True)
     index = MilvusIndex.build(vectors, passages_for(len(vectors)), uri, exact_max)
     index.save(folder / MilvusIndex.FILE)
@@ -114,7 +131,7 @@ def milvus_data(seed: int, uri: str = "") -> store.IndexData:
 
 def write(index_dir: Path, data: store.IndexData) -> Path:
     with store.write_lock(index_dir):
-        path = store.write_generation(index_dir, data)
+        path = write_generation(index_dir, data)
         store.remove_stale(index_dir)
     return path
 
@@ -162,6 +179,7 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def milvus_server(tmp_path_factory):
     """A Milvus gRPC server in another process (milvus-lite's standalone server)."""
+    needs_milvus()  # a module-scoped fixture starts before the autouse check
     server, uri = start_server(tmp_path_factory.mktemp("milvus-server") / "data")
     yield uri
     server.terminate()

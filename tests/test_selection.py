@@ -1,10 +1,14 @@
-"""answer/selection.py on the shipped articles: which ranked sentences become the quotes.
-Kept small: the answer steps are being reworked (issue 17)."""
+"""answer/selection.py: which ranked sentences become the quotes (on the shipped articles), and
+when two quotes' answers agree (on hand-made spans)."""
 
 from __future__ import annotations
 
-from assistant.answer.candidates import rank_candidates, retrieve
-from assistant.answer.selection import answers_agree, distinct, select
+from dataclasses import replace
+
+from assistant.answer.candidates import Candidate, ReadSpan, rank_candidates, retrieve
+from assistant.answer.selection import answers_agree, distinct, select, select_read
+
+GOLEM, INSIDER, TELEKOM = "000_ce0777626153ace7.txt", "001_1885b208a7ea917e.txt", "002_3699eb8ecc81ec22.txt"
 
 
 def ranked(assistant, question: str):
@@ -32,6 +36,52 @@ def test_select_keeps_the_best_first_within_the_limit(shipped_assistant):
         # the best sentence leads (alone, or joined with a tied neighbour: then it covers it)
         assert picked[0].start <= candidates[0].start and candidates[0].end <= picked[0].end
         assert "132,6 Millionen" in texts[0]
+
+
+def test_a_close_report_from_another_article_is_kept_as_the_second_quote(shipped_assistant):
+    # similarity ranks the English article's sentences first; the German report of the
+    # investment ranks 8th but is close to the first above its own (cross-language) threshold
+    snapshot, retrieved, candidates = ranked(shipped_assistant, "How much will Vodafone invest?")
+    assert snapshot.view.articles[candidates[0].article_id].file == INSIDER
+    for limit in (2, 3):
+        picked = select(snapshot, candidates, limit, retrieved.language)
+        texts = [text(snapshot, c) for c in picked]
+        assert len(picked) == limit and picked[0] == candidates[0], texts
+        assert "1,5 Milliarden US-Dollar" in texts[1], texts  # ahead of the English runners-up
+    assert len(select(snapshot, candidates, 1, retrieved.language)) == 1  # no room for it: the best alone
+
+
+def read_sentence(snapshot, file: str, needle: str, answer: str, probability: float) -> Candidate:
+    """The sentence of `file` holding `needle` as the answer model hands it on: `answer` (a text
+    in it) its span, `probability` its reader score."""
+    view = snapshot.view
+    article_id = int(view.article_ids([file])[0])
+    at = view.articles[article_id].text.index(needle)
+    sentences = view.sentences_of(view.passages_of_articles([article_id]))
+    i = next(i for i, (start, end) in enumerate(zip(sentences.starts, sentences.ends)) if start <= at < end)
+    start, end = int(sentences.starts[i]), int(sentences.ends[i])
+    span_at = view.articles[article_id].text.index(answer, start, end)
+    return Candidate(int(sentences.ids[i]), int(sentences.passage_ids[i]), article_id, start, end, score=0.5,
+                     span=ReadSpan(span_at, span_at + len(answer), 5.0), reader_score=probability)
+
+
+def test_a_further_quote_from_another_article_with_the_same_answer_agrees_with_the_first(shipped_assistant):
+    snapshot = shipped_assistant.snapshot
+    floor = snapshot.settings.reader_policy.keep_share * 0.8  # of the first quote's probability
+    top = read_sentence(snapshot, GOLEM, "Der britische Vodafone-Konzern werde", "1,5 Milliarden US-Dollar", 0.8)
+    same_article = read_sentence(snapshot, GOLEM, "KI, Cloud und IoT", "1,5-Milliarden", 0.7)
+    other_agrees = read_sentence(snapshot, INSIDER, "The carrier is investing", "$1.5 billion", 0.6)
+    other_differs = read_sentence(snapshot, INSIDER, "Vodafone and Microsoft have announced", "300 million", 0.5)
+    unlikely = read_sentence(snapshot, TELEKOM, "Das kündigten beide", "Donnerstag", floor - 0.01)
+    ranked = [top, same_article, other_agrees, other_differs, unlikely]
+    # the same figure from the first quote's own article is no second source; below the floor: not shown
+    assert select_read(snapshot, ranked, 10) == [(top, None), (same_article, None), (other_agrees, 1),
+                                                 (other_differs, None)]
+    assert select_read(snapshot, ranked, 2) == [(top, None), (same_article, None)]
+    unread = replace(other_agrees, span=None)  # the model found no span in it: nothing to agree with
+    assert select_read(snapshot, [top, unread], 10) == [(top, None), (unread, None)]
+    assert select_read(snapshot, [other_agrees, top], 10) == [(other_agrees, None), (top, 1)]
+    assert select_read(snapshot, [], 3) == []
 
 
 def test_two_reports_of_one_figure_agree_across_languages_and_formats():

@@ -15,7 +15,9 @@ import numpy as np
 import pytest
 
 from assistant.index import store
-from assistant.index.articles import ArticleTable
+from assistant.files import save_array
+from assistant.index.articles import FILE as ARTICLES_FILE
+from assistant.index.articles import ArticleTable, ArticleWriter
 from assistant.ingest.sources import Article
 from assistant.index.lexical import LexicalIndex
 from assistant.index.vector_index import FaissIndex
@@ -41,9 +43,28 @@ def fake_data(n_passages: int = 3, seed: int = 0) -> store.IndexData:
                            lexical=LexicalIndex.build([["erst", "satz"], ["zweit", "satz"], ["dritt", "satz"]][:n_passages]))
 
 
+def write_generation(index_dir: Path, data: store.IndexData) -> Path:
+    """Write a generation held in memory and make it live, as the indexer does with the arrays it
+    streams (only tests hold a whole generation in memory). Call under `store.write_lock`."""
+    staging = store.begin_generation(index_dir)
+    writer = ArticleWriter(staging / ARTICLES_FILE)
+    writer.add(data.articles)
+    writer.close()
+    save_array(staging / "passages.npy", data.passages.astype(np.int64))
+    save_array(staging / "sentences.npy", data.sentences.astype(np.int64))
+    for array in store.CODED_ARRAYS:
+        save_array(staging / f"{array}.npy", np.asarray(getattr(data, array),
+                                                        dtype=store.stored_dtype(array, data.codecs)))
+        if array in data.codecs:
+            data.codecs[array].save(staging / f"{array}.codec")
+    data.vector_index.save(staging / data.vector_index.FILE)
+    data.lexical.save(staging / "bm25")
+    return store.commit_generation(index_dir, staging, data.manifest)
+
+
 def build(index_dir: Path, seed: int = 0) -> Path:
     with store.write_lock(index_dir):
-        path = store.write_generation(index_dir, fake_data(seed=seed))
+        path = write_generation(index_dir, fake_data(seed=seed))
         store.remove_stale(index_dir)
     return path
 

@@ -86,7 +86,8 @@ def test_parse_reads_the_article_as_the_product_does() -> None:
 
 
 def test_the_split_is_stable_and_keeps_translations_together() -> None:
-    assert stable_fraction("de:Berlin") == stable_fraction("de:Berlin")
+    # the same on every machine and Python (a sha256, not hash()): the committed split depends on it
+    assert (stable_fraction("de:Berlin"), stable_fraction("en:Berlin")) == (0.8076738317031413, 0.08624644111841917)
     mlqa = load_mlqa()
     keys = mlqa_split_keys(mlqa)
     side: dict[str, bool] = {}
@@ -102,18 +103,54 @@ def test_the_split_is_stable_and_keeps_translations_together() -> None:
                         assert side.setdefault(qa["id"], is_dev_side) == is_dev_side, qa["id"]
 
 
-def test_committed_training_files_are_found_in_the_repository() -> None:
+def test_training_files_are_found_in_the_shared_folder_not_the_repository() -> None:
     for name in MLQA_FILES:
         path = find_file(name)
-        assert path is not None and path.parent == REPO / "training" / "data", name
+        assert path is not None and path.parent == REPO.parent / "shared" / "data" / "train", name
+    assert not list((REPO / "training" / "data").glob("*.json.gz"))  # fetched data is never committed
 
 
-@pytest.mark.parametrize("name", ["xquad.de.json", "squad_dev_v1.json", "my_test_set.json"])
+@pytest.mark.parametrize("name", ["xquad.de.json", "squad_dev_v1.json", "shipped_questions.json"])
 def test_files_named_like_test_data_are_refused(tmp_path: Path, name: str) -> None:
     path = tmp_path / name
     path.write_text(json.dumps({"data": []}), encoding="utf-8")
     with pytest.raises(ValueError, match="never train"):
         load_squad_files([path])
+
+
+def squad_file(path: Path, title: str, context: str) -> Path:
+    answer = context.split()[0]
+    data = {"data": [{"title": title, "paragraphs": [{"context": context, "qas": [
+        {"id": f"{title}-1", "question": "Was?", "answers": [{"text": answer, "answer_start": 0}]}]}]}]}
+    path.write_text(json.dumps(data), encoding="utf-8")
+    return path
+
+
+def test_a_training_file_holding_an_xquad_paragraph_is_refused(tmp_path: Path, monkeypatch) -> None:
+    """Whatever the file is called: XQuAD's paragraphs are compared, spaces around them ignored."""
+    from training import qa_data
+
+    xquad = tmp_path / "xquad"
+    xquad.mkdir()
+    test_paragraph = "Die Verteidigung der Panthers gab nur 308 Punkte ab."
+    squad_file(xquad / "xquad.de.json", "Super_Bowl_50", test_paragraph)
+    monkeypatch.setattr(qa_data, "XQUAD_DIR", xquad)  # where the test data lies (a path, not code)
+    clean = squad_file(tmp_path / "clean.json", "Berlin", "Berlin ist die Hauptstadt Deutschlands.")
+    assert [a.title for a in load_squad_files([clean])] == ["Berlin"]
+    leaked = squad_file(tmp_path / "harmless_name.json", "Football", f"  {test_paragraph}\n")
+    with pytest.raises(ValueError, match="harmless_name.json: a paragraph of 'Football' is in XQuAD"):
+        load_squad_files([clean, leaked])
+
+
+def test_the_real_xquad_is_refused_where_it_lies(tmp_path: Path) -> None:
+    from training import qa_data
+
+    if not qa_data.XQUAD_DIR.is_dir():
+        pytest.skip(f"no XQuAD at {qa_data.XQUAD_DIR} on this machine")
+    first = json.loads((qa_data.XQUAD_DIR / "xquad.de.json").read_text(encoding="utf-8"))["data"][0]
+    leaked = squad_file(tmp_path / "more_german.json", "Sport", first["paragraphs"][0]["context"])
+    with pytest.raises(ValueError, match="is in XQuAD"):
+        load_squad_files([leaked])
 
 
 def test_windows_come_in_a_fixed_order_for_a_seed() -> None:

@@ -21,9 +21,10 @@ import json
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-# Committed copies (training/data/) first; the team's shared folder and the staging folder of
-# fetched files (training/data/README.md says how each was built) where they exist.
-DATA_DIRS = (REPO / "training" / "data", REPO.parent / "shared" / "data" / "train", Path("/work/data-staging/out"))
+# The team's shared folder beside the checkout holds every training file (training/data/README.md
+# says where each comes from and how the fetched ones were rebuilt); fetched data is never
+# committed, so a retrain runs from any clone that has ../shared beside it.
+DATA_DIRS = (REPO.parent / "shared" / "data" / "train",)
 
 MLQA_PREFIX = "mlqa_dev_trainhalf-context-"
 MLQA_FILES = tuple(f"{MLQA_PREFIX}{c}-question-{q}.json.gz" for c in ("de", "en") for q in ("de", "en"))

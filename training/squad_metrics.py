@@ -9,9 +9,9 @@ as ASCII punctuation is, and a hyphen splits words ("Vodafone-Konzern" = "vodafo
 
 from __future__ import annotations
 
-import collections
 from typing import Sequence
 
+from assistant.evaluation.metrics import bag_f1
 from assistant.normalise import tokens
 
 _ARTICLES = frozenset(("a", "an", "the"))  # dropped, as the official script does
@@ -29,13 +29,8 @@ def exact(prediction: str, gold: str) -> float:
 def f1(prediction: str, gold: str) -> float:
     pred, ref = normalize_answer(prediction).split(), normalize_answer(gold).split()
     if not pred or not ref:
-        return float(pred == ref)
-    common = collections.Counter(pred) & collections.Counter(ref)
-    same = sum(common.values())
-    if same == 0:
-        return 0.0
-    precision, recall = same / len(pred), same / len(ref)
-    return 2 * precision * recall / (precision + recall)
+        return float(pred == ref)  # as the official script: "no answer" matches only "no answer"
+    return bag_f1(pred, ref)
 
 
 def best_exact(prediction: str, golds: Sequence[str]) -> float:

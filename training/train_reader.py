@@ -51,7 +51,8 @@ from assistant.models.reader.model import (  # noqa: E402
 )
 from training.answer_data import TrainWindow, article_windows  # noqa: E402
 from training.qa_data import load_squad_files  # noqa: E402
-from training.splits import find_file, load_mlqa, mlqa_split_keys, read_json, split_file  # noqa: E402
+from training.retriever_data import required_file  # noqa: E402
+from training.splits import load_mlqa, mlqa_split_keys, read_json, split_file  # noqa: E402
 from training.window_metrics import evaluate_windows  # noqa: E402
 
 # file -> share of its training questions used (>1: repeated). German and cross-lingual data is
@@ -88,10 +89,7 @@ def load_split(seed: int) -> tuple[list, list, dict[str, str]]:
     rng = random.Random(seed)
     with tempfile.TemporaryDirectory() as tmp:
         for name, share in FILES.items():
-            path = find_file(name)
-            if path is None:
-                print(f"warning: {name} not found; training without it (training/data/README.md)", flush=True)
-                continue
+            path = required_file(name)  # a retrain never quietly trains on less
             hashes[name] = hashlib.sha256(path.read_bytes()).hexdigest()
             train_part, dev_part = split_file(name, read_json(path), keys)
             plain = name.removesuffix(".gz")

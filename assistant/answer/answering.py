@@ -12,13 +12,14 @@ from dataclasses import dataclass, field, replace
 from .abstention import abstains, above_threshold, coverage, min_coverage
 from .authorship import asks_for_author, author_span, authorship
 from .candidates import Candidate, Retrieved, rank_candidates, retrieve
+from .conflict import answers, conflict_sides, with_sides_first
 from .conversation import Reading, readings
 from .question import check_question
-from .reading import is_the_headline, margin_above_refusal, read_candidates, refuses
+from .reading import margin_above_refusal, read_candidates, read_further, read_spans, refuses
 from .render import render
 from .retrieval import PassageHit
-from .scoring import fits_the_question
-from .selection import same_answer, select, select_read
+from .scoring import answer_type, fits_the_question, question_names, word_coverage
+from .selection import answers_agree, confirmations, is_the_headline, same_answer, select, select_read
 from .snapshot import Snapshot
 from .types import Answer, MetadataCitation, QuestionError, Quote, ShortAnswer
 
@@ -35,6 +36,7 @@ class _Outcome:
     margin: float  # how far the best quote is above the point where the answer is refused
     confirms: list[int | None] = field(default_factory=list)  # per picked candidate (reader mode)
     read: bool = False  # the reader has read the picked candidates (they carry their spans)
+    sides: int = 0  # in a conflict (conflict.py), the first `sides` picked are one per different answer
 
 
 def _quote(snapshot: Snapshot, c: Candidate, number: int, confirms: int | None = None) -> Quote:
@@ -50,7 +52,7 @@ def _short_answer(snapshot: Snapshot, outcome: _Outcome, question: str) -> Short
     (`reader_policy.short_answer_above` / `short_answer_margin`, fitted for precision on the
     development split), the span is the kind of thing asked for (scoring.fits_the_question),
     and no other sure quote from another article answers differently."""
-    if outcome.abstained or not outcome.read or not outcome.picked:
+    if outcome.abstained or not outcome.read or not outcome.picked or outcome.sides:
         return None
     policy = snapshot.settings.reader_policy
     best = outcome.picked[0]
@@ -60,11 +62,41 @@ def _short_answer(snapshot: Snapshot, outcome: _Outcome, question: str) -> Short
     text = article.text[best.span.start:best.span.end]
     if not fits_the_question(question, text):
         return None
+    if outcome.reading.with_topic and not _answers_as_asked(snapshot, outcome, question, text):
+        return None
     disagrees = any(c.article_id != best.article_id and c.span is not None and c.reader_score >= policy.short_answer_above
                     and not same_answer(snapshot, c, best) for c in outcome.picked[1:])
     if disagrees:
         return None
     return ShortAnswer(text, article.file, best.span.start, best.span.end, 1)
+
+
+def _answers_as_asked(snapshot: Snapshot, outcome: _Outcome, question: str, text: str) -> bool:
+    """A short answer found with the topic added must still answer the follow-up as asked: the
+    names the follow-up asks about are in the quote ("And who runs Microsoft?" is not answered by
+    "Margherita Della Valle, CEO of Vodafone Group"), and the answer model, reading the quote with
+    the follow-up alone, is as sure of the same answer ("Und wie viel investiert Microsoft?" is not
+    answered by Vodafone's 1,5 Milliarden US-Dollar)."""
+    best, language = outcome.picked[0], outcome.retrieved.language
+    quote = snapshot.view.text(best.article_id, best.start, best.end)
+    if word_coverage(question, language, quote) < min_coverage(snapshot, best, language):
+        return False
+    _, span, margin = read_spans(snapshot, question, [best])[0]
+    if span is None or margin < snapshot.settings.reader_policy.short_answer_margin:
+        return False
+    alone = snapshot.view.text(best.article_id, span.start, span.end)
+    article = snapshot.view.articles[best.article_id]
+    return answers_agree(alone, article.language, text, article.language)
+
+
+def _side_answers(snapshot: Snapshot, outcome: _Outcome) -> list[ShortAnswer]:
+    """In a conflict, each side's answer span, in the quote that shows it (the first quotes)."""
+    if outcome.abstained:
+        return []
+    view = snapshot.view
+    return [ShortAnswer(view.text(c.article_id, c.span.start, c.span.end), view.articles[c.article_id].file,
+                        c.span.start, c.span.end, number)
+            for number, c in enumerate(outcome.picked[:outcome.sides], 1)]
 
 
 def clean_question(question: object, max_chars: int) -> str:
@@ -86,23 +118,44 @@ def _read(snapshot: Snapshot, reading: Reading, retrieved: Retrieved, limit: int
                     above_threshold(snapshot, picked[0], retrieved.language))
 
 
+def _nothing_of_the_kind_asked(question: str, ranked: list[Candidate]) -> bool:
+    """A "when" or "how many" question, and no sentence read holds a time or figure the answer
+    model would give ("Wann wurde die Deutsche Telekom gegründet?" against sentences without a
+    year): the articles do not answer it."""
+    return answer_type(question) is not None and all(c.span is None for c in ranked)
+
+
 def _read_with_reader(snapshot: Snapshot, reading: Reading, retrieved: Retrieved, candidates: list[Candidate],
                       limit: int) -> _Outcome:
     """The answer model's order, refusal and quotes (reading.py, selection.select_read)."""
     ranked = read_candidates(snapshot, retrieved, candidates)
     if not ranked:
         return _Outcome(reading, retrieved, [], 0.0, True, float("-inf"))
-    if refuses(snapshot, ranked):
+    if refuses(snapshot, ranked) or _nothing_of_the_kind_asked(retrieved.question, ranked):
         # the closest sentences, most likely first, not an answer: no headline that only repeats
         # its citation's title
         closest = sorted(ranked, key=lambda c: -c.reader_score)
         picked = [c for c in closest if not is_the_headline(snapshot, c)][:limit] or closest[:1]
         return _Outcome(reading, retrieved, picked, coverage(snapshot, retrieved, picked[0]), True,
                         margin_above_refusal(snapshot, ranked), read=True)
-    chosen = select_read(snapshot, ranked, limit)
-    picked = [c for c, _ in chosen]
+    picked = select_read(snapshot, ranked, limit)
+    sides = _sides(snapshot, retrieved, candidates, ranked)
+    if sides:
+        picked = with_sides_first(sides, picked, limit)
     return _Outcome(reading, retrieved, picked, coverage(snapshot, retrieved, picked[0]), False,
-                    margin_above_refusal(snapshot, ranked), [confirms for _, confirms in chosen], read=True)
+                    margin_above_refusal(snapshot, ranked), confirmations(snapshot, picked), read=True,
+                    sides=len(sides))
+
+
+def _sides(snapshot: Snapshot, retrieved: Retrieved, candidates: list[Candidate], ranked: list[Candidate]
+           ) -> list[Candidate]:
+    """One quote per different answer when articles disagree (conflict.py). When two or more of
+    the sentences read answer, copies of one claim may fill every place the answer model reads:
+    then the next first-stage sentences are read too, so the other claim cannot stay unread."""
+    answering = sum(answers(snapshot, c, retrieved.question) for c in ranked)
+    if answering >= 2:
+        ranked = ranked + read_further(snapshot, retrieved, candidates)
+    return conflict_sides(snapshot, ranked, retrieved.question) if answering else []
 
 
 def _keeps_the_question(snapshot: Snapshot, alone: _Outcome, other: _Outcome) -> bool:
@@ -113,9 +166,19 @@ def _keeps_the_question(snapshot: Snapshot, alone: _Outcome, other: _Outcome) ->
     return coverage(snapshot, alone.retrieved, top) >= min_coverage(snapshot, top, alone.retrieved.language)
 
 
+def _finds_its_own_subject(snapshot: Snapshot, alone: _Outcome) -> bool:
+    """Does the question name something of its own ("And who runs Microsoft?") that its own
+    reading answers with a passage holding those names? Then it is not read with the topic."""
+    if alone.abstained or not alone.picked or not question_names(alone.retrieved.question, alone.retrieved.language):
+        return False
+    return alone.coverage >= min_coverage(snapshot, alone.picked[0], alone.retrieved.language)
+
+
 def _choose(snapshot: Snapshot, outcomes: list[_Outcome], margin: float) -> _Outcome:
     """The question alone, unless reading it with the topic answers it clearly better."""
     alone = outcomes[0]
+    if _finds_its_own_subject(snapshot, alone):
+        return alone
     for other in outcomes[1:]:
         if not other.abstained and (alone.abstained or other.margin > alone.margin + margin) \
                 and _keeps_the_question(snapshot, alone, other):
@@ -168,9 +231,10 @@ def answer_with_passages(snapshot: Snapshot, question: str, max_quotes: int | No
     confirms = chosen.confirms or [None] * len(chosen.picked)
     quotes = [_quote(snapshot, c, i, agrees) for i, (c, agrees) in enumerate(zip(chosen.picked, confirms), 1)]
     short = _short_answer(snapshot, chosen, question)
+    sides = _side_answers(snapshot, chosen)
     answer = Answer(
         question=question,
-        answer=render(language, quotes, chosen.abstained, short),
+        answer=render(language, quotes, chosen.abstained, short, sides=sides),
         abstained=chosen.abstained,
         language=language,
         quotes=[] if chosen.abstained else quotes,
@@ -179,5 +243,7 @@ def answer_with_passages(snapshot: Snapshot, question: str, max_quotes: int | No
         coverage=round(chosen.coverage, 4),
         understood_as=chosen.reading.query if chosen.reading.with_topic else None,
         short_answer=short,
+        conflict=bool(sides),
+        sides=sides,
     )
     return answer, chosen.retrieved.hits

@@ -19,11 +19,11 @@ import numpy as np
 
 from ..config import READER_FEATURES
 from ..models.embedding import torch_threads
-from ..models.reader.model import ReaderInput, best_span
+from ..models.reader.model import Reading, ReaderInput, best_span
 from .abstention import above_threshold, coverage, same_language
 from .candidates import Candidate, ReadSpan, Retrieved
 from .scoring import fits_the_question
-from .selection import distinct
+from .selection import distinct, is_the_title
 from .snapshot import Snapshot
 
 MARGIN_CLIP = 20.0  # span margins beyond this say nothing more (and "no span" is -inf)
@@ -39,23 +39,9 @@ def reader_input(snapshot: Snapshot, c: Candidate) -> ReaderInput:
             context = view.text(c.article_id, previous.start, previous.end)
     candidate = view.text(c.article_id, c.start, c.end)
     title = view.articles[c.article_id].title or ""
-    if _is_the_title(title, candidate):
+    if is_the_title(title, candidate):
         title = ""  # an article without a headline is titled by its first sentence: read it once
     return ReaderInput(candidate, title, context)
-
-
-def _is_the_title(title: str, sentence: str) -> bool:
-    """Is the sentence the article's title (its first sentence, perhaps cut short)? The model was
-    trained on titles that are not the sentence it reads; read twice, the sentence misleads it."""
-    title, sentence = title.strip().rstrip(".!?"), sentence.strip()
-    return bool(title) and sentence.startswith(title) and len(title) >= len(sentence) / 2
-
-
-def is_the_headline(snapshot: Snapshot, c: Candidate) -> bool:
-    """Is the candidate sentence its article's title? (Shown as the closest passage of a refusal,
-    it only repeats the citation's title.)"""
-    view = snapshot.view
-    return _is_the_title(view.articles[c.article_id].title or "", view.text(c.article_id, c.start, c.end))
 
 
 def to_read(snapshot: Snapshot, candidates: list[Candidate]) -> list[Candidate]:
@@ -63,21 +49,29 @@ def to_read(snapshot: Snapshot, candidates: list[Candidate]) -> list[Candidate]:
     return distinct(snapshot, candidates)[: snapshot.settings.reader_policy.candidates]
 
 
+def read_spans(snapshot: Snapshot, question: str, candidates: list[Candidate]) -> list[tuple[Reading, ReadSpan | None, float]]:
+    """Each candidate read with `question`: (the model's reading, its best span of the kind asked
+    in article offsets or None, that span's margin over "no answer")."""
+    with torch_threads(snapshot.settings.reader_threads):
+        readings = snapshot.reader.read(question, [reader_input(snapshot, c) for c in candidates])
+    of_the_kind_asked = partial(fits_the_question, question)
+    out = []
+    for c, reading in zip(candidates, readings):
+        span = best_span(reading, snapshot.reader.max_answer_tokens, of_the_kind_asked)
+        margin = reading.margin(span)
+        found = ReadSpan(c.start + span.start, c.start + span.end, margin) if span is not None else None
+        out.append((reading, found, margin))
+    return out
+
+
 def read_features(snapshot: Snapshot, retrieved: Retrieved, top: list[Candidate]) -> tuple[list[Candidate], np.ndarray]:
     """`top` read with the question in one batch: each with its best `span` of the kind the
     question asks for (None when the model finds none), and one row of READER_FEATURES per
     candidate."""
-    settings = snapshot.settings
     if not top:
         return [], np.zeros((0, len(READER_FEATURES)))
-    with torch_threads(settings.reader_threads):
-        readings = snapshot.reader.read(retrieved.question, [reader_input(snapshot, c) for c in top])
     read, rows = [], []
-    of_the_kind_asked = partial(fits_the_question, retrieved.question)
-    for c, reading in zip(top, readings):
-        span = best_span(reading, snapshot.reader.max_answer_tokens, of_the_kind_asked)
-        margin = reading.margin(span)
-        found = ReadSpan(c.start + span.start, c.start + span.end, margin) if span is not None else None
+    for c, (reading, found, margin) in zip(top, read_spans(snapshot, retrieved.question, top)):
         values = {
             "holds": reading.holds,
             "span_margin": max(-MARGIN_CLIP, min(MARGIN_CLIP, margin)),
@@ -113,6 +107,13 @@ def read_candidates(snapshot: Snapshot, retrieved: Retrieved, candidates: list[C
     order = reading_order(probabilities, any_in_question_language(features),
                           snapshot.settings.reader_policy.rank_across_languages)
     return [scored[j] for j in order]
+
+
+def read_further(snapshot: Snapshot, retrieved: Retrieved, candidates: list[Candidate]) -> list[Candidate]:
+    """The next `reader_policy.candidates` first-stage sentences after those read_candidates
+    read, read the same way: where another article may say something else (conflict.py), which
+    copies of one claim at the top of the first stage would otherwise keep from being read."""
+    return read_candidates(snapshot, retrieved, distinct(snapshot, candidates)[snapshot.settings.reader_policy.candidates:])
 
 
 def any_in_question_language(features: np.ndarray) -> bool:

@@ -16,6 +16,7 @@ ABSTAIN = {
     "de": "Die Artikel beantworten diese Frage nicht.",
 }
 SOURCES_HEADING = {"en": "Sources:", "de": "Quellen:"}
+CONFLICT = {"en": "The articles disagree:", "de": "Die Artikel widersprechen sich:"}
 METADATA = {"en": "The page's metadata names the author: {value} ({title}, {source}, page metadata, not the text)",
             "de": "Die Metadaten der Seite nennen als Autor: {value} ({title}, {source}, Seiten-Metadaten, nicht der Text)"}
 IN_LANGUAGE = {"en": {"de": "in German", "en": "in English"}, "de": {"de": "auf Deutsch", "en": "auf Englisch"}}
@@ -72,13 +73,30 @@ def short_answer_line(language: str, short: ShortAnswer, quotes: list[Quote]) ->
     return f"{short.text} [{short.quote}]" + (f" ({note})" if note else "")
 
 
+def side_source(side: ShortAnswer, quotes: list[Quote]) -> str:
+    """The title and date of the article a conflict's side comes from."""
+    quote = next((q for q in quotes if q.number == side.quote), None)
+    if quote is None:
+        return side.source
+    return f"{quote.title}, {quote.date}" if quote.date else quote.title
+
+
+def conflict_lines(language: str, sides: list[ShortAnswer], quotes: list[Quote]) -> list[str]:
+    """"The articles disagree:", then each different answer with its quote number, title and date."""
+    return [CONFLICT[language]] + [f"- {short_answer_line(language, side, quotes)} — {side_source(side, quotes)}"
+                                   for side in sides]
+
+
 def render(language: str, quotes: list[Quote], abstained: bool, short: ShortAnswer | None = None,
-           metadata: MetadataCitation | None = None) -> str:
+           metadata: MetadataCitation | None = None, sides: list[ShortAnswer] | None = None) -> str:
+    """The answer as plain text: the short answer, or the conflict's sides; the quotes; the sources."""
     if metadata is not None:
         return metadata_sentence(language, metadata)
     if abstained:
         return headline(language, True)
     lines = [short_answer_line(language, short, quotes), ""] if short else []
+    if sides:
+        lines += conflict_lines(language, sides, quotes) + [""]
     lines.append(headline(language, False))
     lines += [quote_line(q) for q in quotes]
     lines += ["", SOURCES_HEADING[language]]

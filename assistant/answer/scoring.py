@@ -40,6 +40,13 @@ def _is_name_like(word: re.Match, question: str, language: str) -> bool:
     return language == "en" and text[0].isupper() and question[: word.start()].strip() != ""
 
 
+def question_names(question: str, language: str) -> set[str]:
+    """The question's names and figures (lower-cased): what word_coverage looks for."""
+    stop = _function_words()
+    return {w.group().lower() for w in _WORD.finditer(question)
+            if w.group().lower() not in stop and _is_name_like(w, question, language)}
+
+
 def word_coverage(question: str, language: str, text: str) -> float:
     """How well the question's worst-matched name or figure is matched by some word of a text
     (rapidfuzz's normalised edit similarity, 0-1: inflections and spellings across languages,
@@ -52,9 +59,7 @@ def word_coverage(question: str, language: str, text: str) -> float:
     """
     from rapidfuzz import fuzz, process
 
-    stop = _function_words()
-    names = {w.group().lower() for w in _WORD.finditer(question)
-             if w.group().lower() not in stop and _is_name_like(w, question, language)}
+    names = question_names(question, language)
     if not names:
         return 1.0
     words = list({w.lower() for w in _WORD.findall(text)})
@@ -86,18 +91,36 @@ def answer_type(question: str) -> str | None:
 
 
 _PERSON_QUESTION = re.compile(r"^\s*(who|whom|whose|wer|wem|wen|wessen)\b", re.IGNORECASE)
+# "Which fair?", "Auf welcher Messe?": a thing is asked for by name (a time or a figure is asked
+# with "when" / "how many", answer_type), so a bare figure or year does not answer it.
+_WHICH_QUESTION = re.compile(r"\b(which|welche[mnrs]?)\b", re.IGNORECASE)
 _CAPITALISED = re.compile(r"\b[A-ZÄÖÜ][\w.-]*")
+# A job title names a role, not who holds it: "T-System-Chef", "Vorstandsvorsitzende", "CEO".
+# An answer whose last word (or the last part of a hyphenated one) ends in one of these is a title.
+_ROLE = re.compile(
+    r"(chef|chefin|ceo|cfo|cto|vorstand|vorsitzender?|präsident|präsidentin|direktor|direktorin|leiter|leiterin|"
+    r"sprecher|sprecherin|minister|ministerin|manager|managerin|gründer|gründerin|head|chief|president|director|"
+    r"founder|spokesperson|spokesman|spokeswoman|chairman|chairwoman|chair|officer)$", re.IGNORECASE)
+
+
+def is_a_title(answer: str) -> bool:
+    """Does the answer end in a job title ("T-System-Chef", "the CEO") rather than a name?"""
+    words = re.split(r"[\s-]+", answer.strip(" .,;:"))
+    return bool(words) and bool(_ROLE.search(words[-1]))
 
 
 def fits_the_question(question: str, answer: str) -> bool:
     """Is a short answer of the kind asked? A year or century for "when/wann", a figure for "how
-    many/wie viel", a capitalised name and no figure for "who/wer"; anything for other questions.
+    many/wie viel", a capitalised name, not a job title, and no figure for "who/wer", words (not
+    only a figure) for "which/welche"; anything for other questions.
     (A wrong short answer costs more trust than none.)"""
     kind = answer_type(question)
     if kind is not None:
         return has_answer_type(kind, answer)
     if _PERSON_QUESTION.search(question):
-        return bool(_CAPITALISED.search(answer)) and not any(ch.isdigit() for ch in answer)
+        return bool(_CAPITALISED.search(answer)) and not any(ch.isdigit() for ch in answer) and not is_a_title(answer)
+    if _WHICH_QUESTION.search(question):
+        return any(ch.isalpha() for ch in answer)
     return True
 
 

@@ -70,23 +70,42 @@ def close_support(snapshot: Snapshot, ranked: list[Candidate], language: str) ->
     return support
 
 
+def is_the_title(title: str, sentence: str) -> bool:
+    """Is the sentence the article's title (its first sentence, perhaps cut short)? The model was
+    trained on titles that are not the sentence it reads; read twice, the sentence misleads it."""
+    title, sentence = title.strip().rstrip(".!?"), sentence.strip()
+    return bool(title) and sentence.startswith(title) and len(title) >= len(sentence) / 2
+
+
+def is_the_headline(snapshot: Snapshot, c: Candidate) -> bool:
+    """Is the candidate sentence its article's title? Then it only repeats the citation's title:
+    filler, never a further quote nor a closest passage of a refusal."""
+    view = snapshot.view
+    return is_the_title(view.articles[c.article_id].title or "", view.text(c.article_id, c.start, c.end))
+
+
 def further_quote_floor(policy: ReaderPolicy, first: float) -> float:
     """How likely a further quote must be, given the first quote's probability `first`."""
     return max(policy.keep_share * first, policy.refuse_below)
 
 
-def select_read(snapshot: Snapshot, ranked: list[Candidate], limit: int) -> list[tuple[Candidate, int | None]]:
+def select_read(snapshot: Snapshot, ranked: list[Candidate], limit: int) -> list[Candidate]:
     """Answer-model mode: the first sentence, and further ones only when they are at least
     `reader_policy.keep_share` as likely to hold the answer as the first (no filler quotes far
-    below it), each with the number of the quote whose answer it repeats from another article
-    (two sources agree), or None."""
+    below it, and no headline that only repeats its citation's title)."""
     if not ranked:
         return []
     top = ranked[0]
     keep = further_quote_floor(snapshot.settings.reader_policy, top.reader_score)
-    kept = [top] + [c for c in ranked[1:] if c.reader_score >= keep][: limit - 1]
-    return [(c, 1 if i > 0 and c.article_id != top.article_id and same_answer(snapshot, c, top) else None)
-            for i, c in enumerate(kept)]
+    return [top] + [c for c in ranked[1:] if c.reader_score >= keep and not is_the_headline(snapshot, c)][: limit - 1]
+
+
+def confirmations(snapshot: Snapshot, quotes: list[Candidate]) -> list[int | None]:
+    """Per quote, the number of the first earlier quote from another article whose answer it
+    repeats (two sources agree), or None."""
+    return [next((j for j, earlier in enumerate(quotes[:i], 1)
+                  if earlier.article_id != c.article_id and same_answer(snapshot, c, earlier)), None)
+            for i, c in enumerate(quotes)]
 
 
 def select(snapshot: Snapshot, candidates: list[Candidate], limit: int, language: str) -> list[Candidate]:

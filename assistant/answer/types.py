@@ -65,6 +65,11 @@ class Answer:
     # The query that was answered, when the conversation's topic was added to the question.
     understood_as: str | None = None
     metadata: MetadataCitation | None = None
+    # The articles disagree (answer/conflict.py): sure answers from different articles say
+    # different things. Then `sides` holds one answer span per different answer, each in its own
+    # quote (the first quotes, newest article first), and there is no single short answer.
+    conflict: bool = False
+    sides: list[ShortAnswer] = field(default_factory=list)
 
     def to_dict(self) -> dict:
         return asdict(self)

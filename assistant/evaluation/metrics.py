@@ -8,6 +8,7 @@ matches an expected answer whatever the article's number format.
 
 from __future__ import annotations
 
+import math
 import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -32,9 +33,12 @@ def contains_answer(text: str, answers: Iterable[str], language: str | None = No
 def token_f1(prediction: str, answer: str, language: str | None = None,
              answer_language: str | None = None) -> float:
     """SQuAD-style F1 of the normalised token bags of `prediction` and `answer`."""
-    predicted, expected = tokens(prediction, language), tokens(answer, answer_language)
-    if not predicted or not expected:
-        return 0.0
+    return bag_f1(tokens(prediction, language), tokens(answer, answer_language))
+
+
+def bag_f1(predicted: Sequence[str], expected: Sequence[str]) -> float:
+    """F1 of two token bags, as SQuAD scores answers (0 when either is empty). The one
+    definition: training/squad_metrics.py scores the reader's training figures with it too."""
     common = sum((Counter(predicted) & Counter(expected)).values())
     if common == 0:
         return 0.0
@@ -51,14 +55,6 @@ def best_f1(texts: Sequence[str], answers: Sequence[str], languages: Sequence[st
                 for a in answers), default=0.0)
 
 
-def first_hit_rank(texts: Iterable[str], answers: Sequence[str]) -> int | None:
-    """1-based rank of the first text that contains an answer, or None."""
-    for rank, text in enumerate(texts, 1):
-        if contains_answer(text, answers):
-            return rank
-    return None
-
-
 def hit_at(ranks: Sequence[int | None], k: int) -> float | None:
     """Share of questions whose first hit is at rank <= k (None: no questions)."""
     if not ranks:
@@ -71,6 +67,36 @@ def mrr(ranks: Sequence[int | None]) -> float | None:
     if not ranks:
         return None
     return sum(1.0 / r for r in ranks if r is not None) / len(ranks)
+
+
+def passage_retrieval(qrels: dict[str, dict[str, int]], results: dict[str, dict[str, float]],
+                      ks: Sequence[int] = (1, 5, 10), cutoff: int = 10) -> dict[str, float | None]:
+    """The standard passage retrieval metrics, as BEIR reports them, so the figures compare with
+    the field: Recall@k (the share of a question's relevant passages in its top k), MRR@cutoff
+    (1 / the rank of the first relevant passage, 0 past the cutoff) and nDCG@cutoff (gain = the
+    relevance, discounted by log2(rank + 1), over the ideal order's).
+
+    `qrels`: {question: {passage: relevance}}; `results`: {question: {passage: score}}, ranked by
+    score (ties keep the order given). Averaged over the questions with a relevant passage in
+    `qrels` (one without any cannot be scored, as in BEIR); None when there is none.
+    """
+    judged = {q: {p for p, rel in docs.items() if rel > 0} for q, docs in qrels.items()}
+    judged = {q: relevant for q, relevant in judged.items() if relevant}
+    names = [f"recall@{k}" for k in ks] + [f"mrr@{cutoff}", f"ndcg@{cutoff}"]
+    if not judged:
+        return dict.fromkeys(names)
+    totals = dict.fromkeys(names, 0.0)
+    for q, relevant in judged.items():
+        scores = results.get(q, {})
+        ranked = sorted(scores, key=lambda p: -scores[p])  # stable: ties keep the order given
+        for k in ks:
+            totals[f"recall@{k}"] += len(relevant.intersection(ranked[:k])) / len(relevant)
+        first = next((i for i, p in enumerate(ranked[:cutoff], 1) if p in relevant), None)
+        totals[f"mrr@{cutoff}"] += 1.0 / first if first else 0.0
+        dcg = sum(qrels[q].get(p, 0) / math.log2(i + 1) for i, p in enumerate(ranked[:cutoff], 1))
+        ideal = sorted(qrels[q].values(), reverse=True)[:cutoff]
+        totals[f"ndcg@{cutoff}"] += dcg / sum(rel / math.log2(i + 1) for i, rel in enumerate(ideal, 1))
+    return {name: total / len(judged) for name, total in totals.items()}
 
 
 def share(flags: Iterable[bool | None]) -> float | None:

@@ -2,9 +2,11 @@
 
 The HTML page is self-contained (inline CSS and SVG plots drawn here, no scripts, no network):
 the summary, the metrics broken down by the `--by` columns (and the answer type), hit rate by
-rank, the score distribution of answered versus abstained and of answerable versus unanswerable
-questions (with both abstention thresholds marked: same-language and cross-language), and a table
-of the failures. Every piece of text from the questions or the articles is HTML-escaped.
+rank, the first quote's score for answered versus abstained and for answerable versus unanswerable
+questions with the threshold the run's mode refuses by (the answer model's probability and its
+`refuse_below`; with the model off, the similarity and its same-language and cross-language
+thresholds), and a table of the failures. Every piece of text from the questions or the articles
+is HTML-escaped.
 """
 
 from __future__ import annotations
@@ -18,17 +20,18 @@ from .summary import METRICS, EvalRun, format_value, is_failure, metric_name
 
 MAX_FAILURE_ROWS = 2000
 
-# Fits a 1,280-pixel window and a phone: tables take the page's width (the failures table's
-# columns have fixed shares, long words break), plots scale down, and anything wider still
-# scrolls inside its own box instead of widening the page.
+# Fits a 1,280-pixel window and a phone (the viewport meta: else a phone lays it out at 980 px and
+# shrinks it): tables take the page's width (the failures table's columns have fixed shares, long
+# words in cells break, headers never do), plots scale down, and anything wider still scrolls inside
+# its own box instead of widening the page.
 _CSS = """
 body{font:14px/1.45 system-ui,sans-serif;margin:2em auto;max-width:72em;padding:0 1em;color:#222}
 h1{font-size:1.5em}h2{font-size:1.2em;margin-top:2em}h3{font-size:1em;margin:1.2em 0 .3em}
 table{border-collapse:collapse;margin:.5em 0}td,th{border:1px solid #ccc;padding:.3em .5em;vertical-align:top;text-align:left;overflow-wrap:anywhere}
-th{background:#f3f3f3}td.num{text-align:right;font-variant-numeric:tabular-nums;overflow-wrap:normal}
+th{background:#f3f3f3;overflow-wrap:normal}td.num{text-align:right;font-variant-numeric:tabular-nums;overflow-wrap:normal}
 .wide{max-width:100%;overflow-x:auto}
 .meta td:first-child{color:#555;white-space:nowrap}.plots{display:flex;flex-wrap:wrap;gap:2em}
-table.failures{width:100%;table-layout:fixed;min-width:40em}.quote{margin:0 0 .4em}.src{color:#666;font-size:.85em}
+table.failures{width:100%;table-layout:fixed;min-width:52em}.quote{margin:0 0 .4em}.src{color:#666;font-size:.85em}
 .verdict{font-weight:600;color:#a33}figure{margin:0;max-width:100%}svg{max-width:100%;height:auto}
 svg text{font:11px system-ui,sans-serif}
 """
@@ -193,12 +196,22 @@ def _failure_rows(results: list[dict]) -> tuple[str, int]:
     return "".join(rows), len(failures)
 
 
+def drawn_thresholds(info: dict) -> tuple[str, list[tuple[str, float | None]]]:
+    """What the first quote's score is and the thresholds the run's mode refuses by: with the
+    answer model, a probability and `refuse_below`; without it (or a run that does not say), a
+    similarity and its same-language and cross-language thresholds."""
+    if info.get("mode") == "reader":
+        return "First quote's probability (answer model)", [
+            ("refuse below", (info.get("reader_policy") or {}).get("refuse_below"))]
+    settings = info.get("settings") or {}
+    return "First quote's similarity score", [("threshold, same language", settings.get("abstain_threshold")),
+                                               ("cross-language", settings.get("abstain_threshold_cross_language"))]
+
+
 def render_html(run: EvalRun) -> str:
     s, results = run.summary, run.results
     info = s.get("run", {})
-    run_settings = info.get("settings", {})
-    thresholds = [("threshold, same language", run_settings.get("abstain_threshold")),
-                  ("cross-language", run_settings.get("abstain_threshold_cross_language"))]
+    score, thresholds = drawn_thresholds(info)
     curve = s.get("retrieval_hit_by_rank") or []
     answered = [r["top_score"] for r in results if not r["abstained"]]
     abstained = [r["top_score"] for r in results if r["abstained"]]
@@ -212,9 +225,9 @@ def render_html(run: EvalRun) -> str:
                   ["1st quote", "any quote", "source", "abst. unans.", "false abst."],
                   "Answers: hit rates and abstention"),
         histogram({"answered": (answered, "#2a7"), "abstained": (abstained, "#c60")},
-                  "Top quote score: answered versus abstained", thresholds),
+                  f"{score}: answered versus abstained", thresholds),
         histogram({"answerable": (answerable, "#4a7fb5"), "unanswerable": (unanswerable, "#b54a7f")},
-                  "Top quote score: answerable versus unanswerable questions", thresholds),
+                  f"{score}: answerable versus unanswerable questions", thresholds),
     ]
     failure_rows, n_failures = _failure_rows(results)
     meta = [("date", info.get("date")), ("questions file", info.get("questions_file")),
@@ -222,6 +235,8 @@ def render_html(run: EvalRun) -> str:
             ("index generation", info.get("index_generation")), ("sources", info.get("sources")),
             ("articles / passages", f"{info.get('articles')} / {info.get('passages')}"),
             ("quotes per answer", info.get("max_quotes")), ("settings", json.dumps(info.get("settings"))),
+            ("mode", info.get("mode")), ("answer model policy", json.dumps(info.get("reader_policy"))),
+            ("answer model weights (sha256)", info.get("reader_weights_sha256")),
             ("commit", info.get("commit")), ("bad rows skipped", s.get("bad_rows"))]
     counts = (f"{s['questions']} questions: {s['answerable']} answerable ({s['with_source']} with a source), "
               f"{s['unanswerable']} unanswerable; {s['quotes']} quotes")
@@ -231,7 +246,7 @@ def render_html(run: EvalRun) -> str:
     more = (f"<p>Showing the first {MAX_FAILURE_ROWS} of {n_failures}; all are in results.jsonl.</p>"
             if n_failures > MAX_FAILURE_ROWS else "")
     return f"""<!DOCTYPE html>
-<html lang="en"><head><meta charset="utf-8"><title>Evaluation report: {escape(str(info.get('questions_file', '')))}</title>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>Evaluation report: {escape(str(info.get('questions_file', '')))}</title>
 <style>{_CSS}</style></head><body>
 <h1>Evaluation report</h1>
 <p>{escape(counts)}</p>
@@ -245,10 +260,11 @@ def render_html(run: EvalRun) -> str:
 <h2 id=failures>Failures ({n_failures})</h2>
 <p>Answerable questions where no quote, or not the first, contains an accepted answer; unanswerable
 questions that were answered; answers with a quote that is not an exact span of its article.
-✓ marks a quote that contains an accepted answer.</p>{more}
+✓ marks a quote that contains an accepted answer; score is the first quote's, rank that of the first
+retrieved passage holding an answer.</p>{more}
 <div class=wide><table class=failures><colgroup><col style="width:9%"><col style="width:17%"><col style="width:12%">
-<col style="width:10%"><col style="width:6%"><col style="width:7%"><col style="width:39%"></colgroup>
-<tr><th>id</th><th>question</th><th>expected</th><th>verdict</th><th>top score</th>
-<th>answer passage rank</th><th>quoted</th></tr>{failure_rows}</table></div>
+<col style="width:10%"><col style="width:7%"><col style="width:6%"><col style="width:39%"></colgroup>
+<tr><th>id</th><th>question</th><th>expected</th><th>verdict</th><th title="the first quote's score">score</th>
+<th title="rank of the first retrieved passage holding an answer">rank</th><th>quoted</th></tr>{failure_rows}</table></div>
 </body></html>
 """

@@ -18,6 +18,7 @@ and the command prints where.
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as _dt
 import hashlib
 import subprocess
@@ -31,10 +32,12 @@ from ..config import Settings
 from .data import EvalRow, EvalSet, load_eval_set
 from .report import write_report
 from .summary import (EvalError, EvalRun, breakdown, breakdown_columns, breakdown_table, check_bounds,
-                      compare_summaries, compare_table, load_summary, parse_bounds, summarise, summary_table)
+                      compare_summaries, compare_table, load_summary, parse_bounds, passage_key, summarise,
+                      summary_table)
 
 EXIT_BELOW_MIN = 1
-TOP_PASSAGES_KEPT = 10  # ranked passages written per question to results.jsonl
+# Ranked passages written per question to results.jsonl: the standard metrics look at the top 10.
+TOP_PASSAGES_KEPT = 10
 
 
 # --------------------------------------------------------------------------- one question
@@ -81,6 +84,45 @@ def _quote_dict(q, text_of: dict[str, str], sources: tuple[str, ...], answers: t
     }
 
 
+def _ranked_passages(view, hits, row: EvalRow, language: str) -> tuple[int | None, list[dict]]:
+    """The rank of the first retrieved passage holding an accepted answer (None: none does), and
+    the first TOP_PASSAGES_KEPT passages as results.jsonl keeps them."""
+    passages, rank = [], None
+    for position, hit in enumerate(hits, 1):
+        passage = view.passage(hit.passage_id)
+        text = view.text(passage.article_id, passage.start, passage.end)
+        found = metrics.contains_answer(text, row.answers, view.articles[passage.article_id].language,
+                                        language) if row.answerable else None
+        if found and rank is None:
+            rank = position
+        if position <= TOP_PASSAGES_KEPT:
+            passages.append({"rank": position, "source": view.articles[passage.article_id].file,
+                             "start": passage.start, "end": passage.end,
+                             "score": round(hit.score, 4), "contains_answer": found})
+    return rank, passages
+
+
+def relevant_passages(view, row: EvalRow, language: str, indexed: dict[str, str]) -> list[str]:
+    """The passages that hold an accepted answer (the qrels of the standard retrieval metrics,
+    judged as `contains_answer` judges quotes): in the expected source articles when the row names
+    them, else anywhere in the corpus (every passage read: slow on a large corpus without sources).
+    `indexed`: the indexed articles' files."""
+    if not row.answerable:
+        return []
+    if row.sources:
+        ids = view.passages_of_articles(view.article_ids([f for f in row.sources if f in indexed]))
+    else:
+        ids = range(view.passage_count)
+    relevant = []
+    for passage_id in ids:
+        passage = view.passage(int(passage_id))
+        article = view.articles[passage.article_id]
+        if metrics.contains_answer(view.text(passage.article_id, passage.start, passage.end), row.answers,
+                                   article.language, language):
+            relevant.append(passage_key(article.file, passage.start, passage.end))
+    return relevant
+
+
 def evaluate_row(assistant, row: EvalRow, max_quotes: int | None, text_of: dict[str, str]) -> dict:
     """Ask one question and score it; the dict is one line of results.jsonl."""
     view = assistant.snapshot.view
@@ -88,19 +130,7 @@ def evaluate_row(assistant, row: EvalRow, max_quotes: int | None, text_of: dict[
     answer, hits = assistant.ask_with_passages(row.question, max_quotes=max_quotes)
     latency_ms = (time.perf_counter() - started) * 1000
 
-    passages = []
-    rank = None
-    for position, hit in enumerate(hits, 1):
-        passage = view.passage(hit.passage_id)
-        text = view.text(passage.article_id, passage.start, passage.end)
-        found = metrics.contains_answer(text, row.answers, view.articles[passage.article_id].language,
-                                        answer.language) if row.answerable else None
-        if found and rank is None:
-            rank = position
-        if position <= TOP_PASSAGES_KEPT:
-            passages.append({"rank": position, "source": view.articles[passage.article_id].file,
-                             "start": passage.start, "end": passage.end,
-                             "score": round(hit.score, 4), "contains_answer": found})
+    rank, passages = _ranked_passages(view, hits, row, answer.language)
 
     # The expected answers are read as written in the question's language, each text in its article's.
     quotes = [_quote_dict(q, text_of, row.sources, row.answers, answer.language) for q in answer.quotes]
@@ -109,6 +139,7 @@ def evaluate_row(assistant, row: EvalRow, max_quotes: int | None, text_of: dict[
     short = answer.short_answer
     if short is not None:
         exact = exact and _is_exact(short, text_of)
+    exact = exact and all(_is_exact(side, text_of) for side in answer.sides)
     short_hit = short_f1 = None
     if row.answerable:
         short_language = next((q.language for q in answer.quotes if q.number == short.quote), None) if short else None
@@ -138,8 +169,12 @@ def evaluate_row(assistant, row: EvalRow, max_quotes: int | None, text_of: dict[
         "abstained": answer.abstained, "top_score": answer.top_score, "answer": answer.answer,
         "quotes": quotes, "related": related,
         "retrieval_rank": rank, "passages": passages,
+        "relevant_passages": relevant_passages(view, row, answer.language, text_of),
         "first_quote_hit": first_hit, "any_quote_hit": any_hit, "answer_f1": f1, "source_hit": source_hit,
         "short_answer": None if short is None else short.text,
+        "conflict": answer.conflict,  # the articles disagree: one answer per side, no short answer
+        "sides": [{"text": s.text, "source": s.source, "start": s.start, "end": s.end, "quote": s.quote}
+                  for s in answer.sides],
         "short_answer_hit": short_hit, "short_answer_f1": short_f1,
         "exact_quotes": exact, "correct": correct, "verdict": verdict,
         "latency_ms": round(latency_ms, 2),
@@ -181,7 +216,24 @@ def run_info(assistant, eval_set: EvalSet, max_quotes: int | None) -> dict:
                      "quote_passages": s.quote_passages,
                      "retrieve_candidates": s.retrieve_candidates},
         "commit": _git_commit(),
+        **reader_info(assistant),
     }
+
+
+def reader_info(assistant) -> dict:
+    """What decides the answers besides the index and the settings above: the mode ("reader":
+    the answer model orders, refuses and gives the short answer; "similarity": it is off), and
+    with the answer model its policy and a digest of its weights, so two runs with other
+    weights never look alike."""
+    s = assistant.settings
+    if assistant.reader is None:
+        return {"mode": "similarity"}
+    from ..models.reader.model import WEIGHTS_DIR, WEIGHTS_FILE
+
+    weights = Path(s.reader_weights or WEIGHTS_DIR) / WEIGHTS_FILE
+    return {"mode": "reader", "reader_policy": dataclasses.asdict(s.reader_policy),
+            "reader_weights": str(weights.resolve()),
+            "reader_weights_sha256": hashlib.sha256(weights.read_bytes()).hexdigest()}
 
 
 def run_eval(assistant, eval_set: EvalSet, max_quotes: int | None = None, progress: bool = True,

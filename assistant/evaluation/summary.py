@@ -26,6 +26,13 @@ METRICS: dict[str, tuple[str, str, bool]] = {
     "retrieval_hit@1": ("answer in the top passage", "share", True),
     "retrieval_hit@k": ("answer in the top k passages", "share", True),
     "mrr": ("mean reciprocal rank of the answer passage", "share", True),
+    # The standard passage retrieval metrics (as BEIR reports them), over the questions with a
+    # passage holding an accepted answer in their expected sources (or the corpus, without one).
+    "passage_recall@1": ("Recall@1: answer-holding passages in the top passage", "share", True),
+    "passage_recall@5": ("Recall@5: answer-holding passages in the top 5", "share", True),
+    "passage_recall@10": ("Recall@10: answer-holding passages in the top 10", "share", True),
+    "passage_mrr@10": ("MRR@10 of the answer-holding passages", "share", True),
+    "passage_ndcg@10": ("nDCG@10 of the answer-holding passages", "share", True),
     "source_hit": ("cited articles include an expected source", "share", True),
     "citation_precision": ("quotes from an expected source", "share", True),
     "exact_quote_rate": ("quotes that are exact article spans", "share", True),
@@ -34,7 +41,7 @@ METRICS: dict[str, tuple[str, str, bool]] = {
     "latency_p50_ms": ("latency, median", "ms", False),
     "latency_p95_ms": ("latency, 95th percentile", "ms", False),
 }
-COUNTS = ("questions", "answerable", "unanswerable", "with_source", "quotes", "bad_rows")
+COUNTS = ("questions", "answerable", "unanswerable", "with_source", "with_relevant_passage", "quotes", "bad_rows")
 ANSWER_TYPE = "answer_type"  # the breakdown read from the accepted answers (metrics.gold_answer_type)
 TYPE_COLUMNS = ("type", ANSWER_TYPE)  # a question file with one of these brings its own answer types
 MISSING = "(none)"  # the group of rows that leave a --by column empty
@@ -54,6 +61,22 @@ class EvalRun:
 
 def is_failure(result: dict) -> bool:
     return not result["correct"] or result["verdict"] not in ("correct", "abstained")
+
+
+def passage_key(source: str, start: int, end: int) -> str:
+    """A passage as the standard retrieval metrics name it: its article and character range."""
+    return f"{source}:{start}-{end}"
+
+
+def passage_judgements(results: list[dict]) -> tuple[dict[str, dict[str, int]], dict[str, dict[str, float]]]:
+    """BEIR's two inputs from results rows: the qrels (the passages the runner judged to hold an
+    accepted answer) and each question's retrieved passages, scored by their rank (the product's
+    order: rounded scores can tie)."""
+    qrels, ranked = {}, {}
+    for i, r in enumerate(results):
+        qrels[str(i)] = dict.fromkeys(r.get("relevant_passages") or [], 1)
+        ranked[str(i)] = {passage_key(p["source"], p["start"], p["end"]): 1.0 / p["rank"] for p in r["passages"]}
+    return qrels, ranked
 
 
 def summarise(results: list[dict], retrieval_k: int) -> dict:
@@ -87,6 +110,9 @@ def summarise(results: list[dict], retrieval_k: int) -> dict:
         "retrieval_hit@k": metrics.hit_at(ranks, retrieval_k),
         "retrieval_k": retrieval_k,
         "mrr": metrics.mrr(ranks),
+        **{f"passage_{name}": value
+           for name, value in metrics.passage_retrieval(*passage_judgements(answerable)).items()},
+        "with_relevant_passage": sum(bool(r.get("relevant_passages")) for r in answerable),
         "source_hit": metrics.share(r["source_hit"] for r in answerable),
         "citation_precision": metrics.share(q["expected_source"] for q in sourced_quotes),
         "exact_quote_rate": metrics.share(q["exact"] for q in all_quotes),

@@ -54,17 +54,6 @@ class ArticleWriter:
         self.db.close()
 
 
-def write_articles(path: Path, articles: Iterable[Article]) -> None:
-    """Write a new database (the caller fsyncs the generation folder)."""
-    writer = ArticleWriter(path)
-    try:
-        writer.add(articles)
-        writer.close()
-    except BaseException:
-        writer.abandon()
-        raise
-
-
 def _article(row: tuple) -> Article:
     _, file, title, date, language, authors, url, byline, content_hash, text = row
     span = json.loads(byline) if byline else None

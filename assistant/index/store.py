@@ -47,10 +47,10 @@ from pathlib import Path
 
 import numpy as np
 
-from ..files import atomic_write_text, fsync_dir, save_array
+from ..files import atomic_write_text, fsync_dir
 from ..ingest.sources import Article
 from .articles import FILE as ARTICLES_FILE
-from .articles import ArticleTable, write_articles
+from .articles import ArticleTable
 from .codecs import VectorCodec
 from .errors import (IndexBusy, IndexCorrupt, IndexMissing, IndexOutdated, IndexProblem,  # noqa: F401 - also
                      IndexUnreadable, rebuild_hint)  # store.IndexProblem etc., as the callers name them
@@ -208,22 +208,6 @@ def commit_generation(index_dir: Path, staging: Path, manifest: dict) -> Path:
     os.replace(staging, final)
     atomic_write_text(index_dir / CURRENT, final.name + "\n", durable=True)
     return final
-
-
-def write_generation(index_dir: Path, data: IndexData) -> Path:
-    """Write a complete generation held in memory and make it live. Call under `write_lock`.
-    (The indexer streams its arrays into `begin_generation`'s folder instead.)"""
-    staging = begin_generation(index_dir)
-    write_articles(staging / ARTICLES_FILE, data.articles)
-    save_array(staging / "passages.npy", data.passages.astype(np.int64))
-    save_array(staging / "sentences.npy", data.sentences.astype(np.int64))
-    for array in CODED_ARRAYS:  # the biggest arrays: np.asarray, not astype, so no copy is made
-        save_array(staging / f"{array}.npy", np.asarray(getattr(data, array), dtype=stored_dtype(array, data.codecs)))
-        if array in data.codecs:
-            data.codecs[array].save(staging / f"{array}.codec")
-    data.vector_index.save(staging / data.vector_index.FILE)
-    data.lexical.save(staging / "bm25")
-    return commit_generation(index_dir, staging, data.manifest)
 
 
 def _delete_folder(path: Path) -> None:

@@ -56,6 +56,42 @@ def default_model_folder(settings: Settings) -> Path:
     return folder
 
 
+def query_adapter_folder(settings: Settings) -> Path | None:
+    """The question-side adapter to merge (models/retriever), or None. "shipped" is the adapter
+    trained for the bundled e5 and applies to it alone; a folder applies to any model."""
+    from .retriever import ADAPTER_DIR, ADAPTER_FILES, adapter_digest
+
+    choice = (settings.query_adapter or "none").strip()
+    if choice.lower() == "none":
+        return None
+    if choice.lower() == "shipped":
+        if settings.model != DEFAULT_MODEL:
+            return None
+        folder = ADAPTER_DIR
+    else:
+        folder = Path(choice).expanduser()
+    if adapter_digest(folder) is None:
+        raise ModelError(f"no question adapter in {folder} (it needs {' and '.join(ADAPTER_FILES)}); "
+                         "set ASSISTANT_QUERY_ADAPTER=none to run without one")
+    return folder
+
+
+def query_identity(settings: Settings) -> str:
+    """The model that embeds questions: the passage model plus the adapter's digest, if any."""
+    from .retriever import adapter_digest
+
+    folder = query_adapter_folder(settings)
+    base = model_identity(settings)
+    return base if folder is None else f"{base}+query-adapter-{adapter_digest(folder)[:12]}"
+
+
+def _copy_sharing_embeddings(transformer):
+    """A copy of the transformer whose layers are its own and whose token embeddings (250k x 384,
+    two thirds of e5-small's weights, untouched by the adapter) are the original's."""
+    shared = transformer.get_input_embeddings().weight
+    return copy.deepcopy(transformer, memo={id(shared): shared})
+
+
 def model_identity(settings: Settings) -> str:
     """What the manifest records: an index built with another model is never reused."""
     if settings.model == DEFAULT_MODEL:
@@ -152,12 +188,18 @@ class Embedder:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.identity = model_identity(settings)
+        # Questions may run through their own trained copy of the model (models/retriever);
+        # passages never do, so an index depends on `identity` alone.
+        self.query_adapter = query_adapter_folder(settings)
+        self.query_identity = query_identity(settings)
         # "auto" until the model loads and the engine probe (or its cached result) decides.
         try:
             self.engine_name = resolve_engine(settings.embed_engine)
         except EngineError as exc:
             raise ModelError(str(exc)) from exc
         self._engine = None
+        self._query_engine = None
+        self._query_transformer = None
         self._model = None
         self._model_lock = threading.RLock()
 
@@ -212,6 +254,11 @@ class Embedder:
         import torch
 
         tokenizer, transformer, _ = self._direct
+        if self.query_adapter is not None:
+            # merged while the weights are float32 (an engine below may convert them in place)
+            from .retriever import merge_adapter
+
+            self._query_transformer = merge_adapter(_copy_sharing_embeddings(transformer), self.query_adapter)
         if transformer.device.type == "cuda":
             self.engine_name = "torch-bfloat16" if torch.cuda.is_bf16_supported() else "torch-float32"
         elif self.engine_name == "auto":
@@ -225,9 +272,23 @@ class Embedder:
             return self._openvino(tokenizer, transformer)
         return TorchEngine(transformer, bfloat16=self.engine_name == "torch-bfloat16")
 
-    def _openvino(self, tokenizer, transformer):
+    @property
+    def query_engine(self):
+        """What runs the transformer for questions: the engine's kind over the adapted copy."""
+        return self._once("_query_engine", self._make_query_engine)
+
+    def _make_query_engine(self):
+        engine = self.engine  # decides the kind, and makes the adapted copy
+        if self._query_transformer is None:
+            return engine
+        tokenizer = self._direct[0]
+        if self.engine_name == "openvino":
+            return self._openvino(tokenizer, self._query_transformer, self.query_identity)
+        return TorchEngine(self._query_transformer, bfloat16=self.engine_name == "torch-bfloat16")
+
+    def _openvino(self, tokenizer, transformer, identity: str | None = None):
         """The OpenVINO engine, its converted model kept in the cache beside the model's."""
-        key = hashlib.sha256(self.identity.encode()).hexdigest()[:12]
+        key = hashlib.sha256((identity or self.identity).encode()).hexdigest()[:12]
         folder = self.settings.cache_dir / "models" / f"openvino-{key}"
         try:
             return OpenVinoEngine(transformer, tokenizer, folder, self.settings.embed_threads)
@@ -268,9 +329,9 @@ class Embedder:
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:
         if len(texts) > 4:
-            return self._encode(texts, self._prompt("query"), progress=False)
+            return self._encode(texts, self._prompt("query"), progress=False, query=True)
         with self._query_threads():
-            return self._encode(texts, self._prompt("query"), progress=False)
+            return self._encode(texts, self._prompt("query"), progress=False, query=True)
 
     def _query_threads(self):
         """Run a small encode on `query_threads` torch threads (fewer threads: steadier latency)."""
@@ -279,11 +340,13 @@ class Embedder:
     def encode_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
         return self._encode(texts, self._prompt("passage"), progress=progress)
 
-    def _encode(self, texts: list[str], prompt_name: str | None, progress: bool) -> np.ndarray:
+    def _encode(self, texts: list[str], prompt_name: str | None, progress: bool, query: bool = False) -> np.ndarray:
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         unique = list(dict.fromkeys(texts))  # a one-sentence passage is its own sentence: embed once
         if self._direct is None:
+            if query and self.query_adapter is not None:
+                raise ModelError("a question adapter needs a transformer + mean pooling model")
             vectors = self.model.encode(
                 unique,
                 prompt_name=prompt_name,
@@ -296,7 +359,8 @@ class Embedder:
             vectors /= np.maximum(np.linalg.norm(vectors, axis=1, keepdims=True), 1e-12)
         else:
             prefix = (self.model.prompts or {}).get(prompt_name, "") if prompt_name else ""
-            vectors = self._encode_direct([prefix + t for t in unique], progress)
+            vectors = self._encode_direct([prefix + t for t in unique], progress,
+                                          engine=self.query_engine if query else None)
         if len(unique) == len(texts):
             return vectors
         row = {text: i for i, text in enumerate(unique)}
@@ -323,19 +387,23 @@ class Embedder:
         return vectors, pooled
 
     def encode_question(self, text: str) -> tuple[np.ndarray, np.ndarray]:
-        """(query vector, the question embedded as a passage), in one batch: the passage-prompt
-        vector compares like with like against sentence vectors."""
+        """(query vector, the question embedded as a passage): the passage-prompt vector
+        compares like with like against sentence vectors. Each text is embedded alone, so a
+        question's vectors never depend on what else is in a batch."""
         prompts = self.model.prompts or {}
         query_prefix, passage_prefix = prompts.get(self._prompt("query"), ""), prompts.get(self._prompt("passage"), "")
         if self._direct is None:
             return self.encode_queries([text])[0], self.encode_passages([text])[0]
         with self._query_threads():
-            vectors = self._encode_direct([query_prefix + text, passage_prefix + text], False)
-        return vectors[0], vectors[1]
+            query = self._encode_direct([query_prefix + text], False, engine=self.query_engine)
+            as_passage = self._encode_direct([passage_prefix + text], False)
+        return query[0], as_passage[0]
 
-    def _encode_direct(self, texts: list[str], progress: bool, in_context: tuple | None = None) -> np.ndarray:
-        """Pooled unit vectors of `texts`; with `in_context` = (out list, spans per text, prompt
-        characters), also each text's span vectors (_pool_spans) into the out list."""
+    def _encode_direct(self, texts: list[str], progress: bool, in_context: tuple | None = None,
+                       engine=None) -> np.ndarray:
+        """Pooled unit vectors of `texts` (through `engine`, default the passage engine); with
+        `in_context` = (out list, spans per text, prompt characters), also each text's span
+        vectors (_pool_spans) into the out list."""
         import torch
 
         tokenizer, _, max_tokens = self._direct
@@ -344,7 +412,7 @@ class Embedder:
         ids = encoded["input_ids"]
         pad = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else 0
         out = np.zeros((len(texts), self.dimension), dtype=np.float32)
-        engine = self.engine
+        engine = engine or self.engine
         bar = None
         if progress:
             from tqdm import tqdm

@@ -13,7 +13,7 @@ from urllib.parse import quote as url_quote
 
 from typing import NamedTuple
 
-from ..answer.render import carries_own_marks, headline, in_language, metadata_sentence
+from ..answer.render import CONFLICT, carries_own_marks, headline, in_language, metadata_sentence
 from ..answer.types import Answer, Quote, ShortAnswer
 from ..ingest.sources import Article
 
@@ -131,6 +131,25 @@ def _short_answer_line(answer: Answer) -> str:
     return f'<div class="short-answer"><span class="sa-text">{_text(short.text)}</span> {link}{other}</div>'
 
 
+def _conflict_block(answer: Answer) -> str:
+    """The articles disagree: render.py's sentence, then each different answer with its citation,
+    its article's title and date (newest first, as answering.py ordered them), all escaped."""
+    lines = []
+    for side in answer.sides:
+        quote = next((q for q in answer.quotes if q.number == side.quote), None)
+        link = _citation_link(quote, side) if quote else f"[{side.quote}]"
+        source = f"{quote.title}, {quote.date}" if quote and quote.date else (quote.title if quote else side.source)
+        lines.append(f'<li><span class="sa-text">{_text(side.text)}</span> {link} '
+                     f'<span class="side-source">— {_text(source)}</span></li>')
+    return (f'<div class="conflict"><div class="conflict-head">{_text(CONFLICT[answer.language])}</div>'
+            f'<ul>{"".join(lines)}</ul></div>')
+
+
+def _side_of(answer: Answer, quote: Quote) -> ShortAnswer | None:
+    """The conflict's side shown in this quote (its answer is marked there like a short answer)."""
+    return next((side for side in answer.sides if side.quote == quote.number), None)
+
+
 def _metadata_line(answer: Answer) -> str:
     """An author known only from the page's metadata: render.py's sentence, and the article to open."""
     cited = answer.metadata
@@ -192,9 +211,11 @@ def _answer_pieces(answer: Answer, resolved: str | None) -> list[str]:
         return chunks
     if answer.short_answer is not None:
         head += _short_answer_line(answer)
+    if answer.conflict:
+        head += _conflict_block(answer)
     short = answer.short_answer
     chunks = [f'{head}<div class="framing">{_text(headline(language, False))}</div>']
-    chunks += [_quote_line(q, short, language) for q in answer.quotes]
+    chunks += [_quote_line(q, _side_of(answer, q) or short, language) for q in answer.quotes]
     chunks.append(f'<div class="sources"><div class="sources-head">{escape(_t(language, "sources"))}:</div>'
                   f'{"".join(_source_line(qs, language, short) for qs in _by_article(answer.quotes).values())}</div>')
     return chunks

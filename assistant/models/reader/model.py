@@ -28,7 +28,6 @@ from collections.abc import Callable
 import json
 import math
 import os
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import NamedTuple, Sequence
@@ -444,6 +443,24 @@ def pad_batch(windows: Sequence[list[int]], pad_id: int) -> tuple[torch.Tensor, 
 
 
 PRECISIONS = ("auto", "float32", "bfloat16")
+NATIVE_BFLOAT16 = frozenset({"amx_bf16", "avx512_bf16"})  # CPU flags (Linux /proc/cpuinfo names)
+
+
+def cpu_flags() -> frozenset[str]:
+    """The CPU's feature flags as Linux lists them; empty where /proc/cpuinfo is not there."""
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as info:
+            for line in info:
+                if line.startswith("flags"):
+                    return frozenset(line.partition(":")[2].split())
+    except OSError:
+        pass
+    return frozenset()
+
+
+def auto_precision(flags: frozenset[str]) -> str:
+    """bfloat16 where the CPU has native bfloat16 arithmetic, else float32."""
+    return "bfloat16" if flags & NATIVE_BFLOAT16 else "float32"
 
 
 class Reader:
@@ -460,8 +477,10 @@ class Reader:
              precision: str = "auto") -> "Reader":
         """The base e5 model plus the shipped (or given) trained weights, adapters merged.
 
-        precision "auto" times a window batch both ways once at load and keeps bfloat16 only where
-        it measured faster (on CPUs with AMX it was 2x; on others it can be slower)."""
+        precision "auto" is bfloat16 where the CPU computes it natively (auto_precision: on CPUs
+        with AMX it read 2x faster; emulated elsewhere, it is slower), float32 otherwise: a property
+        of the machine, so every process on it reads alike (it was timed at each load, and two
+        processes could pick differently and give one question two scores)."""
         weights_dir = Path(weights_dir) if weights_dir is not None else WEIGHTS_DIR
         config_path = weights_dir / CONFIG_FILE
         if not config_path.exists():
@@ -477,28 +496,12 @@ class Reader:
         for param in net.parameters():
             param.requires_grad = False
         reader = cls(net, tokenizer, config)
-        reader.precision = reader.fastest_precision() if precision == "auto" else precision
+        reader.precision = auto_precision(cpu_flags()) if precision == "auto" else precision
         return reader
 
     @property
     def max_answer_tokens(self) -> int:
         return self.config.max_answer_tokens
-
-    def fastest_precision(self, windows: int = 8, tokens: int = 96, repeats: int = 3) -> str:
-        """float32 or bfloat16, whichever reads a typical batch faster on this CPU (best of a few)."""
-        if not torch.backends.cpu.get_cpu_capability().startswith("AVX512"):
-            return "float32"  # no native bfloat16 arithmetic: emulated, always slower
-        ids = torch.full((windows, tokens), 5, dtype=torch.long)
-        mask = torch.ones_like(ids)
-        timings = {}
-        for precision in ("float32", "bfloat16"):
-            best = math.inf
-            for _ in range(repeats):
-                begin = time.perf_counter()
-                self._forward(ids, mask, precision)
-                best = min(best, time.perf_counter() - begin)
-            timings[precision] = best
-        return min(timings, key=timings.get)
 
     @torch.inference_mode()
     def _forward(self, ids: torch.Tensor, mask: torch.Tensor, precision: str):
@@ -506,8 +509,11 @@ class Reader:
             s, e, h = self.net(ids, mask)
         return s.float().numpy(), e.float().numpy(), h.float().numpy()
 
-    def read(self, question: str, inputs: Sequence[ReaderInput], batch_size: int = 32) -> list[Reading]:
-        """One Reading per candidate, the candidates read in batches of similar length."""
+    def read(self, question: str, inputs: Sequence[ReaderInput], batch_size: int = 1) -> list[Reading]:
+        """One Reading per candidate, read in batches of `batch_size` of similar length. The default,
+        one candidate per forward pass, pads nothing: a candidate's reading never depends on what
+        else is read with it (padding moved float32 logits in the 7th digit, bfloat16 ones by 0.01,
+        enough to change a rounded score); training passes bigger batches for speed."""
         if not inputs:
             return []
         encoded = encode_inputs(self.tokenizer, self.config, question, inputs)
