@@ -74,7 +74,7 @@ def cmd_ask(args: argparse.Namespace) -> int:
     check_question(args.question, settings.max_question_chars)  # before any model is loaded
     reply = None
     if warm_enabled(os.environ) and not args.cold:
-        from .ingest.sources import article_files
+        from .ingest.folder import article_files
 
         article_files(settings.sources_dir)  # a missing folder is said at once, not after a server failed
         reply = warm.ask(settings, args.question, args.k, notify=lambda line: print(line, file=sys.stderr))
@@ -283,21 +283,29 @@ def _quiet_broken_pipe() -> int:
     return 0
 
 
+def _loaded(*names: str) -> tuple[type, ...]:
+    """The classes named "module:Class" (in this package) whose modules are imported: an error
+    can only be of a class that was imported, so reporting one never imports more (the model's
+    module imports torch, 1-2 s, for an error said before any model is needed)."""
+    found = []
+    for name in names:
+        module, _, cls = name.partition(":")
+        loaded = sys.modules.get(f"{__package__}.{module}")
+        if loaded is not None:
+            found.append(getattr(loaded, cls))
+    return tuple(found)
+
+
 def _report(exc: BaseException) -> int:
     """One line on stderr for a failure; the exit status."""
-    from .core import UnknownArticle
-    from .index.store import IndexProblem
-    from .ingest.sources import SourceError, SourcesFolderMissing
-    from .models.embedding import ModelError
-    from .warm import WarmError
-
     if debug(os.environ):  # the traceback, with the causes chained to the error
         traceback.print_exception(exc)
-    if isinstance(exc, SourcesFolderMissing):
+    if isinstance(exc, _loaded("ingest.folder:SourcesFolderMissing")):
         print(f"error: {exc}; give the articles folder with --sources DIR", file=sys.stderr)
-    elif isinstance(exc, (CommandError, WarmError, SourceError, IndexProblem, ModelError, ValueError)):
+    elif isinstance(exc, (CommandError, ValueError) + _loaded(
+            "warm:WarmError", "ingest.folder:SourceError", "index.store:IndexProblem", "models.embedding:ModelError")):
         print(f"error: {exc}", file=sys.stderr)
-    elif isinstance(exc, UnknownArticle):
+    elif isinstance(exc, _loaded("index.view:UnknownArticle")):
         print(f"error: unknown article {exc}", file=sys.stderr)
     elif isinstance(exc, OSError):  # e.g. an --index path that cannot be created or written
         where = f" {exc.filename}" if exc.filename else ""

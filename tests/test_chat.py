@@ -8,6 +8,7 @@ the expected quote among the quotes, not at a fixed position.
 
 from __future__ import annotations
 
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -19,6 +20,7 @@ from chat_server import CHROMIUM, CHROMIUM_FLAGS, LOAD_QUESTIONS, RawClient, sta
 from conftest import copy_shipped
 
 from assistant.answer.render import quoted
+from assistant.web.access import WRONG_PASSWORD_DELAY_S
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -346,6 +348,7 @@ def test_changes_need_the_edit_password_in_the_event_itself(auth_server):
         reply = client.call(confirm, [None, [], password])  # the pending choice lives in the session
         assert "wrong edit password" in reply["output"]["data"][1], reply
     assert not (auth_server.sources / "planted.txt").exists() and (auth_server.sources / GERMAN_ARTICLE).exists()
+    time.sleep(WRONG_PASSWORD_DELAY_S)  # right after a wrong password, this client is refused unchecked
     reply = client.call(add, [[client.upload("planted.txt", article)], "edit-pass"])
     assert "added planted.txt" in reply["output"]["data"][0] and (auth_server.sources / "planted.txt").exists()
     client.call(ask_removal, ["planted.txt"])

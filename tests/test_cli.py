@@ -224,6 +224,15 @@ def test_questions_refused_before_the_model_loads(tmp_path, question, needle):
     assert_clean_error(run("ask", question, *corpus_args(tmp_path / "none", tmp_path / "index")), needle)
 
 
+def test_a_question_that_is_not_valid_text_is_refused_in_one_line(tmp_path):
+    """`assistant ask $'\\xff Vodacom'`: a byte that is not UTF-8 arrives as a lone surrogate, which
+    no encoder takes (issue 27, item 10); refused by the one rule, before anything loads."""
+    result = subprocess.run([sys.executable, "-m", "assistant.cli", "ask", b"\xff Vodacom",
+                             *corpus_args(tmp_path / "none", tmp_path / "index")],
+                            cwd=REPO, env=ENV, capture_output=True, text=True, encoding="utf-8", timeout=300)
+    assert_clean_error(result, "not valid text")
+
+
 def test_run_from_another_folder_hints_at_sources(tmp_path):
     result = subprocess.run([sys.executable, "-m", "assistant.cli", "sources"], cwd=tmp_path, env=ENV,
                             capture_output=True, text=True, timeout=300)

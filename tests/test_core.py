@@ -129,3 +129,15 @@ def test_answers_during_two_updates_each_come_from_one_whole_snapshot(tiny_setti
     gc.collect()
     assistant.index(rebuild=True)  # let go of: the next update deletes it
     assert not (tiny_settings.index_dir / first).exists()
+
+
+def test_removing_a_linked_article_removes_the_link_not_its_target(tiny_settings, embedder):
+    """Issue 27, item 7: `remove` resolved the link and deleted the file it points to (here
+    another article), leaving the link. Only the name in the sources folder goes."""
+    folder = tiny_settings.sources_dir
+    (folder / "hafen.md").symlink_to("harbour.md")
+    assistant = Assistant(settings=tiny_settings, update=True, embedder=embedder)
+    assert {"hafen.md", "harbour.md"} <= {a.file for a in assistant.sources()}
+    assistant.remove("hafen.md")
+    assert not (folder / "hafen.md").is_symlink() and (folder / "harbour.md").is_file()
+    assert {a.file for a in assistant.sources()} == {"harbour.md", "wetter.txt"}

@@ -312,6 +312,21 @@ def test_index_dir_for_a_sources_folder_is_its_own(tmp_path):
     assert index_dir_for(tmp_path / "corpus", cache).is_relative_to(cache)
     assert index_dir_for(tmp_path / "corpus", cache) != index_dir_for(tmp_path / "x" / "corpus", cache)
     assert index_dir_for(tmp_path / "corpus", cache).resolve() != (REPO / "index").resolve()
+    # `eval --sources .` in the checkout: next to it would be outside the checkout (issue 27, item 9)
+    assert index_dir_for(REPO, cache).parent == cache / "eval-indexes"
+
+
+def test_a_report_inside_the_sources_folder_is_refused(tiny_settings, tiny_questions):
+    """Its report.html would be indexed as an article by the next run (issue 27, item 9); refused
+    before anything is indexed."""
+    sources = tiny_settings.sources_dir
+    articles = sorted(p.name for p in sources.iterdir())
+    for report in (sources / "report", sources):
+        refused = cli("eval", str(tiny_questions), "--sources", str(sources), "--report", str(report))
+        assert refused.returncode == 2 and "Traceback" not in refused.stderr, refused.stderr
+        assert "inside the sources folder" in refused.stderr.strip().splitlines()[-1], refused.stderr
+    assert sorted(p.name for p in sources.iterdir()) == articles
+    assert not index_dir_for(sources, CACHE).exists()
 
 
 # --------------------------------------------------------------------------- tiny corpus, in-process

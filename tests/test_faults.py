@@ -60,43 +60,62 @@ def assert_clean(index_dir: Path) -> None:
     assert len(list(index_dir.glob(store.GENERATION_PREFIX + "*"))) <= 2
 
 
+def add_work(settings, i: int) -> None:
+    """A new article, and now and then a changed one, so the next build has work to interrupt."""
+    (settings.sources_dir / f"neu_{i}.txt").write_text(new_article(i), encoding="utf-8")
+    if i % 3 == 0:
+        (settings.sources_dir / "neu_0.txt").write_text(new_article(1000 + i), encoding="utf-8")
+
+
+def run_then_kill(settings, delay: float) -> float | None:
+    """Start a build and SIGKILL it after `delay` s: None when killed, else how long it took
+    (it finished first)."""
+    started = time.monotonic()
+    proc = start_index(settings)
+    try:
+        proc.wait(timeout=delay)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=60)
+        proc.communicate()
+        return None
+    proc.communicate()
+    assert proc.returncode == 0, proc.stderr
+    return time.monotonic() - started
+
+
 def test_sigkill_during_index_never_loses_the_previous_index(tiny_settings, embedder):
+    """KILLS builds killed, each at a moment chosen as a share of a full build's time: anywhere
+    in it, or a third of the time near its end (the write and the swap). A build that finishes
+    before its moment (the machine got faster) gives the new full time, and the same kill is
+    tried again a tenth earlier; a build is killed for certain once the moment comes before it
+    can finish, so exactly KILLS kills happen on a fast machine or a busy one."""
     settings = tiny_settings
     update_index(settings, embedder, progress=False)
-    (settings.sources_dir / "neu_0.txt").write_text(new_article(0), encoding="utf-8")
-    started = time.monotonic()
-    done = start_index(settings)
-    out, err = done.communicate(timeout=600)
-    full = time.monotonic() - started
-    assert done.returncode == 0, err
+    add_work(settings, 0)
+    full = run_then_kill(settings, delay=600)
+    assert full is not None
     rng = random.Random(5)
-    kills = finished = 0
-    for i in range(1, 3 * KILLS):
-        if kills >= KILLS:
-            break
-        # a new article each time, and now and then a changed one, so there is work to interrupt
-        (settings.sources_dir / f"neu_{i}.txt").write_text(new_article(i), encoding="utf-8")
-        if i % 3 == 0:
-            (settings.sources_dir / "neu_0.txt").write_text(new_article(1000 + i), encoding="utf-8")
-        proc = start_index(settings)
-        # mostly anywhere in the run, a third of the time near its end (the write and swap)
-        delay = rng.uniform(0.8, 1.1) * full if rng.random() < 0.33 else rng.uniform(0.0, full)
-        try:
-            proc.wait(timeout=delay)
+    kills = finished = i = 0
+    while kills < KILLS:
+        share = rng.uniform(0.8, 1.1) if rng.random() < 0.33 else rng.uniform(0.0, 1.0)
+        while True:
+            i += 1
+            assert i <= 20 * KILLS, f"{kills} kills in {i} builds"  # cannot happen: each miss kills sooner
+            add_work(settings, i)
+            took = run_then_kill(settings, share * full)
+            assert_answers(settings, embedder)  # the previous (or the new) index, whole
+            if took is None:
+                kills += 1
+                break
             finished += 1
-        except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGKILL)
-            proc.wait(timeout=60)
-            kills += 1
-        proc.communicate()
-        assert_answers(settings, embedder)  # the previous (or the new) index, whole
-    assert kills >= KILLS, f"only {kills} builds were killed ({finished} finished first)"
+            full, share = min(full, took), share * 0.9
     report = update_index(settings, embedder, progress=False)  # the next run cleans up and catches up
     assert_clean(settings.index_dir)
     data = store.load_generation(settings.index_dir)
     assert {f"neu_{i}.txt" for i in range(1, 3)} <= {a.file for a in data.articles}
     assert not update_index(settings, embedder, progress=False).wrote, report.summary()  # caught up: nothing left
-    print(f"killed {kills} builds, {finished} finished before their kill time; one full run took {full:.1f} s")
+    print(f"killed {kills} builds, {finished} finished before their kill time; a full run took {full:.1f} s")
 
 
 def test_two_indexers_at_once_and_readers_see_whole_indexes(tiny_settings, embedder):

@@ -118,3 +118,38 @@ def test_the_checks_see_imports():
     assert "assistant.config" not in g["assistant.index.vector_stores"]  # only under TYPE_CHECKING there
     assert "assistant.warm" in g["assistant.cli"] and "assistant" not in g["assistant.cli"]
     assert part("assistant.web.handlers") == "web" and part("assistant") == "__init__"
+
+
+HEAVY = ("torch", "gradio", "faiss", "sentence_transformers", "transformers")
+# What the command line does before it needs a model: --help, a question refused before loading,
+# a missing sources folder, and the warm client's whole path (no server listens: it gets None).
+CLIENT_PATH = """
+import sys
+from pathlib import Path
+from assistant import cli, warm
+from assistant.config import Settings
+for argv in (["--help"], ["ask", "--help"], ["chat", "--help"], ["ask", "   "],
+             ["ask", "Vodacom", "--sources", sys.argv[1] + "/missing"]):
+    try:
+        cli.main(argv)
+    except SystemExit:
+        pass
+settings = Settings().with_paths(sys.argv[1], sys.argv[1] + "/index")
+assert warm.ask(settings, "Wie viele Kunden hat Vodacom?", None, start_server=False) is None
+print("heavy:", ",".join(m for m in HEAVY if m in sys.modules))
+"""
+
+
+def test_the_command_line_imports_nothing_heavy_before_it_needs_a_model(tmp_path):
+    """`assistant --help` and a warm `ask` must start in a fraction of a second: torch alone takes
+    1-2 s to import (issue 27, item 12). Run in a fresh interpreter, so nothing is imported yet."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "ASSISTANT_CACHE_DIR": str(tmp_path / "cache"), "ASSISTANT_WARM": "1"}
+    script = f"HEAVY = {HEAVY!r}\n" + CLIENT_PATH
+    result = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True,
+                            env=env, cwd=PACKAGE.parent, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "heavy:", result.stdout[-300:]

@@ -233,3 +233,31 @@ def test_unreadable_file_is_skipped(tmp_path):
         (folder / "zu.txt").chmod(0o644)
     assert [a.file for a in articles] == ["wetter.txt"]
     assert [s.file for s in skipped] == ["zu.txt"] and "cannot be read" in skipped[0].reason
+
+
+def test_a_link_out_of_the_sources_folder_is_refused_and_never_read(tmp_path):
+    """Issue 27, item 7: a link in sources/ to a file elsewhere would be indexed and served (any
+    file the user can read). It is skipped with its reason; a link to a file inside is an
+    article like its target."""
+    outside = tmp_path / "private.txt"
+    outside.write_text(TINY_ARTICLES["wetter.txt"], encoding="utf-8")
+    folder = make_corpus(tmp_path / "src", {"harbour.md": TINY_ARTICLES["harbour.md"]})
+    (folder / "geheim.txt").symlink_to(outside)
+    (folder / "relativ.txt").symlink_to("../private.txt")
+    (folder / "hafen.md").symlink_to("harbour.md")  # inside: fine
+    (tmp_path / "elsewhere").mkdir()
+    (tmp_path / "elsewhere" / "x.txt").write_text(TINY_ARTICLES["wetter.txt"], encoding="utf-8")
+    (folder / "ordner").symlink_to(tmp_path / "elsewhere")  # a linked folder: never listed
+    articles, skipped = load_articles(folder)
+    assert sorted(a.file for a in articles) == ["hafen.md", "harbour.md"]
+    reasons = {s.file: s.reason for s in skipped}
+    assert sorted(reasons) == ["geheim.txt", "relativ.txt"]
+    assert all("link to a file outside the sources folder" in r for r in reasons.values()), reasons
+    # The scan that runs before every answer does not read it either: no hash of its bytes.
+    found = scan_sources(folder)
+    assert found["geheim.txt"][1].startswith("unreadable: ") and "outside" in found["geheim.txt"][1]
+    assert found["hafen.md"][1] == found["harbour.md"][1]
+    assert "ordner/x.txt" not in found
+    for name in ("geheim.txt", "ordner/x.txt"):  # asked for by name (`assistant show`)
+        with pytest.raises(SourceError, match="outside the sources folder"):
+            load_article(folder, name)

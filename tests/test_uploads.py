@@ -113,3 +113,14 @@ def test_a_text_that_repeats_itself_is_refused(tmp_path):
 def test_txt_headline_loses_its_markdown_mark(tmp_path):
     stored = store_upload(tmp_path, "kiel.txt", "# Kiel eröffnet Hafen\n\n".encode() + ARTICLE)
     assert stored.title == "Kiel eröffnet Hafen"
+
+
+def test_the_duplicate_check_reads_no_file_through_a_link(tmp_path):
+    """A link in the sources folder to a file elsewhere is not an article (issue 27, item 7): an
+    upload with that file's bytes must not learn it exists ("already there as ...")."""
+    (tmp_path / "private.txt").write_bytes(ARTICLE)
+    sources = tmp_path / "sources"
+    sources.mkdir()
+    (sources / "link.txt").symlink_to(tmp_path / "private.txt")
+    stored = store_upload(sources, "kiel.txt", ARTICLE)
+    assert stored.duplicate_of is None and (sources / "kiel.txt").read_bytes() == ARTICLE

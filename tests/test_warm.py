@@ -167,6 +167,7 @@ def test_asks_share_one_starting_server_and_stop_ends_it(tmp_path, cache):
         assert "not a line of JSON" in raw_request(path, b"garbage\n")["error"]
         assert "'question' must be a string" in raw_request(path, b'{"question": null}\n')["error"]
         assert "too long" in raw_request(path, json.dumps({"question": "Warum? " * 400}).encode() + b"\n")["error"]
+        assert "not valid text" in raw_request(path, b'{"question": "\\ud800 Vodacom"}\n')["error"]  # issue 27, item 10
         assert "Traceback" not in log.read_text()
         assert raw_request(path, json.dumps({"question": question}).encode() + b"\n")["answer"]["quotes"]
 

@@ -52,3 +52,26 @@ def test_api_chat_checks_its_input_and_caps_the_quotes(handlers):
     answer = handlers.api_chat("Wie warm wird es in Berlin am Freitag?", max_quotes=10_000)
     assert len(answer["quotes"]) <= handlers.assistant.settings.max_quotes_limit
     assert any("28 Grad" in q["text"] for q in answer["quotes"])
+
+
+def test_respond_sends_back_a_bounded_conversation(handlers):
+    """The page sends the whole conversation with each question; a long (or forged) one is cut to
+    the newest messages, so no request grows the next one without end (issue 27, item 11)."""
+    from assistant.web.handlers import MAX_HISTORY_MESSAGES
+
+    old = [{"role": "user" if i % 2 == 0 else "assistant", "content": f"message {i}"} for i in range(400)]
+    history, _, _, _ = list(handlers.respond("Wie warm wird es in Berlin am Freitag?", old, [], 3, []))[-1]
+    assert len(history) == MAX_HISTORY_MESSAGES and history[:2] == old[-(MAX_HISTORY_MESSAGES - 2):][:2]
+    assert "28 Grad" in history[-1]["content"]
+
+
+def test_a_question_that_is_not_text_is_refused_and_can_be_sent_back(handlers):
+    """"\\ud800" no encoder takes: refused with the rule's message, and what goes back to the page
+    (the box, the API's echo) is encodable (issue 27, item 10)."""
+    [(history, _, box, _)] = list(handlers.respond("\ud800 Vodacom", [], [], 3, []))
+    assert "not valid text" in history[-1]["content"]
+    box.encode("utf-8")
+    reply = handlers.api_chat("\ud800 Vodacom")
+    assert "not valid text" in reply["error"] and reply["question"].encode("utf-8")
+    for quotes in ("abc", [3], float("nan"), True):
+        assert "max_quotes must be a whole number" in handlers.api_chat("Wie warm wird es?", quotes)["error"]

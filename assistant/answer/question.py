@@ -7,6 +7,7 @@ or directly where a file is read), so each refuses the same questions with the s
 - an empty question;
 - one longer than `Settings.max_question_chars`: refused, never cut silently (a cut question
   is answered as another question, and a 100,000-character one costs seconds of embedding);
+- one that is not valid text (a lone surrogate: an undecodable byte or half a UTF-16 pair);
 - one without a single content word: emoji, `" OR 1=1 --`, `$(id)`. Retrieval always finds
   *some* closest sentence, so such input would get three confident-looking quotes.
 """
@@ -21,6 +22,10 @@ from .types import QuestionError
 # Runs of letters and digits: "T-Systems" is two words, "5G" one.
 _WORD = re.compile(r"[^\W_]+")
 _STOP = function_words(GERMAN) | function_words(ENGLISH)
+# A lone surrogate: what Python makes of a byte that is not UTF-8 in a command-line argument
+# ($'\xff'), or what a JSON "\ud800" becomes. No encoder takes it (the warm socket, the log,
+# the page), so it is refused here rather than failing later with a codec error.
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 class QuestionTooLong(QuestionError):
@@ -58,6 +63,10 @@ def check_question(question: object, max_chars: int) -> str:
         length = len(question.strip())
         if length > max_chars:
             raise QuestionTooLong(too_long_message(length, max_chars))
+    bad = _SURROGATE.search(question)
+    if bad:
+        raise QuestionError(f"the question is not valid text: character {bad.start() + 1} is a byte that is not "
+                            "UTF-8 (or half of a character pair); type it again in a UTF-8 terminal or page")
     text = " ".join(question.split())
     if not content_words(text):
         raise NoContentWords("the question has no words to search for (only symbols, numbers or words such "

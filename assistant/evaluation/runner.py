@@ -10,9 +10,9 @@ extra columns (`lang`, `category`, ...); a breakdown by `answer_type` (number, d
 unanswerable: read from the accepted answers) is added when the file has no `type` column.
 
 With `--sources DIR` and no `--index`, the corpus is indexed into its own folder (see
-`index_dir_for`): next to it (`<DIR's parent>/index-<DIR's name>`) when DIR lies inside this
-checkout, else in the user's cache; never into the default `index/`, never anywhere else unless
-`--index` names it. Without `--report`, the report goes to a new folder in the user's cache,
+`index_dir_for`): next to it (`<DIR's parent>/index-<DIR's name>`) when that lies inside this
+checkout, else in the user's cache (`<cache>/eval-indexes/<name>-<hash>`); never into the default
+`index/`, never anywhere else unless `--index` names it. Without `--report`, the report goes to a new folder in the user's cache,
 and the command prints where.
 """
 
@@ -53,7 +53,9 @@ def index_dir_for(sources_dir: Path, cache_dir: Path) -> Path:
     if sources_dir == Settings().sources_dir.resolve():
         return Settings().index_dir
     name = sources_dir.name or "sources"
-    if sources_dir.is_relative_to(CHECKOUT) and (CHECKOUT / "pyproject.toml").is_file():
+    # Next to it only where that is still inside the checkout: `--sources .` in the checkout
+    # would otherwise write `../index-<checkout>`, beside it.
+    if sources_dir.parent.is_relative_to(CHECKOUT) and (CHECKOUT / "pyproject.toml").is_file():
         return sources_dir.parent / f"index-{name}"
     digest = hashlib.sha256(str(sources_dir).encode()).hexdigest()[:12]
     return Path(cache_dir) / "eval-indexes" / f"{name}-{digest}"
@@ -292,6 +294,9 @@ def _load_checked(options: EvalOptions, settings: Settings) -> EvalSet:
         print(f"note: {options.file}: {note}", file=sys.stderr)
     if options.report is not None and options.report.exists() and not options.report.is_dir():
         raise EvalError(f"--report {options.report} is a file, not a folder")
+    if options.report is not None and options.report.resolve().is_relative_to(settings.sources_dir.resolve()):
+        raise EvalError(f"--report {options.report} is inside the sources folder {settings.sources_dir}, where "
+                        "the next index would take its report.html for an article: give a folder outside it")
     return eval_set
 
 

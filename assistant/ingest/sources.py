@@ -12,20 +12,12 @@ from pathlib import Path
 
 from .boilerplate import HTML_PRUNE_XPATH
 from .cleaning import clean_article_text, first_date_in_text, markdown_to_text
+# The folder's rules live in folder.py (light, for the command line); named here as before.
+from .folder import ARTICLE_SUFFIXES, SourceError, SourcesFolderMissing, article_files, check_inside  # noqa: F401
 from .language import detect_language
 from .titles import article_title
 
-
-ARTICLE_SUFFIXES = (".txt", ".md", ".html", ".htm")
 MAX_ARTICLE_BYTES = 20 * 1024 * 1024
-
-
-class SourceError(Exception):
-    """An article file that cannot be used; the message names the file and why."""
-
-
-class SourcesFolderMissing(SourceError):
-    """The sources folder is not there (or not a folder): often a command run from another folder."""
 
 
 @dataclass(frozen=True)
@@ -214,17 +206,6 @@ def parse_article(file: str, data: bytes) -> Article:
     )
 
 
-def article_files(folder: Path) -> list[Path]:
-    if not folder.is_dir():
-        problem = "is not a folder" if folder.exists() else "does not exist"
-        where = "" if folder.is_absolute() else f" (looked in {Path.cwd()})"
-        raise SourcesFolderMissing(f"sources folder {folder} {problem}{where}")
-    # A dangling link is listed too (is_file() is False for it), so it is reported, not ignored.
-    return sorted(p for p in folder.rglob("*") if (p.is_file() or p.is_symlink() and not p.is_dir())
-                  and p.suffix.lower() in ARTICLE_SUFFIXES
-                  and not any(part.startswith(".") for part in p.relative_to(folder).parts))
-
-
 def read_file_bytes(path: Path) -> bytes:
     if path.stat().st_size > MAX_ARTICLE_BYTES:
         raise SourceError(f"larger than {MAX_ARTICLE_BYTES // (1024 * 1024)} MiB")
@@ -268,6 +249,7 @@ def scan_sources(folder: Path) -> dict[str, tuple[Path, str]]:
     found = {}
     for path in article_files(folder):
         try:
+            check_inside(folder, path)
             found[path.relative_to(folder).as_posix()] = (path, file_hash(path))
         except (OSError, SourceError) as exc:
             # Listed all the same, so that loading it reports it by name; the marker stands in
@@ -279,6 +261,7 @@ def scan_sources(folder: Path) -> dict[str, tuple[Path, str]]:
 
 def load_article(folder: Path, file: str) -> Article:
     path = folder / file
+    check_inside(folder, path)
     try:
         data = read_file_bytes(path)
     except OSError as exc:

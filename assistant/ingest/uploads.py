@@ -52,8 +52,8 @@ def safe_file_name(name: str) -> str:
 
 
 def _existing_with_hash(folder: Path, digest: str) -> str | None:
-    for path in folder.iterdir():
-        if path.is_file() and path.suffix.lower() in UPLOAD_SUFFIXES and path.stat().st_size <= MAX_UPLOAD_BYTES:
+    for path in folder.iterdir():  # not links: the file a link points to may lie outside the folder
+        if not path.is_symlink() and path.is_file() and path.suffix.lower() in UPLOAD_SUFFIXES and path.stat().st_size <= MAX_UPLOAD_BYTES:
             if content_hash(path.read_bytes()) == digest:
                 return path.name
     return None

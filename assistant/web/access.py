@@ -11,8 +11,11 @@ answers are made of, so they need one of:
 
 Read-only, the upload and removal events are not registered at all, so no HTTP client can call
 them; with a password, the events themselves check it (hiding a button protects nothing: the
-page's events are reachable through Gradio's queue by any client). Wrong passwords, for the
-login and for editing, are answered slowly: one at a time, each after `WRONG_PASSWORD_DELAY_S`.
+page's events are reachable through Gradio's queue by any client). Wrong passwords slow down
+the client that gives them (its address), never anyone else: a wrong login is answered after
+`WRONG_PASSWORD_DELAY_S`, one at a time per address; after a wrong edit password, that address's
+next edit within the same time is refused unchecked, at once, so guesses never hold a place in
+Gradio's queue (20 queued guesses once made the right password wait 20 s).
 """
 
 from __future__ import annotations
@@ -22,6 +25,8 @@ import hmac
 import threading
 import time
 from dataclasses import dataclass
+
+from .limits import client_address
 
 # 40 guesses took 0.7 s without a delay; with it they take 40 s or more, one after another,
 # while a person who mistypes once waits a second.
@@ -58,27 +63,41 @@ class EditAccess:
 
 
 class WrongPasswordGate:
-    """Checks passwords one at a time; each wrong one holds the gate for a while, so guessing is
-    slow (the events run in gradio's worker threads, hence a threading lock)."""
+    """The edit password, checked per client: after a wrong one, that client is refused without
+    a check until `delay_s` has passed; the refusal comes at once, so a guess occupies none of
+    the queue's workers, and other clients are never made to wait."""
+
+    MAX_CLIENTS = 10_000  # remembered wrong-password times; forgotten once their wait is over
 
     def __init__(self, delay_s: float = WRONG_PASSWORD_DELAY_S):
         self.delay_s = delay_s
+        self._wrong_at: dict[str, float] = {}  # client address -> when it last gave a wrong password
         self._lock = threading.Lock()
 
-    def check(self, given: object, expected: str) -> bool:
+    def refusal(self, client: str, given: object, expected: str) -> str | None:
+        """None when `given` is the password; else why the edit is refused."""
+        now = time.monotonic()
         with self._lock:
+            if now - self._wrong_at.get(client, -self.delay_s) < self.delay_s:
+                return f"wait {self.delay_s:g} s after a wrong edit password: nothing was changed"
             if same_secret(given, expected):
-                return True
-            time.sleep(self.delay_s)
-            return False
+                self._wrong_at.pop(client, None)
+                return None
+            if len(self._wrong_at) >= self.MAX_CLIENTS:
+                self._wrong_at = {c: t for c, t in self._wrong_at.items() if now - t < self.delay_s}
+            self._wrong_at[client] = now
+            return "wrong edit password: nothing was changed"
 
 
 def slow_login(user: str, password: str, delay_s: float = WRONG_PASSWORD_DELAY_S):
     """gradio's `auth=` for USER:PASSWORD, as a coroutine: a wrong login waits `delay_s` before
-    it is refused, and logins are checked one at a time, without blocking the server."""
-    lock = asyncio.Lock()
+    it is refused, one at a time per client address (limits.client_address), without blocking
+    the server or delaying other clients' logins."""
+    locks: dict[str, asyncio.Lock] = {}
 
     async def check(given_user: str, given_password: str) -> bool:
+        client = client_address.get()
+        lock = locks.setdefault(client, asyncio.Lock())
         async with lock:
             if same_secret(given_user, user) & same_secret(given_password, password):
                 return True

@@ -6,12 +6,18 @@ last answer, the article view, adding articles, and settings.
 """
 
 
+import errno
 import ipaddress
 import os
+import shutil
+import signal
+import socket
 import sys
+import tempfile
 import threading
 import time
 from importlib import resources
+from pathlib import Path
 from types import SimpleNamespace
 
 from . import view
@@ -33,8 +39,17 @@ ANSWERS_AT_ONCE = 2
 # What Gradio accepts into its temporary folder, as a multiple of the article limit
 # (ingest/uploads.MAX_UPLOAD_BYTES): a file somewhat over the limit still reaches add_articles,
 # whose message names the limit, instead of Gradio's generic refusal; a far bigger one is
-# refused by Gradio before it is written to disk.
+# refused by Gradio before it is written to disk. Only when the chat may add articles: a
+# read-only chat takes no files at all (limits.py).
 UPLOAD_ACCEPT_FACTOR = 4
+UPLOAD_FILES_AT_ONCE = 16  # files per upload request, for the request's size limit
+# The most a request without files may carry: a question (2,000 characters) and the conversation
+# the page sends with it (handlers.MAX_HISTORY_MESSAGES; an answer's HTML is a few kB). A 20 MB
+# history cost 431 s of server work (issue 27, item 11).
+MAX_REQUEST_BYTES = 1024 * 1024
+# Files Gradio received but no event took (sent straight to /gradio_api/upload) are deleted
+# after this long; the whole folder of this run goes when the chat stops.
+UPLOAD_KEEP_S = 600
 STATIC = "static"  # chat.css and the page's scripts, shipped as package data
 
 
@@ -61,6 +76,22 @@ def exposure_warning(host: str, auth: tuple[str, str] | None, edits: EditAccess 
     return (f"WARNING: the chat listens on {host}, reachable from other machines, WITHOUT a password: "
             f"anyone who can reach it can {can}. "
             "Use --auth USER:PASSWORD (or ASSISTANT_AUTH), or --host 127.0.0.1.")
+
+
+def port_problem(host: str, port: int) -> str | None:
+    """Why the chat cannot listen on host:port (taken by another chat, say), found before the
+    model loads for half a minute; None when it can. Bound and released at once, with
+    SO_REUSEADDR as the server binds, so a port in TIME_WAIT after a stopped chat counts as free."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        if exc.errno == errno.EADDRINUSE:
+            return f"cannot serve on {host}:{port}: the port is in use (another chat?); choose another with --port N"
+        return f"cannot serve on {host}:{port}: {exc.strerror or exc}; check --host"
+    return None
 
 
 def parse_auth(value: str | None) -> tuple[str, str] | None:
@@ -206,7 +237,9 @@ def build_app(assistant, edits: EditAccess = EditAccess()):
     from .handlers import ChatHandlers
 
     handlers = ChatHandlers(assistant, edits)
-    with gr.Blocks(title="News assistant", analytics_enabled=False) as app:
+    # delete_cache: files sent to gradio's upload route that no event took go after a while.
+    with gr.Blocks(title="News assistant", analytics_enabled=False,
+                   delete_cache=(UPLOAD_KEEP_S, UPLOAD_KEEP_S)) as app:
         asked = gr.State([])
         gr.Markdown("### News assistant — answers are verbatim quotes from the articles, each cited")
         with gr.Row(equal_height=False):
@@ -240,6 +273,29 @@ def _warm_up(assistant) -> None:
     assistant.ask(EXAMPLES[0])
 
 
+def upload_folder() -> Path:
+    """A folder of this run for the files gradio receives (GRADIO_TEMP_DIR, read when gradio is
+    imported), inside the one the user set or the system's; removed when the chat stops, so
+    nothing sent to it outlives the chat."""
+    base = os.environ.get("GRADIO_TEMP_DIR") or None
+    if base:
+        Path(base).mkdir(parents=True, exist_ok=True)
+    folder = Path(tempfile.mkdtemp(prefix="news-assistant-chat-", dir=base))
+    os.environ["GRADIO_TEMP_DIR"] = str(folder)
+    return folder
+
+
+def request_limits(edits: EditAccess):
+    """The middleware that refuses files on a read-only chat and caps every request (limits.py)."""
+    from starlette.middleware import Middleware
+
+    from ..ingest.uploads import MAX_UPLOAD_BYTES
+    from .limits import RequestLimits
+
+    files = UPLOAD_FILES_AT_ONCE * UPLOAD_ACCEPT_FACTOR * MAX_UPLOAD_BYTES if edits.allowed else None
+    return Middleware(RequestLimits, max_body=MAX_REQUEST_BYTES, max_files_body=files)
+
+
 def run_chat(settings: Settings, host: str = "127.0.0.1", port: int = 7860,
              auth: tuple[str, str] | None = None, edits: EditAccess = EditAccess()) -> int:
     """Open (and if needed build) the index with progress in the terminal, then serve the chat."""
@@ -247,6 +303,25 @@ def run_chat(settings: Settings, host: str = "127.0.0.1", port: int = 7860,
     warning = exposure_warning(host, auth, edits)
     if warning:
         print(warning, file=sys.stderr, flush=True)
+    problem = port_problem(host, port)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
+    uploads = upload_folder()
+    if threading.current_thread() is threading.main_thread():
+        # SIGTERM stops the chat as Ctrl+C does (gradio closes its server), so the folder goes too.
+        signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        return _serve(settings, host, port, auth, edits)
+    finally:
+        shutil.rmtree(uploads, ignore_errors=True)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
+def _serve(settings: Settings, host: str, port: int, auth: tuple[str, str] | None, edits: EditAccess) -> int:
     from ..core import Assistant
 
     started = time.monotonic()
@@ -271,8 +346,10 @@ def run_chat(settings: Settings, host: str = "127.0.0.1", port: int = 7860,
         # hint that a command-line user cannot act on
         app.launch(server_name=host, server_port=port, auth=slow_login(*auth) if auth else None,
                    css=static_text("chat.css"), theme=theme(), show_error=True,
-                   max_file_size=UPLOAD_ACCEPT_FACTOR * MAX_UPLOAD_BYTES, quiet=True, footer_links=[], ssr_mode=False)
-    except OSError as exc:  # port taken, address not available: one line, not a traceback
-        print(f"error: cannot serve on {host}:{port}: {exc}", file=sys.stderr)
+                   max_file_size=UPLOAD_ACCEPT_FACTOR * MAX_UPLOAD_BYTES if edits.allowed else 1,
+                   app_kwargs={"middleware": [request_limits(edits)]},
+                   quiet=True, footer_links=[], ssr_mode=False)
+    except OSError as exc:  # taken since port_problem looked, address not available: one line, not a traceback
+        print(f"error: cannot serve on {host}:{port}: {exc}; choose another port with --port N", file=sys.stderr)
         return 2
     return 0

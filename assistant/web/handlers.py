@@ -30,6 +30,10 @@ from ..ingest.uploads import MAX_UPLOAD_BYTES, UploadError, store_upload
 
 log = logging.getLogger(__name__)
 STREAM_PAUSE_S = 0.03  # between streamed pieces of an answer, so they arrive as a stream
+# The conversation an answer sends back: the newest messages only (25 questions and answers).
+# The page sends the whole conversation with every question, so it must not grow without end;
+# the follow-up topic is kept apart (`asked`) and is not cut.
+MAX_HISTORY_MESSAGES = 50
 
 
 def _assistant_message(html: str) -> dict:
@@ -49,6 +53,36 @@ def discard_upload(path: str) -> None:
         file.parent.rmdir()
     except OSError:
         pass  # the folder holds other files, or it went already
+
+
+def quotes_wanted(value: object, limit: int) -> int | None:
+    """The /chat API's `max_quotes`: a whole number, capped at `limit` (0, a negative number or
+    none: the default); QuestionError for anything else ("abc", [3], NaN), so the caller gets the
+    documented `{"error": ...}` and not a server error."""
+    if value is None:
+        return None
+    if isinstance(value, str) and value.strip().removeprefix("-").isdigit():
+        value = int(value)
+    whole = isinstance(value, int) and not isinstance(value, bool)
+    if not whole and not (isinstance(value, float) and value.is_integer()):
+        raise QuestionError(f"max_quotes must be a whole number from 1 to {limit}, not {str(value)[:20]!r}")
+    return min(max(int(value), 0), limit) or None
+
+
+def client_of(request: gr.Request | None) -> str:
+    """The address a page event came from ("" when called without one, as in tests)."""
+    client = getattr(request, "client", None)
+    return getattr(client, "host", None) or ""
+
+
+def encodable(text: str) -> str:
+    """`text` with lone surrogates (which no encoder takes, so gradio could not send it) as "?"."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def echo(message: object) -> str | None:
+    """The start of a refused question, to send back with its error."""
+    return encodable(message[:200]) if isinstance(message, str) else None
 
 
 class ChatHandlers:
@@ -83,7 +117,7 @@ class ChatHandlers:
 
     def respond(self, message: str, history: list, asked: list[str], max_quotes, files):
         """Stream one answer: the question, a searching note, then the answer piece by piece."""
-        history, asked = list(history or []), list(asked or [])
+        history, asked = list(history or [])[-(MAX_HISTORY_MESSAGES - 2):], list(asked or [])
         if not (message or "").strip():
             yield history, gr.skip(), "", asked
             return
@@ -91,7 +125,7 @@ class ChatHandlers:
             message = check_question(message, self.max_chars)
         except QuestionError as exc:  # the question stays in the box, to be shortened
             history.append(_assistant_message(view.user_message(view.sentence(str(exc)))))
-            yield history, gr.skip(), message, asked
+            yield history, gr.skip(), encodable(message), asked
             return
         snapshot = self.assistant.snapshot  # one snapshot for the whole answer
         default = GERMAN if snapshot.mostly_german else "en"
@@ -131,13 +165,13 @@ class ChatHandlers:
 
     # ------------------------------------------------------------------ changing the articles
 
-    def edit_refusal(self, password: object) -> str | None:
+    def edit_refusal(self, password: object, request: gr.Request | None) -> str | None:
         """None when this request may change the articles; else why not. Checked in the event
-        itself, whatever the page shows."""
+        itself, whatever the page shows; wrong passwords slow down only their client (access.py)."""
         if not self.edits.allowed:
             return "this chat is read-only: articles cannot be added or removed here"
-        if self.edits.needs_password and not self.gate.check(password, self.edits.password):
-            return "wrong edit password: nothing was changed"
+        if self.edits.needs_password:
+            return self.gate.refusal(client_of(request), password, self.edits.password)
         return None
 
     def _store(self, paths: list[str]) -> tuple[list[tuple[bool, str]], list[str]]:
@@ -187,12 +221,12 @@ class ChatHandlers:
                 view.library_list(self.assistant.sources()), gr.Dropdown(choices=choices))
 
     def add_articles(self, paths: list[str] | None, password: str | None = None,
-                     progress=gr.Progress(track_tqdm=True)):
+                     progress=gr.Progress(track_tqdm=True), request: gr.Request = None):
         """Check and store the uploaded files, then index them; the report says what happened to
         each. What was stored is reported before indexing starts, so a stop during indexing
         still shows which files are in the sources folder (they are indexed at the next start)."""
         paths = paths or []
-        refusal = self.edit_refusal(password)
+        refusal = self.edit_refusal(password, request)
         if refusal:
             for path in paths:
                 discard_upload(path)
@@ -243,9 +277,10 @@ class ChatHandlers:
     def cancel_removal(self):
         return (None, view.removal_report(True, "nothing removed"), *self._removal_buttons(None))
 
-    def confirm_removal(self, pending: str | None, chosen_filter: list[str] | None, password: str | None = None):
+    def confirm_removal(self, pending: str | None, chosen_filter: list[str] | None, password: str | None = None,
+                        request: gr.Request = None):
         """Second step: delete the article and re-index; the list, both dropdowns and the status follow."""
-        refusal = self.edit_refusal(password)
+        refusal = self.edit_refusal(password, request)
         if refusal:
             ok, message = False, refusal
         elif not pending:
@@ -274,11 +309,11 @@ class ChatHandlers:
         return [], view.sources_panel(None, {}), "", [], view.empty_article_view(), gr.Tabs(selected="sources")
 
     def api_chat(self, message: str, max_quotes: int = 0) -> dict:
-        """Answer one question: the answer text (with its numbered quotes and sources) and the quotes."""
+        """Answer one question: the answer text (with its numbered quotes and sources) and the quotes.
+        Bad input (the question, or a `max_quotes` that is no whole number) gets `{"error": ...}`."""
         try:
             check_question(message, self.max_chars)
+            quotes = quotes_wanted(max_quotes, self.assistant.settings.max_quotes_limit)
         except QuestionError as exc:
-            return {"question": message[:200] if isinstance(message, str) else None, "error": str(exc)}
-        limit = self.assistant.settings.max_quotes_limit
-        quotes = min(max(int(max_quotes or 0), 0), limit) or None
+            return {"question": echo(message), "error": str(exc)}
         return self.run_answer(self.assistant.snapshot, message, quotes, None).to_dict()
