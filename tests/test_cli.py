@@ -299,3 +299,16 @@ def test_bad_vector_store_settings_are_clean_errors(tmp_path, flags, needle):
     sources = make_corpus(tmp_path / "sources", TINY_ARTICLES)
     assert_clean_error(run("index", *corpus_args(sources, tmp_path / "index"), *flags), needle)
     assert not (tmp_path / "index").exists()
+
+
+def test_the_readme_example_prints_what_the_readme_shows(shipped_settings, shipped_assistant):
+    """The README's first `assistant ask` example, run on the shipped articles, prints exactly the
+    block the README shows under it (issue 27: it once showed a short answer and three quotes)."""
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    command = '`.venv/bin/assistant ask "Wie viel Prozent an Vodacom hält Vodafone?"`:\n\n```\n'
+    assert command in readme
+    shown = readme.split(command, 1)[1].split("```", 1)[0]
+    args = corpus_args(shipped_settings.sources_dir, shipped_settings.index_dir)  # indexed by the fixture
+    result = run("ask", "Wie viel Prozent an Vodacom hält Vodafone?", *args)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == shown.strip()
