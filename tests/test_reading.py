@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from assistant.answer.candidates import Candidate, rank_candidates, retrieve
+from assistant.answer.selection import is_the_headline
 from assistant.answer.reading import (
     holds_probability,
-    is_the_headline,
     read_candidates,
     read_features,
     reader_input,
