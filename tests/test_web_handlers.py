@@ -75,3 +75,14 @@ def test_a_question_that_is_not_text_is_refused_and_can_be_sent_back(handlers):
     assert "not valid text" in reply["error"] and reply["question"].encode("utf-8")
     for quotes in ("abc", [3], float("nan"), True):
         assert "max_quotes must be a whole number" in handlers.api_chat("Wie warm wird es?", quotes)["error"]
+
+
+def test_long_titles_are_cut_at_a_word_and_marked():
+    from assistant.web.handlers import short_title
+
+    title = "KI, Cloud und IoT: Vodafone schließt 1,5-Milliarden-Vertrag mit Microsoft über zehn Jahre"
+    shown = short_title(title, "de", 70)
+    assert shown.endswith("…") and len(shown) <= 71
+    assert title.startswith(shown[:-1]) and title[len(shown) - 1] in " ,:"  # the cut falls between words
+    assert short_title("Kurz", "de", 70) == "Kurz"
+    assert short_title("x" * 90, "de", 70) == "x" * 69 + "…"

@@ -26,6 +26,7 @@ from ..answer.types import Answer, QuestionError
 from ..index.indexer import SKIPPED_BEFORE
 from ..index.view import UnknownArticle
 from ..ingest.language import GERMAN, detect_language
+from ..ingest.titles import ELLIPSIS, sentence_title
 from ..ingest.uploads import MAX_UPLOAD_BYTES, UploadError, store_upload
 
 log = logging.getLogger(__name__)
@@ -85,6 +86,14 @@ def echo(message: object) -> str | None:
     return encodable(message[:200]) if isinstance(message, str) else None
 
 
+def short_title(title: str, language: str, max_chars: int) -> str:
+    """A title for a narrow list: whole when it fits, else cut at a word and marked with "…"
+    (never mid-word, as every title of the product)."""
+    if len(title) <= max_chars:
+        return title
+    return sentence_title(title, language, max_chars) or title[: max_chars - 1] + ELLIPSIS
+
+
 class ChatHandlers:
     """What the page's events do to an open Assistant; the layout only wires them."""
 
@@ -97,7 +106,7 @@ class ChatHandlers:
         self.max_chars = assistant.settings.max_question_chars
 
     def article_choices(self) -> list[tuple[str, str]]:
-        return [(f"{a.title[:70]} ({a.file})", a.file) for a in self.assistant.sources()]
+        return [(f"{short_title(a.title, a.language, 70)} ({a.file})", a.file) for a in self.assistant.sources()]
 
     def run_answer(self, snapshot: Snapshot, question: str, max_quotes: int | float | None,
                    files: list[str] | None, topic: str | None = None) -> Answer:
@@ -261,8 +270,9 @@ class ChatHandlers:
         """Remove, or Confirm and Cancel while a removal waits for its second, explicit step."""
         label = "Confirm removal"
         if pending:
-            title = next((a.title for a in self.assistant.sources() if a.file == pending), pending)
-            label = f"Confirm removal of {title[:80]}"
+            article = next((a for a in self.assistant.sources() if a.file == pending), None)
+            title = short_title(article.title, article.language, 80) if article else pending
+            label = f"Confirm removal of {title}"
         return (gr.Button(visible=not pending), gr.Button(value=label, visible=bool(pending)),
                 gr.Button(visible=bool(pending)))
 
