@@ -231,9 +231,13 @@ def parse_request(line: bytes, max_quotes_limit: int) -> dict:
     question, quotes = request.get("question"), request.get("max_quotes")
     if not isinstance(question, str):
         raise RequestError("malformed request: 'question' must be a string")
-    if quotes is not None and (isinstance(quotes, bool) or not isinstance(quotes, int)
-                               or not 1 <= quotes <= max_quotes_limit):
-        raise RequestError(f"malformed request: 'max_quotes' must be a whole number from 1 to {max_quotes_limit}")
+    from .answer.question import check_quote_count
+    from .answer.types import QuestionError
+
+    try:
+        check_quote_count(quotes, max_quotes_limit)
+    except QuestionError:
+        raise RequestError(f"malformed request: 'max_quotes' must be a whole number from 1 to {max_quotes_limit}") from None
     return {"question": question, "max_quotes": quotes}
 
 

@@ -300,3 +300,14 @@ def test_a_when_question_without_any_time_in_the_sentences_read_is_refused(shipp
     # the sentences about the Telekom hold no year: the model finds no span of the kind asked
     answer = ask(shipped_assistant, "Wann wurde die Deutsche Telekom gegründet?")
     assert answer.abstained and answer.short_answer is None, describe(answer)
+
+
+@pytest.mark.parametrize("count", [0, -1, 11, 2.0, True, "3"])
+def test_the_number_of_quotes_is_one_rule_everywhere(shipped_assistant, count):
+    """Python's ask() (and so the CLI's -k and the evaluation) refuses what the warm server and
+    the /chat API refuse: anything but a whole number from 1 to max_quotes_limit, never cut."""
+    from assistant.answer.types import QuestionError
+
+    with pytest.raises(QuestionError, match="the number of quotes must be a whole number from 1 to 10"):
+        shipped_assistant.ask("Wie viele Kunden hat Vodacom?", max_quotes=count)
+    assert len(shipped_assistant.ask("Wie viele Kunden hat Vodacom?", max_quotes=10).quotes) <= 10

@@ -202,6 +202,9 @@ def test_bad_k_is_refused(corpus):
     assert "argument -k: 0 is too small: at least 1" in result.stderr
     result = run("ask", "-k", "abc", "Wie warm wird es?", *corpus_args(*corpus))
     assert result.returncode == 2 and "argument -k: 'abc' is not a whole number" in result.stderr, result.stderr
+    # above the limit: refused as the warm server and /chat refuse it, never cut
+    assert_clean_error(run("ask", "-k", "11", "Wie warm wird es?", *corpus_args(*corpus)),
+                       "the number of quotes must be a whole number from 1 to 10")
 
 
 def test_help_says_what_the_tool_does_with_examples():

@@ -46,11 +46,13 @@ def test_removal_deletes_only_on_confirmation(handlers, tiny_settings):
     assert [file for _, file in handlers.article_choices()] == ["wetter.txt"]
 
 
-def test_api_chat_checks_its_input_and_caps_the_quotes(handlers):
+def test_api_chat_checks_its_input_and_refuses_too_many_quotes(handlers):
     assert handlers.api_chat("  ")["error"] == "the question is empty"
     assert "too long" in handlers.api_chat("x" * (handlers.max_chars + 1))["error"]
-    answer = handlers.api_chat("Wie warm wird es in Berlin am Freitag?", max_quotes=10_000)
-    assert len(answer["quotes"]) <= handlers.assistant.settings.max_quotes_limit
+    limit = handlers.assistant.settings.max_quotes_limit
+    assert handlers.api_chat("Wie warm wird es in Berlin am Freitag?", max_quotes=10_000)["error"] == \
+        f"the number of quotes must be a whole number from 1 to {limit}, not 10000"
+    answer = handlers.api_chat("Wie warm wird es in Berlin am Freitag?", max_quotes=limit)
     assert any("28 Grad" in q["text"] for q in answer["quotes"])
 
 

@@ -14,7 +14,7 @@ from .authorship import asks_for_author, author_span, authorship
 from .candidates import Candidate, Retrieved, rank_candidates, retrieve
 from .conflict import answers, conflict_sides, with_sides_first
 from .conversation import Reading, readings
-from .question import check_question
+from .question import check_question, check_quote_count
 from .reading import margin_above_refusal, read_candidates, read_further, read_spans, refuses
 from .render import render
 from .retrieval import PassageHit
@@ -217,9 +217,7 @@ def answer_with_passages(snapshot: Snapshot, question: str, max_quotes: int | No
                          ) -> tuple[Answer, list[PassageHit]]:
     """The answer and the ranked passages it was drawn from (for evaluation of retrieval)."""
     question = clean_question(question, snapshot.settings.max_question_chars)
-    limit = max_quotes if max_quotes is not None else snapshot.settings.max_quotes
-    if limit < 1:
-        raise QuestionError("the number of quotes must be at least 1")
+    limit = check_quote_count(max_quotes, snapshot.settings.max_quotes_limit) or snapshot.settings.max_quotes
     first_retrieved = retrieve(snapshot, question, files)
     language = first_retrieved.language  # the question's own language, also with the topic added
     if asks_for_author(question):  # the byline answers it: nothing to rank or read

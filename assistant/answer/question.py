@@ -54,6 +54,17 @@ def too_long_message(length: int, max_chars: int) -> str:
             "ask about one thing at a time")
 
 
+def check_quote_count(value: object, limit: int) -> int | None:
+    """The number of quotes asked for: None (the default) or a whole number from 1 to `limit`;
+    QuestionError for anything else. The one rule for the CLI's -k, Python's ask(), the warm
+    server and the /chat API: more than the limit is refused, never cut."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= limit:
+        raise QuestionError(f"the number of quotes must be a whole number from 1 to {limit}, not {str(value)[:20]}")
+    return value
+
+
 def check_question(question: object, max_chars: int) -> str:
     """The question with its whitespace collapsed; QuestionError (with the message to show)
     when it is empty, longer than `max_chars`, or has no content word."""

@@ -20,7 +20,7 @@ from . import view
 from .access import EditAccess, WrongPasswordGate
 from ..answer.answering import answer_question
 from ..answer.conversation import next_topic
-from ..answer.question import check_question
+from ..answer.question import check_question, check_quote_count
 from ..answer.snapshot import Snapshot
 from ..answer.types import Answer, QuestionError
 from ..index.indexer import SKIPPED_BEFORE
@@ -57,17 +57,17 @@ def discard_upload(path: str) -> None:
 
 
 def quotes_wanted(value: object, limit: int) -> int | None:
-    """The /chat API's `max_quotes`: a whole number, capped at `limit` (0, a negative number or
-    none: the default); QuestionError for anything else ("abc", [3], NaN), so the caller gets the
-    documented `{"error": ...}` and not a server error."""
+    """The /chat API's `max_quotes`: 0 or none is the default, a whole number (also written as
+    "3" or 3.0) must be from 1 to `limit` (question.check_quote_count, the rule everywhere);
+    QuestionError for anything else ("abc", [3], NaN, 50), so the caller gets the documented
+    `{"error": ...}` and not a server error."""
     if value is None:
         return None
     if isinstance(value, str) and value.strip().removeprefix("-").isdigit():
         value = int(value)
-    whole = isinstance(value, int) and not isinstance(value, bool)
-    if not whole and not (isinstance(value, float) and value.is_integer()):
-        raise QuestionError(f"max_quotes must be a whole number from 1 to {limit}, not {str(value)[:20]!r}")
-    return min(max(int(value), 0), limit) or None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return None if value == 0 and not isinstance(value, bool) else check_quote_count(value, limit)
 
 
 def client_of(request: gr.Request | None) -> str:
