@@ -137,3 +137,10 @@ def test_a_follow_up_whose_own_reading_finds_its_own_subject_is_read_alone(shipp
     follow = converse(shipped_assistant, ["Who is the CEO of Vodafone?", "And who runs Microsoft?"])[-1]
     assert follow.understood_as is None, follow.answer
     assert not any("Margherita" in q.text for q in follow.quotes), follow.answer
+
+
+def test_a_topic_that_would_make_the_reading_too_long_is_left_out_never_cut():
+    question = "Und wann?"
+    topic = "Wie viel will Vodafone in KI investieren? " * 10
+    assert readings(question, topic, max_chars=2000)[-1] == Reading(f"{topic} {question}", True)
+    assert readings(question, topic, max_chars=len(topic) + len(question)) == [Reading(question, False)]

@@ -224,7 +224,7 @@ def answer_with_passages(snapshot: Snapshot, question: str, max_quotes: int | No
         return _author_answer(snapshot, question, language, first_retrieved), first_retrieved.hits
     first = _read(snapshot, Reading(question, False), first_retrieved, limit)
     others = [_read(snapshot, r, retrieve(snapshot, r.query, files, language), limit)
-              for r in readings(question, topic)[1:]]
+              for r in readings(question, topic, snapshot.settings.max_question_chars)[1:]]
     chosen = _choose(snapshot, [first, *others], snapshot.settings.followup_margin)
     confirms = chosen.confirms or [None] * len(chosen.picked)
     quotes = [_quote(snapshot, c, i, agrees) for i, (c, agrees) in enumerate(zip(chosen.picked, confirms), 1)]

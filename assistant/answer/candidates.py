@@ -73,7 +73,6 @@ def retrieve(snapshot: Snapshot, question: str, files: list[str] | None = None,
              language: str | None = None) -> Retrieved:
     """Rank passages for a question: the retrieval step shared by answers and evaluation.
     `language` is the question's (detected from it when not given)."""
-    question = question[: snapshot.settings.max_question_chars]
     language = language or question_language(snapshot, question)
     query, as_passage = snapshot.embedder.encode_question(question)
     tokens = tokenize(question, language)

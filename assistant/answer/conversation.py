@@ -51,13 +51,15 @@ class Reading:
     with_topic: bool
 
 
-def readings(question: str, topic: str | None) -> list[Reading]:
+def readings(question: str, topic: str | None, max_chars: int = 2000) -> list[Reading]:
     """The question alone, then (when there is a topic that is not the question, and the question
-    cannot stand alone: refers_back) with it."""
+    cannot stand alone: refers_back) with it, unless the two together are longer than a question
+    may be (`max_chars`): nothing is ever cut, so then the question is read alone."""
     alone = Reading(question, False)
     if not topic or " ".join(topic.split()).casefold() == question.casefold() or not refers_back(question):
         return [alone]
-    return [alone, Reading(f"{topic} {question}", True)]
+    combined = f"{topic} {question}"
+    return [alone] if len(combined) > max_chars else [alone, Reading(combined, True)]
 
 
 def next_topic(topic: str | None, question: str, with_topic: bool, abstained: bool) -> str | None:
