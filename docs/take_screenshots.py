@@ -2,7 +2,8 @@
 
 Starts the real `assistant chat` on a copy of the shipped articles (loopback) and drives it with
 Debian chromium. Writes docs/chat_empty.png, docs/chat_answer.png, docs/chat_article.png,
-docs/chat_abstention.png and docs/chat_dark.png.
+docs/chat_abstention.png and docs/chat_dark.png; and docs/chat_conflict.png from a second chat whose
+corpus adds one planted article that disagrees with a shipped one (tests/test_conflict.py's).
 
     .venv/bin/python docs/take_screenshots.py
 """
@@ -18,6 +19,8 @@ sys.path.insert(0, str(REPO / "tests"))
 from chat_server import CHROMIUM, CHROMIUM_FLAGS, start_chat  # noqa: E402
 from conftest import copy_shipped  # noqa: E402
 from test_chat import ask  # noqa: E402
+from test_conflict import QUESTION as CONFLICT_QUESTION  # noqa: E402
+from test_conflict import planted  # noqa: E402
 
 DOCS = REPO / "docs"
 UNANSWERABLE = "Wie hoch ist der Eiffelturm?"
@@ -69,9 +72,35 @@ def main() -> int:
                 browser.close()
         finally:
             server.stop()
+    conflict_shot()
     for png in sorted(DOCS.glob("chat_*.png")):
         print(png.relative_to(REPO))
     return 0
+
+
+def conflict_shot() -> None:
+    """Articles that disagree: the shipped ones plus a planted newer one giving 99 percent."""
+    from playwright.sync_api import sync_playwright
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        sources = copy_shipped(root / "sources")
+        (sources / "vodacom_99.txt").write_text(planted(3), encoding="utf-8")
+        server = start_chat(sources, root / "index", root / "chat.log")
+        try:
+            with sync_playwright() as p:
+                browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
+                page = browser.new_page(viewport={"width": 1280, "height": 800})
+                page.set_default_timeout(60_000)
+                page.goto(server.url, wait_until="load")
+                page.wait_for_selector("#question textarea")
+                ask(page, CONFLICT_QUESTION)
+                page.wait_for_selector("#sources-panel .card")
+                page.wait_for_timeout(500)
+                page.screenshot(path=DOCS / "chat_conflict.png")
+                browser.close()
+        finally:
+            server.stop()
 
 
 if __name__ == "__main__":
