@@ -27,7 +27,7 @@ from .index.store import IndexMissing
 from .index.view import UnknownArticle
 from .ingest.sources import Article
 from .models.embedding import Embedder, default_model_folder
-from .models.reader.lazy import Reader
+from .models.reader.lazy import LazyReader
 
 if TYPE_CHECKING:  # the write path is imported only when indexing
     from .index.indexer import UpdateReport
@@ -42,11 +42,11 @@ def index_command(settings: Settings) -> str:
             f"--index {shlex.quote(str(settings.index_dir))}")
 
 
-def _reader(settings: Settings) -> Reader | None:
+def _reader(settings: Settings) -> LazyReader | None:
     """The second stage, loaded on its first question; None when switched off."""
     if not settings.reader:
         return None
-    return Reader(lambda: default_model_folder(settings), settings.reader_weights)
+    return LazyReader(lambda: default_model_folder(settings), settings.reader_weights)
 
 
 class Assistant:

@@ -13,7 +13,7 @@ from ..config import Settings
 from ..index import store
 from ..index.view import IndexView
 from ..models.embedding import Embedder
-from ..models.reader.lazy import Reader
+from ..models.reader.lazy import LazyReader
 from .retrieval import Retriever
 
 
@@ -23,10 +23,10 @@ class Snapshot:
     embedder: Embedder
     view: IndexView
     retriever: Retriever
-    reader: Reader | None = None  # the second stage (answer/reading.py); None: similarity only
+    reader: LazyReader | None = None  # the second stage (answer/reading.py); None: similarity only
 
     @classmethod
-    def load(cls, settings: Settings, embedder: Embedder, reader: Reader | None = None) -> "Snapshot":
+    def load(cls, settings: Settings, embedder: Embedder, reader: LazyReader | None = None) -> "Snapshot":
         """Open the live index generation; raises store.IndexMissing / IndexCorrupt."""
         data = store.load_generation(settings.index_dir, probe=settings.ivf_probe, milvus_token=settings.milvus_token)
         if data.manifest["model"] != embedder.identity:

@@ -1,9 +1,12 @@
-"""Extractive reader: scores answer spans and "no answer" for a question against passages.
+"""The answer model: for a question and candidate sentences, how likely each holds the answer
+and where the answer is (model card: MODEL_CARD.md here).
 
-    from assistant.models.reader.model import Reader, best_span   # imports torch
+    from assistant.models.reader.model import Reader, ReaderInput, best_span   # imports torch
 
-    reader = Reader.load()
-    reading = reader.read("What share of Vodacom does Vodafone own?", [passage])[0]
-    span = best_span(reading, sentence_start, sentence_end)   # Span(start, end, score) | None
-    answers = reading.margin(span) > reader.threshold
+    reader = Reader.load()                      # the shipped weights (weights/)
+    reading = reader.read(question, [ReaderInput(...)])[0]
+    span = best_span(reading)                   # Span | None: the best answer span, whole words
+
+`lazy.LazyReader` stands for it until the first question (torch and the weights take seconds);
+answer/reading.py turns readings into the quotes' order, the refusal and the short answer.
 """

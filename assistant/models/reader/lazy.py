@@ -7,7 +7,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 
-class Reader:
+class LazyReader:
     """Stands for models/reader/model.Reader until it is needed; thread-safe."""
 
     def __init__(self, base_folder: Callable[[], Path], weights_dir: Path | None = None, precision: str = "auto"):
