@@ -10,7 +10,7 @@ from __future__ import annotations
 import importlib.util
 import re
 from collections.abc import Mapping
-from dataclasses import astuple, dataclass, field, fields, replace
+from dataclasses import asdict, astuple, dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlparse
@@ -90,42 +90,107 @@ FEATURES = tuple(f.name for f in fields(Weights))
 READER_FEATURES = ("holds", "span_margin", "first_stage", "coverage", "same_language")
 
 
+# The answer model's fitted policy lives beside the weights it was fitted to (as transformers
+# keeps config.json beside a model), with the digest of those weights and the first-stage
+# thresholds it assumes: benchmarks/fit_answer_policy.py writes it, loading refuses a mismatch.
+READER_WEIGHTS_DIR = Path(__file__).resolve().parent / "models" / "reader" / "weights"
+POLICY_FILE = "policy.json"
+READER_WEIGHTS_FILE = "reader.safetensors"
+
+
 @dataclass(frozen=True)
 class ReaderPolicy:
     """How the answer model ranks, refuses and answers: a logistic model over READER_FEATURES
     and three thresholds on its probability, all fitted on the development split (held-out
     training articles, never XQuAD) by benchmarks/fit_answer_policy.py, which also reports
-    what each costs (benchmarks/README.md: answer policy). Held out there, each language pair
-    counting the same: the first quote holds the answer for 0.645 of answerable questions (0.74
-    over all questions), some quote for 0.77 (0.86), 4.8% of them are refused and 57% of
-    unanswerable ones; a short answer is shown for 16% of questions, 89% of those right."""
+    what each costs (benchmarks/README.md: answer policy). The values are in POLICY_FILE beside
+    the reader's weights (load_reader_policy), not here.
 
-    candidates: int = 4  # first-stage sentences read per question
-    weights: tuple[float, ...] = (0.6795, 0.0208, 6.0811, 0.2348, 0.0902)
-    bias: float = -0.9717
-    refuse_below: float = 0.0725  # refuse when no sentence is this likely to hold the answer
-    keep_share: float = 0.3  # a further quote is shown only when at least this share as likely as the first
-    short_answer_above: float = 0.072  # the best quote's span is the short answer only when
-    short_answer_margin: float = 2.0  # ... it is this likely and its span beats "no answer" by this
-    # Sentences of different articles that are more likely than not to hold the answer, whose
-    # spans beat "no answer" by at least conflict_margin and say different things, are a conflict
-    # (answer/conflict.py). Set by hand, not fitted: two reports of a planted disagreement
-    # ("99 Prozent" / "65 Prozent" of Vodacom) read 0.74 / 0.71 with margins -0.4 / -0.9; two
-    # articles answering different things ("2018" for the first agreement, "16. Januar 2024" for
-    # the new one) read 0.43 / 0.39; on the shipped questions no other article's different
-    # answer reaches 0.5 with a margin above -1.8 next to an answering first quote.
-    conflict_above: float = 0.5
-    conflict_margin: float = -1.0
-    # When every sentence read is in another language than the question, the model (weaker
-    # across languages) still refuses and gives the short answer, but the first stage's best
-    # sentence stays first unless this is True (fit_answer_policy.py keeps the better one).
-    rank_across_languages: bool = False
+    - candidates: first-stage sentences read per question.
+    - weights, bias: the logistic model over READER_FEATURES.
+    - refuse_below: refuse when no sentence is this likely to hold the answer.
+    - keep_share: a further quote is shown only when at least this share as likely as the first.
+    - short_answer_above, short_answer_margin: the best quote's span is the short answer only
+      when it is this likely and its span beats "no answer" by this margin.
+    - conflict_above, conflict_margin: sentences of different articles more likely than this to
+      hold the answer, whose spans beat "no answer" by at least the margin and say different
+      things, are a conflict (answer/conflict.py). Set by hand, not fitted: two reports of a
+      planted disagreement ("99 Prozent" / "65 Prozent" of Vodacom) read 0.74 / 0.71 with margins
+      -0.4 / -0.9; two articles answering different things ("2018" for the first agreement,
+      "16. Januar 2024" for the new one) read 0.43 / 0.39; on the shipped questions no other
+      article's different answer reaches 0.5 with a margin above -1.8 next to an answering quote.
+    - rank_across_languages: when every sentence read is in another language than the question,
+      the model (weaker across languages) still refuses and gives the short answer, but the first
+      stage's best sentence stays first unless this is True (the fit keeps the better one; on the
+      2026-12-07 development split, True gave 27 first quotes of 65 English questions over German
+      text against 29).
+    - reader_weights_sha256: the weights it was fitted to; first_stage_thresholds: the similarity
+      thresholds (AbstentionPolicy) its `first_stage` feature is measured from.
+    """
+
+    candidates: int
+    weights: tuple[float, ...]
+    bias: float
+    refuse_below: float
+    keep_share: float
+    short_answer_above: float
+    short_answer_margin: float
+    conflict_above: float
+    conflict_margin: float
+    rank_across_languages: bool
+    reader_weights_sha256: str
+    first_stage_thresholds: tuple[float, float]
 
     def __post_init__(self) -> None:
         if len(self.weights) != len(READER_FEATURES):
             raise ConfigError(f"reader_policy needs {len(READER_FEATURES)} weights ({', '.join(READER_FEATURES)})")
         if self.candidates < 1:
             raise ConfigError("reader_policy.candidates must be at least 1")
+
+
+def load_reader_policy(weights_dir: Path = READER_WEIGHTS_DIR) -> ReaderPolicy:
+    """The policy fitted to the reader weights in `weights_dir` (its POLICY_FILE)."""
+    import json
+
+    path = Path(weights_dir) / POLICY_FILE
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return ReaderPolicy(**{**data, "weights": tuple(data["weights"]),
+                               "first_stage_thresholds": tuple(data["first_stage_thresholds"])})
+    except FileNotFoundError:
+        raise ConfigError(f"no answer policy at {path}: fit one to these weights with "
+                          "benchmarks/fit_answer_policy.py --weights DIR") from None
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ConfigError(f"the answer policy {path} is not readable: {exc}") from None
+
+
+def write_reader_policy(policy: ReaderPolicy, weights_dir: Path) -> Path:
+    """Write `policy` beside the weights it was fitted to (written whole, then renamed)."""
+    import json
+    import os
+
+    path = Path(weights_dir) / POLICY_FILE
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(asdict(policy), indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def weights_digest(weights_dir: Path) -> str:
+    """sha256 of the reader's weights file in `weights_dir`."""
+    import hashlib
+
+    return hashlib.sha256((Path(weights_dir) / READER_WEIGHTS_FILE).read_bytes()).hexdigest()
+
+
+_shipped_policy: list[ReaderPolicy] = []
+
+
+def shipped_reader_policy() -> ReaderPolicy:
+    """The shipped weights' policy, read once."""
+    if not _shipped_policy:
+        _shipped_policy.append(load_reader_policy())
+    return _shipped_policy[0]
 
 
 @dataclass(frozen=True)
@@ -229,7 +294,7 @@ class Settings:
     # stage's best sentences; `reader_policy` turns its readings into the quotes' order, the
     # refusal and the short answer. ASSISTANT_READER=0: similarity only, no short answers.
     reader: bool = True
-    reader_policy: ReaderPolicy = ReaderPolicy()
+    reader_policy: ReaderPolicy = field(default_factory=shipped_reader_policy)
     # Trained weights of the answer model (None: the shipped ones; ASSISTANT_READER_WEIGHTS),
     # so a retrained model can be tried without replacing them; fit `reader_policy` to it.
     reader_weights: Path | None = None
@@ -268,6 +333,12 @@ class Settings:
             raise ConfigError("the abstention thresholds were calibrated with other quote weights "
                               f"({self.abstention.calibrated_with}); re-run benchmarks/fit_answer_policy.py "
                               "and set the weights and thresholds it reports together")
+        thresholds = (self.abstention.threshold, self.abstention.threshold_cross_language)
+        if tuple(self.reader_policy.first_stage_thresholds) != thresholds:
+            raise ConfigError(f"the answer policy was fitted with first-stage thresholds "
+                              f"{tuple(self.reader_policy.first_stage_thresholds)}, these settings have {thresholds}: "
+                              "its first_stage feature would be measured from another zero; refit it with "
+                              "benchmarks/fit_answer_policy.py")
         if not 1 <= self.max_quotes <= self.max_quotes_limit:
             raise ConfigError(f"max_quotes must be between 1 and {self.max_quotes_limit}")
         check_codec_name(self.sentence_codec)

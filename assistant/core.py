@@ -46,7 +46,8 @@ def _reader(settings: Settings) -> LazyReader | None:
     """The second stage, loaded on its first question; None when switched off."""
     if not settings.reader:
         return None
-    return LazyReader(lambda: default_model_folder(settings), settings.reader_weights)
+    return LazyReader(lambda: default_model_folder(settings), settings.reader_weights,
+                      fitted_to=settings.reader_policy.reader_weights_sha256)
 
 
 class Assistant:

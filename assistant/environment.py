@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from dataclasses import replace
 from pathlib import Path
 
-from .config import Settings, default_cache_dir
+from .config import Settings, default_cache_dir, load_reader_policy
 
 _OFF = ("0", "no", "false", "off")
 
@@ -72,7 +72,9 @@ def settings_from_env(environ: Mapping[str, str], base: Settings | None = None) 
     if _value(environ, "ASSISTANT_READER") is not None:
         changes["reader"] = _reader_on(_value(environ, "ASSISTANT_READER"))
     if _value(environ, "ASSISTANT_READER_WEIGHTS") is not None:
+        # other weights come with the policy fitted to them (policy.json beside them)
         changes["reader_weights"] = Path(_value(environ, "ASSISTANT_READER_WEIGHTS"))
+        changes["reader_policy"] = load_reader_policy(changes["reader_weights"])
     return replace(base, **changes)
 
 

@@ -50,7 +50,8 @@ from assistant.answer.candidates import quote_features, rank_candidates, retriev
 from assistant.answer.reading import any_in_question_language, read_features, reading_order, to_read
 from assistant.answer.scoring import fits_the_question
 from assistant.answer.selection import further_quote_floor
-from assistant.config import FEATURES, READER_FEATURES, AbstentionPolicy, ReaderPolicy, Settings, Weights
+from assistant.config import (FEATURES, READER_FEATURES, READER_WEIGHTS_DIR, AbstentionPolicy, ReaderPolicy, Settings,
+                              Weights, weights_digest, write_reader_policy)
 from assistant.environment import settings_from_env
 from assistant.evaluation.metrics import contains_answer, token_f1
 
@@ -307,8 +308,12 @@ def main() -> None:
                 ["weights", "pair", "first_quote", "refused_answerable", "refused_unanswerable"]))
 
     # 2. the answer model, read on the refitted first stage
+    weights_dir = args.weights or READER_WEIGHTS_DIR
     refitted = dataclasses.replace(settings, weights=weights, abstention=abstention,
-                                   reader_policy=dataclasses.replace(settings.reader_policy, candidates=READ))
+                                   reader_policy=dataclasses.replace(
+                                       settings.reader_policy, candidates=READ,
+                                       reader_weights_sha256=weights_digest(weights_dir),
+                                       first_stage_thresholds=(abstention.threshold, abstention.threshold_cross_language)))
     second = []
     if args.from_readings:
         with open(args.from_readings, "rb") as handle:
@@ -353,6 +358,9 @@ def main() -> None:
         "held_out": held_out, "by_candidates": {str(k): {"all": f["all"], "pairs": f["pairs"]} for k, (_, f) in by_k.items()},
     })
     print(f"wrote {path}")
+    # the policy goes beside the weights it was fitted to; the first stage's weights and
+    # thresholds it assumes go into config.py (Weights, AbstentionPolicy) by hand
+    print(f"wrote {write_reader_policy(policy, weights_dir)}")
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from assistant.config import ConfigError, Settings
+from assistant.config import ConfigError, Settings, write_reader_policy
 from assistant.environment import chat_auth, chat_edit_open, chat_edit_password, debug, settings_from_env, warm_enabled
 
 
@@ -24,6 +24,8 @@ def test_settings_ignore_the_environment(monkeypatch):
 
 
 def test_each_variable_reaches_its_setting(tmp_path):
+    (tmp_path / "w").mkdir()
+    write_reader_policy(Settings().reader_policy, tmp_path / "w")  # other weights bring their policy
     s = settings_from_env({"ASSISTANT_MODEL": " /models/e5 ", "ASSISTANT_CACHE_DIR": str(tmp_path),
                            "ASSISTANT_ENGINE": "torch-float32", "ASSISTANT_BLAS_THREADS": "2",
                            "ASSISTANT_READER": "on", "ASSISTANT_READER_WEIGHTS": str(tmp_path / "w"),

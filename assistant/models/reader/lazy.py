@@ -10,9 +10,11 @@ from pathlib import Path
 class LazyReader:
     """Stands for models/reader/model.Reader until it is needed; thread-safe."""
 
-    def __init__(self, base_folder: Callable[[], Path], weights_dir: Path | None = None, precision: str = "auto"):
+    def __init__(self, base_folder: Callable[[], Path], weights_dir: Path | None = None, precision: str = "auto",
+                 fitted_to: str | None = None):
         self.base_folder = base_folder  # called at load: the converted e5 folder is made on first use
         self.weights_dir = weights_dir
+        self.fitted_to = fitted_to  # sha256 of the weights the answer policy was fitted to
         self.precision = precision
         self._loaded = None
         self._lock = threading.Lock()
@@ -22,10 +24,25 @@ class LazyReader:
         if self._loaded is None:
             with self._lock:
                 if self._loaded is None:
+                    from .model import WEIGHTS_DIR, ReaderError
                     from .model import Reader as Loaded
 
+                    self._check_policy(self.weights_dir or WEIGHTS_DIR, ReaderError)
                     self._loaded = Loaded.load(self.weights_dir, self.base_folder(), self.precision)
         return self._loaded
+
+    def _check_policy(self, weights_dir: Path, error: type[Exception]) -> None:
+        """Refuse weights other than those the answer policy was fitted to: its thresholds and
+        weights would mean nothing for them."""
+        from ...config import weights_digest
+
+        if self.fitted_to is None:
+            return
+        digest = weights_digest(weights_dir)
+        if digest != self.fitted_to:
+            raise error(f"the answer policy was fitted to reader weights {self.fitted_to[:12]}, not to {weights_dir} "
+                        f"({digest[:12]}): fit one to them with benchmarks/fit_answer_policy.py --weights DIR "
+                        "(it writes policy.json beside them)")
 
     @property
     def max_answer_tokens(self) -> int:
