@@ -104,7 +104,7 @@ def test_chat_api_bad_input_gets_the_documented_error(read_only):
     `{"error": ...}`, not a Gradio error; a whole number still works."""
     for quotes in ("abc", [3], math.nan):
         reply = api_chat(read_only.url, [VODACOM, quotes])
-        assert "max_quotes must be a whole number" in reply.get("error", ""), (quotes, reply)
+        assert "the number of quotes must be a whole number" in reply.get("error", ""), (quotes, reply)
     reply = api_chat(read_only.url, ["\ud800 Vodacom", 3])
     assert "not valid text" in reply.get("error", ""), reply
     reply = api_chat(read_only.url, [VODACOM, 1])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from conftest import GOLEM
 
 from assistant.answer.conversation import Reading, next_topic, readings, refers_back
 
@@ -144,3 +145,17 @@ def test_a_topic_that_would_make_the_reading_too_long_is_left_out_never_cut():
     topic = "Wie viel will Vodafone in KI investieren? " * 10
     assert readings(question, topic, max_chars=2000)[-1] == Reading(f"{topic} {question}", True)
     assert readings(question, topic, max_chars=len(topic) + len(question)) == [Reading(question, False)]
+
+
+def test_a_follow_up_with_nothing_of_its_own_is_read_with_its_topic(shipped_assistant):
+    """"Und wann?" has no word to search for: alone it is refused, after a question it is read
+    with that question (and only so), and the chat shows what it understood."""
+    from assistant.answer.question import NoContentWords
+
+    with pytest.raises(NoContentWords):
+        shipped_assistant.ask("Und wann?")
+    topic = "Wann hat Vodafone die Vereinbarung mit Microsoft geschlossen?"
+    follow = shipped_assistant.ask("Und wann?", topic=topic)
+    assert follow.understood_as == f"{topic} Und wann?"
+    assert not follow.abstained and follow.quotes[0].source == GOLEM, follow.answer
+    assert any(year in follow.quotes[0].text for year in ("2018", "2024")), follow.answer

@@ -76,7 +76,7 @@ def test_a_question_that_is_not_text_is_refused_and_can_be_sent_back(handlers):
     reply = handlers.api_chat("\ud800 Vodacom")
     assert "not valid text" in reply["error"] and reply["question"].encode("utf-8")
     for quotes in ("abc", [3], float("nan"), True):
-        assert "max_quotes must be a whole number" in handlers.api_chat("Wie warm wird es?", quotes)["error"]
+        assert "the number of quotes must be a whole number" in handlers.api_chat("Wie warm wird es?", quotes)["error"]
 
 
 def test_long_titles_are_cut_at_a_word_and_marked():

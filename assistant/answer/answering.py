@@ -14,7 +14,7 @@ from .authorship import asks_for_author, author_span, authorship
 from .candidates import Candidate, Retrieved, rank_candidates, retrieve
 from .conflict import answers, conflict_sides, with_sides_first
 from .conversation import Reading, readings
-from .question import check_question, check_quote_count
+from .question import NoContentWords, check_question, check_quote_count, content_words
 from .reading import margin_above_refusal, read_candidates, read_further, read_spans, refuses
 from .render import render
 from .retrieval import PassageHit
@@ -99,10 +99,10 @@ def _side_answers(snapshot: Snapshot, outcome: _Outcome) -> list[ShortAnswer]:
             for number, c in enumerate(outcome.picked[:outcome.sides], 1)]
 
 
-def clean_question(question: object, max_chars: int) -> str:
+def clean_question(question: object, max_chars: int, topic: str | None = None) -> str:
     """The question with its whitespace collapsed; QuestionError when it is empty, too long or
-    has nothing to search for (question.py: the one rule for every caller)."""
-    return check_question(question, max_chars)
+    has nothing to search for, alone or with its topic (question.py: the one rule for every caller)."""
+    return check_question(question, max_chars, topic)
 
 
 def _read(snapshot: Snapshot, reading: Reading, retrieved: Retrieved, limit: int) -> _Outcome:
@@ -216,16 +216,22 @@ def answer_with_passages(snapshot: Snapshot, question: str, max_quotes: int | No
                          files: list[str] | None = None, topic: str | None = None
                          ) -> tuple[Answer, list[PassageHit]]:
     """The answer and the ranked passages it was drawn from (for evaluation of retrieval)."""
-    question = clean_question(question, snapshot.settings.max_question_chars)
+    question = clean_question(question, snapshot.settings.max_question_chars, topic)
     limit = check_quote_count(max_quotes, snapshot.settings.max_quotes_limit) or snapshot.settings.max_quotes
     first_retrieved = retrieve(snapshot, question, files)
     language = first_retrieved.language  # the question's own language, also with the topic added
     if asks_for_author(question):  # the byline answers it: nothing to rank or read
         return _author_answer(snapshot, question, language, first_retrieved), first_retrieved.hits
-    first = _read(snapshot, Reading(question, False), first_retrieved, limit)
-    others = [_read(snapshot, r, retrieve(snapshot, r.query, files, language), limit)
-              for r in readings(question, topic, snapshot.settings.max_question_chars)[1:]]
-    chosen = _choose(snapshot, [first, *others], snapshot.settings.followup_margin)
+    with_topic = readings(question, topic, snapshot.settings.max_question_chars)[1:]
+    others = [_read(snapshot, r, retrieve(snapshot, r.query, files, language), limit) for r in with_topic]
+    if content_words(question):
+        first = _read(snapshot, Reading(question, False), first_retrieved, limit)
+        chosen = _choose(snapshot, [first, *others], snapshot.settings.followup_margin)
+    elif others:  # "Und wann?": nothing to search for alone, so it is read with its topic only
+        chosen = others[0]
+    else:
+        raise NoContentWords("the question has no words to search for, even with the conversation's topic "
+                             "(too long together): ask with the names or things it is about")
     confirms = chosen.confirms or [None] * len(chosen.picked)
     quotes = [_quote(snapshot, c, i, agrees) for i, (c, agrees) in enumerate(zip(chosen.picked, confirms), 1)]
     short = _short_answer(snapshot, chosen, question)

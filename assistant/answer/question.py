@@ -65,9 +65,10 @@ def check_quote_count(value: object, limit: int) -> int | None:
     return value
 
 
-def check_question(question: object, max_chars: int) -> str:
+def check_question(question: object, max_chars: int, topic: str | None = None) -> str:
     """The question with its whitespace collapsed; QuestionError (with the message to show)
-    when it is empty, longer than `max_chars`, or has no content word."""
+    when it is empty, longer than `max_chars`, or has no content word. A follow-up with none
+    ("Und wann?") passes when the conversation's `topic` has them: it is read with the topic."""
     if not isinstance(question, str) or not question.strip():
         raise QuestionError("the question is empty")
     if len(question) > max_chars:  # measured before any copy: a huge question costs nothing more
@@ -79,7 +80,7 @@ def check_question(question: object, max_chars: int) -> str:
         raise QuestionError(f"the question is not valid text: character {bad.start() + 1} is a byte that is not "
                             "UTF-8 (or half of a character pair); type it again in a UTF-8 terminal or page")
     text = " ".join(question.split())
-    if not content_words(text):
+    if not content_words(text) and not (topic and content_words(topic)):
         raise NoContentWords("the question has no words to search for (only symbols, numbers or words such "
                              "as 'the' or 'und'): ask with the names or things it is about")
     return text

@@ -131,7 +131,7 @@ class ChatHandlers:
             yield history, gr.skip(), "", asked
             return
         try:
-            message = check_question(message, self.max_chars)
+            message = check_question(message, self.max_chars, asked[-1] if asked else None)
         except QuestionError as exc:  # the question stays in the box, to be shortened
             history.append(_assistant_message(view.user_message(view.sentence(str(exc)))))
             yield history, gr.skip(), encodable(message), asked
