@@ -53,22 +53,9 @@ def main() -> int:
                 answer = Client(server.url, verbose=False).predict(UNANSWERABLE, api_name="/chat")
                 if not answer["abstained"]:
                     raise SystemExit(f"the chat does not abstain on {UNANSWERABLE!r}: no abstention shot")
-                page = browser.new_page(viewport={"width": 1280, "height": 800})
-                page.set_default_timeout(60_000)
-                page.goto(server.url, wait_until="load")
-                page.wait_for_selector("#question textarea")
-                ask(page, UNANSWERABLE)
-                page.wait_for_selector("#sources-panel .card")
-                page.wait_for_timeout(500)
-                page.screenshot(path=DOCS / "chat_abstention.png")
-                page = browser.new_page(viewport={"width": 1280, "height": 800})
-                page.set_default_timeout(60_000)
-                page.goto(server.url + "?__theme=dark", wait_until="load")
-                page.wait_for_selector("#question textarea")
-                ask(page, "How many customers does Vodacom serve?")
-                page.wait_for_selector("#sources-panel .card")
-                page.wait_for_timeout(500)
-                page.screenshot(path=DOCS / "chat_dark.png")
+                answered_shot(browser, server.url, UNANSWERABLE, "chat_abstention.png")
+                answered_shot(browser, server.url + "?__theme=dark", "How many customers does Vodacom serve?",
+                              "chat_dark.png")
                 browser.close()
         finally:
             server.stop()
@@ -76,6 +63,18 @@ def main() -> int:
     for png in sorted(DOCS.glob("chat_*.png")):
         print(png.relative_to(REPO))
     return 0
+
+
+def answered_shot(browser, url: str, question: str, name: str) -> None:
+    """A new page at `url`, `question` asked and answered, its screenshot as docs/`name`."""
+    page = browser.new_page(viewport={"width": 1280, "height": 800})
+    page.set_default_timeout(60_000)
+    page.goto(url, wait_until="load")
+    page.wait_for_selector("#question textarea")
+    ask(page, question)
+    page.wait_for_selector("#sources-panel .card")
+    page.wait_for_timeout(500)
+    page.screenshot(path=DOCS / name)
 
 
 def conflict_shot() -> None:
@@ -90,14 +89,7 @@ def conflict_shot() -> None:
         try:
             with sync_playwright() as p:
                 browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_FLAGS)
-                page = browser.new_page(viewport={"width": 1280, "height": 800})
-                page.set_default_timeout(60_000)
-                page.goto(server.url, wait_until="load")
-                page.wait_for_selector("#question textarea")
-                ask(page, CONFLICT_QUESTION)
-                page.wait_for_selector("#sources-panel .card")
-                page.wait_for_timeout(500)
-                page.screenshot(path=DOCS / "chat_conflict.png")
+                answered_shot(browser, server.url, CONFLICT_QUESTION, "chat_conflict.png")
                 browser.close()
         finally:
             server.stop()
