@@ -6,7 +6,7 @@ from __future__ import annotations
 from dataclasses import replace
 
 from assistant.answer.candidates import Candidate, ReadSpan, rank_candidates, retrieve
-from assistant.answer.selection import answers_agree, distinct, select, select_read
+from assistant.answer.selection import answers_agree, confirmations, distinct, select, select_read
 
 GOLEM, INSIDER, TELEKOM = "000_ce0777626153ace7.txt", "001_1885b208a7ea917e.txt", "002_3699eb8ecc81ec22.txt"
 
@@ -74,13 +74,17 @@ def test_a_further_quote_from_another_article_with_the_same_answer_agrees_with_t
     other_differs = read_sentence(snapshot, INSIDER, "Vodafone and Microsoft have announced", "300 million", 0.5)
     unlikely = read_sentence(snapshot, TELEKOM, "Das kündigten beide", "Donnerstag", floor - 0.01)
     ranked = [top, same_article, other_agrees, other_differs, unlikely]
-    # the same figure from the first quote's own article is no second source; below the floor: not shown
-    assert select_read(snapshot, ranked, 10) == [(top, None), (same_article, None), (other_agrees, 1),
-                                                 (other_differs, None)]
-    assert select_read(snapshot, ranked, 2) == [(top, None), (same_article, None)]
+    # below the floor: not shown; the headline only repeats its citation's title: not shown; the
+    # same figure from another article agrees with the first quote, from its own article it is
+    # no second source
+    picked = select_read(snapshot, ranked, 10)
+    assert picked == [top, other_agrees, other_differs]
+    assert confirmations(snapshot, picked) == [None, 1, None]
+    assert confirmations(snapshot, [top, same_article]) == [None, None]
+    assert select_read(snapshot, ranked, 2) == [top, other_agrees]
     unread = replace(other_agrees, span=None)  # the model found no span in it: nothing to agree with
-    assert select_read(snapshot, [top, unread], 10) == [(top, None), (unread, None)]
-    assert select_read(snapshot, [other_agrees, top], 10) == [(other_agrees, None), (top, 1)]
+    assert confirmations(snapshot, select_read(snapshot, [top, unread], 10)) == [None, None]
+    assert confirmations(snapshot, select_read(snapshot, [other_agrees, top], 10)) == [None, 1]
     assert select_read(snapshot, [], 3) == []
 
 
