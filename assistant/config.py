@@ -7,6 +7,7 @@ warm server its `Settings`) reads it once, with `environment.settings_from_env`,
 
 from __future__ import annotations
 
+import functools
 import importlib.util
 import re
 from collections.abc import Mapping
@@ -183,14 +184,10 @@ def weights_digest(weights_dir: Path) -> str:
     return hashlib.sha256((Path(weights_dir) / READER_WEIGHTS_FILE).read_bytes()).hexdigest()
 
 
-_shipped_policy: list[ReaderPolicy] = []
-
-
+@functools.cache
 def shipped_reader_policy() -> ReaderPolicy:
     """The shipped weights' policy, read once."""
-    if not _shipped_policy:
-        _shipped_policy.append(load_reader_policy())
-    return _shipped_policy[0]
+    return load_reader_policy()
 
 
 @dataclass(frozen=True)

@@ -138,3 +138,20 @@ class RawClient:
                     if message.get("msg") == "process_completed":
                         return message
         raise AssertionError("the event never completed")
+
+
+GRADIO_FILES = "gradio-files"  # gradio's temporary folder, inside a shipped chat's root
+
+
+def shipped_chat(root: Path, extra_env: dict | None = None):
+    """A chat on a copy of the shipped articles under `root` (sources, index, log, and gradio's
+    files in root/GRADIO_FILES), for a fixture to yield from; stopped afterwards."""
+    from conftest import copy_shipped
+
+    copy_shipped(root / "sources")
+    chat = start_chat(root / "sources", root / "index", root / "chat.log",
+                      extra_env={"GRADIO_TEMP_DIR": str(root / GRADIO_FILES), **(extra_env or {})})
+    try:
+        yield chat
+    finally:
+        chat.stop()

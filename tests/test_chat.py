@@ -16,8 +16,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from chat_server import CHROMIUM, CHROMIUM_FLAGS, LOAD_QUESTIONS, RawClient, start_chat
-from conftest import copy_shipped
+from chat_server import CHROMIUM, CHROMIUM_FLAGS, GRADIO_FILES, LOAD_QUESTIONS, RawClient, shipped_chat
 
 from assistant.answer.render import quoted
 from assistant.web.access import WRONG_PASSWORD_DELAY_S
@@ -31,17 +30,12 @@ VODACOM = "What share of Vodacom does Vodafone own?"
 @pytest.fixture(scope="module")
 def server(tmp_path_factory):
     """The chat with changes open to all (--edit), gradio's uploads in a folder of its own."""
-    root = tmp_path_factory.mktemp("chat")
-    copy_shipped(root / "sources")
-    chat = start_chat(root / "sources", root / "index", root / "chat.log",
-                      extra_env={"ASSISTANT_EDIT": "1", "GRADIO_TEMP_DIR": str(root / "gradio-uploads")})
-    yield chat
-    chat.stop()
+    yield from shipped_chat(tmp_path_factory.mktemp("chat"), {"ASSISTANT_EDIT": "1"})
 
 
 def gradio_uploads(server) -> list[str]:
     """The names of the files left in gradio's upload folder."""
-    return sorted(p.name for p in (server.sources.parent / "gradio-uploads").rglob("*") if p.is_file())
+    return sorted(p.name for p in (server.sources.parent / GRADIO_FILES).rglob("*") if p.is_file())
 
 
 @pytest.fixture(scope="module")
@@ -308,12 +302,8 @@ def test_fifty_concurrent_api_questions_all_answered_correctly(server):
 def auth_server(server, tmp_path_factory):
     """A second app with a login password and an edit password, on a copy of its own (its tests
     add and remove articles; two apps must not update one index under each other)."""
-    root = tmp_path_factory.mktemp("auth")
-    copy_shipped(root / "sources")
-    chat = start_chat(root / "sources", root / "index", root / "chat.log",
-                      extra_env={"ASSISTANT_AUTH": "tester:s3cret-pass", "ASSISTANT_EDIT_PASSWORD": "edit-pass"})
-    yield chat
-    chat.stop()
+    yield from shipped_chat(tmp_path_factory.mktemp("auth"),
+                            {"ASSISTANT_AUTH": "tester:s3cret-pass", "ASSISTANT_EDIT_PASSWORD": "edit-pass"})
 
 
 def test_wrong_logins_are_slowed_down(auth_server):

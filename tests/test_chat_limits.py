@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from chat_server import RawClient, start_chat
+from chat_server import GRADIO_FILES, RawClient, shipped_chat
 from conftest import REPO, copy_shipped
 
 pytestmark = [pytest.mark.slow, pytest.mark.model]
@@ -38,22 +38,12 @@ def files_in(base: Path) -> list[Path]:
 
 @pytest.fixture(scope="module")
 def read_only(tmp_path_factory):
-    root = tmp_path_factory.mktemp("read-only")
-    copy_shipped(root / "sources")
-    chat = start_chat(root / "sources", root / "index", root / "chat.log",
-                      extra_env={"GRADIO_TEMP_DIR": str(root / "gradio-tmp")})
-    yield chat
-    chat.stop()
+    yield from shipped_chat(tmp_path_factory.mktemp("read-only"))
 
 
 @pytest.fixture(scope="module")
 def editable(tmp_path_factory):
-    root = tmp_path_factory.mktemp("editable")
-    copy_shipped(root / "sources")
-    chat = start_chat(root / "sources", root / "index", root / "chat.log",
-                      extra_env={"ASSISTANT_EDIT_PASSWORD": "edit-pass", "GRADIO_TEMP_DIR": str(root / "gradio-tmp")})
-    yield chat
-    chat.stop()
+    yield from shipped_chat(tmp_path_factory.mktemp("editable"), {"ASSISTANT_EDIT_PASSWORD": "edit-pass"})
 
 
 def api_chat(url: str, data: list) -> dict:
@@ -91,7 +81,7 @@ def test_a_busy_port_is_refused_before_anything_loads(tmp_path):
 def test_a_read_only_chat_takes_no_files(read_only):
     """Anyone could fill the disk through /gradio_api/upload of a chat that cannot even add
     articles (item 8): every request with files is refused before it is read."""
-    base = read_only.sources.parent / "gradio-tmp"
+    base = read_only.sources.parent / GRADIO_FILES
     for route in ("gradio_api/upload", "gradio_api/process_recording", "gradio_api/component_server"):
         sent = httpx.post(read_only.url + route, files=[("files", ("f.txt", b"x" * 100_000, "text/plain"))], timeout=60)
         assert sent.status_code == 403 and "read-only" in sent.text, (route, sent.status_code, sent.text)
@@ -144,7 +134,7 @@ def test_wrong_edit_passwords_slow_only_their_sender(editable):
 def test_uploads_are_capped_and_gone_when_the_chat_stops(editable):
     """With editing on, gradio's route takes files up to its cap only; what it received goes when
     the chat stops (item 8). Stops the module's editable chat: keep this test last."""
-    base = editable.sources.parent / "gradio-tmp"
+    base = editable.sources.parent / GRADIO_FILES
     big = httpx.post(editable.url + "gradio_api/upload", files=[("files", ("big.txt", b"x" * (9 << 20), "text/plain"))],
                      timeout=120)
     assert big.status_code == 413, big.text

@@ -130,15 +130,15 @@ class ChatHandlers:
         if not (message or "").strip():
             yield history, gr.skip(), "", asked
             return
+        topic = asked[-1] if asked else None
         try:
-            message = check_question(message, self.max_chars, asked[-1] if asked else None)
+            message = check_question(message, self.max_chars, topic)
         except QuestionError as exc:  # the question stays in the box, to be shortened
             history.append(_assistant_message(view.user_message(view.sentence(str(exc)))))
             yield history, gr.skip(), encodable(message), asked
             return
         snapshot = self.assistant.snapshot  # one snapshot for the whole answer
         default = GERMAN if snapshot.mostly_german else "en"
-        topic = asked[-1] if asked else None
         history.append({"role": "user", "content": view.user_message(message)})
         history.append(_assistant_message(view.searching_message(detect_language(message, default))))
         yield history, gr.skip(), "", asked

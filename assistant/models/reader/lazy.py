@@ -24,23 +24,24 @@ class LazyReader:
         if self._loaded is None:
             with self._lock:
                 if self._loaded is None:
-                    from .model import WEIGHTS_DIR, ReaderError
+                    from .model import WEIGHTS_DIR
                     from .model import Reader as Loaded
 
-                    self._check_policy(self.weights_dir or WEIGHTS_DIR, ReaderError)
+                    self._check_policy(self.weights_dir or WEIGHTS_DIR)
                     self._loaded = Loaded.load(self.weights_dir, self.base_folder(), self.precision)
         return self._loaded
 
-    def _check_policy(self, weights_dir: Path, error: type[Exception]) -> None:
+    def _check_policy(self, weights_dir: Path) -> None:
         """Refuse weights other than those the answer policy was fitted to: its thresholds and
         weights would mean nothing for them."""
         from ...config import weights_digest
+        from .model import ReaderError
 
         if self.fitted_to is None:
             return
         digest = weights_digest(weights_dir)
         if digest != self.fitted_to:
-            raise error(f"the answer policy was fitted to reader weights {self.fitted_to[:12]}, not to {weights_dir} "
+            raise ReaderError(f"the answer policy was fitted to reader weights {self.fitted_to[:12]}, not to {weights_dir} "
                         f"({digest[:12]}): fit one to them with benchmarks/fit_answer_policy.py --weights DIR "
                         "(it writes policy.json beside them)")
 
