@@ -100,6 +100,19 @@ READER_WEIGHTS_FILE = "reader.safetensors"
 
 
 @dataclass(frozen=True)
+class ShortAnswerGate:
+    """When the best quote's answer span is shown as the bold short answer, for quotes in one
+    language: the answer model finds the quote at least `above` likely to hold the answer and
+    the span beats "no answer" by `margin`. Fitted per text language, never pooled: the model
+    is surer and more often right over English text, and a bar pooled with English let through
+    one wrong German answer in four."""
+
+    language: str
+    above: float
+    margin: float
+
+
+@dataclass(frozen=True)
 class ReaderPolicy:
     """How the answer model ranks, refuses and answers: a logistic model over READER_FEATURES
     and three thresholds on its probability, all fitted on the development split (held-out
@@ -111,8 +124,8 @@ class ReaderPolicy:
     - weights, bias: the logistic model over READER_FEATURES.
     - refuse_below: refuse when no sentence is this likely to hold the answer.
     - keep_share: a further quote is shown only when at least this share as likely as the first.
-    - short_answer_above, short_answer_margin: the best quote's span is the short answer only
-      when it is this likely and its span beats "no answer" by this margin.
+    - short_answer: one ShortAnswerGate per text language (allows_short_answer); a quote in a
+      language without one never gives a short answer (its precision was never measured).
     - conflict_above, conflict_margin: sentences of different articles more likely than this to
       hold the answer, whose spans beat "no answer" by at least the margin and say different
       things, are a conflict (answer/conflict.py). Set by hand, not fitted: two reports of a
@@ -134,8 +147,7 @@ class ReaderPolicy:
     bias: float
     refuse_below: float
     keep_share: float
-    short_answer_above: float
-    short_answer_margin: float
+    short_answer: tuple[ShortAnswerGate, ...]
     conflict_above: float
     conflict_margin: float
     rank_across_languages: bool
@@ -147,6 +159,18 @@ class ReaderPolicy:
             raise ConfigError(f"reader_policy needs {len(READER_FEATURES)} weights ({', '.join(READER_FEATURES)})")
         if self.candidates < 1:
             raise ConfigError("reader_policy.candidates must be at least 1")
+        languages = [gate.language for gate in self.short_answer]
+        if len(set(languages)) != len(languages):
+            raise ConfigError(f"reader_policy.short_answer names a language twice: {languages}")
+
+    def short_answer_gate(self, language: str) -> ShortAnswerGate | None:
+        return next((gate for gate in self.short_answer if gate.language == language), None)
+
+    def allows_short_answer(self, language: str, probability: float, span_margin: float) -> bool:
+        """The one rule for the bold short answer's bar, for the answer path and the fit
+        (benchmarks/fit_answer_policy.py): sure enough of the quote and of its span."""
+        gate = self.short_answer_gate(language)
+        return gate is not None and probability >= gate.above and span_margin >= gate.margin
 
 
 def load_reader_policy(weights_dir: Path = READER_WEIGHTS_DIR) -> ReaderPolicy:
@@ -156,12 +180,13 @@ def load_reader_policy(weights_dir: Path = READER_WEIGHTS_DIR) -> ReaderPolicy:
     path = Path(weights_dir) / POLICY_FILE
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return ReaderPolicy(**{**data, "weights": tuple(data["weights"]),
+        gates = tuple(ShortAnswerGate(language, **bar) for language, bar in data["short_answer"].items())
+        return ReaderPolicy(**{**data, "weights": tuple(data["weights"]), "short_answer": gates,
                                "first_stage_thresholds": tuple(data["first_stage_thresholds"])})
     except FileNotFoundError:
         raise ConfigError(f"no answer policy at {path}: fit one to these weights with "
                           "benchmarks/fit_answer_policy.py --weights DIR") from None
-    except (ValueError, TypeError, KeyError) as exc:
+    except (ValueError, TypeError, KeyError, AttributeError) as exc:
         raise ConfigError(f"the answer policy {path} is not readable: {exc}") from None
 
 
@@ -172,7 +197,9 @@ def write_reader_policy(policy: ReaderPolicy, weights_dir: Path) -> Path:
 
     path = Path(weights_dir) / POLICY_FILE
     tmp = path.with_suffix(".json.tmp")
-    tmp.write_text(json.dumps(asdict(policy), indent=1) + "\n", encoding="utf-8")
+    data = asdict(policy)
+    data["short_answer"] = {gate.language: {"above": gate.above, "margin": gate.margin} for gate in policy.short_answer}
+    tmp.write_text(json.dumps(data, indent=1) + "\n", encoding="utf-8")
     os.replace(tmp, path)
     return path
 

@@ -32,8 +32,11 @@ from pathlib import Path
 
 from _common import REPO
 
-from training.retriever_data import GERMANQUAD_TEST, MLQA_TEST_DE, in_dev, required_file
+from training.retriever_data import required_file
 from training.splits import (
+    GERMANQUAD_TEST,
+    MLQA_TEST_DE,
+    in_dev,
     MLQA_FILES,
     SQUAD2_FILE,
     find_file,

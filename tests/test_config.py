@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from assistant.config import (READER_WEIGHTS_DIR, AbstentionPolicy, ConfigError, Settings, load_reader_policy,
-                              weights_digest, write_reader_policy)
+from assistant.config import (READER_WEIGHTS_DIR, AbstentionPolicy, ConfigError, Settings, ShortAnswerGate,
+                              load_reader_policy, weights_digest, write_reader_policy)
 from assistant.environment import settings_from_env
 from assistant.models.reader.lazy import LazyReader
 
@@ -23,9 +23,30 @@ def test_the_shipped_policy_was_fitted_to_the_shipped_weights():
 
 
 def test_a_policy_round_trips_through_its_file(tmp_path: Path):
-    policy = replace(Settings().reader_policy, refuse_below=0.5, weights=(1.0, 2.0, 3.0, 4.0, 5.0))
+    policy = replace(Settings().reader_policy, refuse_below=0.5, weights=(1.0, 2.0, 3.0, 4.0, 5.0),
+                     short_answer=(ShortAnswerGate("de", 0.6, 3.0), ShortAnswerGate("en", 0.2, 1.0)))
     write_reader_policy(policy, tmp_path)
     assert load_reader_policy(tmp_path) == policy
+
+
+def test_the_short_answer_bar_is_the_quote_languages_own():
+    policy = replace(Settings().reader_policy,
+                     short_answer=(ShortAnswerGate("de", 0.6, 3.0), ShortAnswerGate("en", 0.2, 1.0)))
+    assert policy.allows_short_answer("en", 0.3, 1.5)
+    assert not policy.allows_short_answer("de", 0.3, 1.5)  # the German bar is higher
+    assert not policy.allows_short_answer("de", 0.7, 2.0)  # sure of the quote, not of the span
+    assert policy.allows_short_answer("de", 0.7, 3.0)
+    assert not policy.allows_short_answer("fr", 0.99, 9.0)  # never measured: never a short answer
+
+
+def test_a_policy_naming_a_language_twice_is_refused():
+    with pytest.raises(ConfigError, match="names a language twice"):
+        replace(Settings().reader_policy, short_answer=(ShortAnswerGate("de", 0.6, 3.0), ShortAnswerGate("de", 0.2, 1.0)))
+
+
+def test_the_shipped_policy_has_a_short_answer_bar_for_german_and_english():
+    policy = Settings().reader_policy
+    assert {gate.language for gate in policy.short_answer} == {"de", "en"}
 
 
 def test_other_weights_are_refused_before_they_are_loaded(tmp_path: Path):

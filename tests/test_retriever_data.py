@@ -43,14 +43,6 @@ def test_the_guard_finds_xquad_from_the_repository():
     assert qa_data.XQUAD_DIR == Path(__file__).resolve().parent.parent.parent / "shared" / "data" / "xquad"
 
 
-def test_new_german_data_is_split_by_article_and_paragraph():
-    name = retriever_data.GERMANQUAD_TEST
-    sides = {retriever_data.in_dev(name, f"Artikel {k}", f"Absatz {j}", {}) for k in range(40) for j in range(3)}
-    assert sides == {True, False}
-    for k in range(40):  # every paragraph of an article lands on the article's side
-        assert len({retriever_data.in_dev(name, f"Artikel {k}", f"Absatz {j}", {}) for j in range(5)}) == 1
-
-
 def test_an_answer_is_found_in_a_paragraph_whatever_its_case():
     assert holds_answer("Der Hafen schlug 8,7 Millionen Container um.", ["8,7 millionen"])
     assert not holds_answer("Der Hafen schlug viele Container um.", ["8,7 Millionen"])

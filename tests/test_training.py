@@ -15,8 +15,11 @@ sys.path.insert(0, str(REPO))
 from training.answer_data import article_windows, parse, squeezed  # noqa: E402
 from training.qa_data import QA, Article, Paragraph, load_squad_files  # noqa: E402
 from training.splits import (  # noqa: E402
+    GERMANQUAD_TEST,
     MLQA_FILES,
+    MLQA_TEST_DE,
     find_file,
+    in_dev,
     is_dev,
     load_mlqa,
     mlqa_split_keys,
@@ -101,6 +104,25 @@ def test_the_split_is_stable_and_keeps_translations_together() -> None:
                     for qa in para["qas"]:
                         # the same question id, in any language pair, is always on the same side
                         assert side.setdefault(qa["id"], is_dev_side) == is_dev_side, qa["id"]
+
+
+def test_new_german_data_is_split_by_article_and_paragraph() -> None:
+    sides = {in_dev(GERMANQUAD_TEST, f"Artikel {k}", f"Absatz {j}", {}) for k in range(40) for j in range(3)}
+    assert sides == {True, False}
+    for k in range(40):  # every paragraph of a GermanQuAD article lands on the article's side
+        assert len({in_dev(GERMANQUAD_TEST, f"Artikel {k}", f"Absatz {j}", {}) for j in range(5)}) == 1
+
+
+def test_an_untitled_file_is_split_by_paragraph_for_every_user_of_the_split() -> None:
+    # MLQA test has no titles: its paragraphs go to both sides, and the answer model's split
+    # (split_file) keeps exactly those that the first stage and the development corpora hold out
+    paragraphs = [{"context": f"Absatz Nummer {j}.", "qas": []} for j in range(40)]
+    train, dev = split_file(MLQA_TEST_DE, {"data": [{"title": "", "paragraphs": paragraphs}]}, {})
+    held = [p["context"] for a in dev["data"] for p in a["paragraphs"]]
+    kept = [p["context"] for a in train["data"] for p in a["paragraphs"]]
+    assert held and kept and sorted(held + kept) == sorted(p["context"] for p in paragraphs)
+    assert all(in_dev(MLQA_TEST_DE, "", c, {}) for c in held)
+    assert not any(in_dev(MLQA_TEST_DE, "", c, {}) for c in kept)
 
 
 def test_training_files_are_found_in_the_shared_folder_not_the_repository() -> None:

@@ -58,7 +58,7 @@ def test_the_key_covers_every_setting():
     base = Settings()
     changed = [dataclasses.replace(base, reader=False), dataclasses.replace(base, reader_weights=Path("retrained")),
                dataclasses.replace(base, max_quotes=1), dataclasses.replace(base, support_margin=0.1),
-               dataclasses.replace(base, reader_policy=dataclasses.replace(base.reader_policy, short_answer_above=0.5)), base.with_paths(Path("elsewhere")),
+               dataclasses.replace(base, reader_policy=dataclasses.replace(base.reader_policy, short_answer=())), base.with_paths(Path("elsewhere")),
                dataclasses.replace(base, abstention=dataclasses.replace(base.abstention, min_word_coverage=0.5))]
     keys = {warm.server_key(s) for s in [base, *changed]}
     assert len(keys) == len(changed) + 1

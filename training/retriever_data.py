@@ -26,20 +26,17 @@ from pathlib import Path
 
 from training.qa_data import COLLECTION_PARAGRAPHS, refuse_test_contexts
 from training.splits import (
+    GERMANQUAD_TEST,
     MLQA_FILES,
+    MLQA_TEST_DE,
     SQUAD2_FILE,
     find_file,
-    is_dev,
+    in_dev,
     load_mlqa,
     mlqa_split_keys,
     pair_of,
     read_json,
-    stable_fraction,
 )
-
-GERMANQUAD_TEST = "germanquad_test_twothirds.json.gz"
-MLQA_TEST_DE = "mlqa_test_subset-context-de-question-de.json.gz"
-DEV_SHARE = {GERMANQUAD_TEST: 0.3, MLQA_TEST_DE: 0.2}
 
 # (file, text language, question language, share of its training questions used). The English
 # sets are large next to the German ones: a share keeps the mix about half German text.
@@ -81,16 +78,6 @@ def required_file(name: str) -> Path:
             f"{name} not found in training/data/ or ../shared/data/train/ (training/data/README.md says "
             "where each file comes from)")
     return path
-
-
-def in_dev(name: str, title: str, context: str, mlqa_keys: dict) -> bool:
-    """Is this paragraph held out (the development split) rather than trained on?"""
-    if name in DEV_SHARE:
-        key = title if name == GERMANQUAD_TEST else context.strip()
-        return stable_fraction(f"{name}:{key}") < DEV_SHARE[name]
-    if name in MLQA_FILES or name == SQUAD2_FILE:
-        return is_dev(name, title, mlqa_keys)
-    return False
 
 
 def _pairs_of_file(name: str, text_language: str, question_language: str, mlqa_keys: dict,

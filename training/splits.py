@@ -31,6 +31,12 @@ MLQA_FILES = tuple(f"{MLQA_PREFIX}{c}-question-{q}.json.gz" for c in ("de", "en"
 SQUAD2_FILE = "squad2_train_PARTIAL_first10articles.json.gz"
 MLQA_DEV_SHARE = 0.5
 SQUAD2_DEV_SHARE = 0.2
+# The new German data (public test splits of GermanQuAD and MLQA, trained on here): GermanQuAD's
+# held-out side by article title, MLQA's by paragraph (its public copy has no titles, so paragraphs
+# of one Wikipedia article may land on both sides).
+GERMANQUAD_TEST = "germanquad_test_twothirds.json.gz"
+MLQA_TEST_DE = "mlqa_test_subset-context-de-question-de.json.gz"
+DEV_SHARE = {GERMANQUAD_TEST: 0.3, MLQA_TEST_DE: 0.2}
 
 
 def find_file(name: str, dirs: tuple[Path, ...] = DATA_DIRS) -> Path | None:
@@ -83,10 +89,29 @@ def is_dev(name: str, title: str, mlqa_keys: dict[tuple[str, str], str]) -> bool
     return False
 
 
+def in_dev(name: str, title: str, context: str, mlqa_keys: dict) -> bool:
+    """Is this paragraph held out (the development split) rather than trained on? The one rule
+    for the answer model, the first stage and the development corpora."""
+    if name in DEV_SHARE:
+        key = title if name == GERMANQUAD_TEST else context.strip()
+        return stable_fraction(f"{name}:{key}") < DEV_SHARE[name]
+    if name in MLQA_FILES or name == SQUAD2_FILE:
+        return is_dev(name, title, mlqa_keys)
+    return False
+
+
 def split_file(name: str, data: dict, mlqa_keys: dict[tuple[str, str], str]) -> tuple[dict, dict]:
-    """(train part, dev part) of one SQuAD-format file, whole articles each."""
-    train = [a for a in data["data"] if not is_dev(name, a.get("title", ""), mlqa_keys)]
-    dev = [a for a in data["data"] if is_dev(name, a.get("title", ""), mlqa_keys)]
+    """(train part, dev part) of one SQuAD-format file, by `in_dev`: whole articles, or single
+    paragraphs where the file has no titles (MLQA test)."""
+    train, dev = [], []
+    for article in data["data"]:
+        title = article.get("title", "")
+        sides: dict[bool, list] = {False: [], True: []}
+        for para in article["paragraphs"]:
+            sides[in_dev(name, title, para["context"], mlqa_keys)].append(para)
+        for held_out, out in ((False, train), (True, dev)):
+            if sides[held_out]:
+                out.append({**article, "paragraphs": sides[held_out]})
     return {**data, "data": train}, {**data, "data": dev}
 
 

@@ -71,6 +71,9 @@ FILES: dict[str, float] = {
     "mlqa_dev_trainhalf-context-de-question-en.json.gz": 3.0,
     "mlqa_dev_trainhalf-context-en-question-de.json.gz": 3.0,
     "mlqa_dev_trainhalf-context-en-question-en.json.gz": 1.0,
+    # the new German data (about 3,200 training questions once the development side is held out)
+    "germanquad_test_twothirds.json.gz": 1.5,
+    "mlqa_test_subset-context-de-question-de.json.gz": 1.0,
 }
 
 CONFIG = dict(

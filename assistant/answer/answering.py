@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
+from ..config import ReaderPolicy
 from .abstention import abstains, above_threshold, coverage, min_coverage
 from .authorship import asks_for_author, author_span, authorship
 from .candidates import Candidate, Retrieved, rank_candidates, retrieve
@@ -48,27 +49,33 @@ def _quote(snapshot: Snapshot, c: Candidate, number: int, confirms: int | None =
 
 
 def _short_answer(snapshot: Snapshot, outcome: _Outcome, question: str) -> ShortAnswer | None:
-    """The best quote's answer span, when the answer model is sure enough of it
-    (`reader_policy.short_answer_above` / `short_answer_margin`, fitted for precision on the
+    """The best quote's answer span, when the answer model is sure enough of it for a quote in
+    its language (ReaderPolicy.allows_short_answer, fitted for precision per text language on the
     development split), the span is the kind of thing asked for (scoring.fits_the_question),
     and no other sure quote from another article answers differently."""
     if outcome.abstained or not outcome.read or not outcome.picked or outcome.sides:
         return None
-    policy = snapshot.settings.reader_policy
+    policy, articles = snapshot.settings.reader_policy, snapshot.view.articles
     best = outcome.picked[0]
-    if best.span is None or best.reader_score < policy.short_answer_above or best.span.margin < policy.short_answer_margin:
+    article = articles[best.article_id]
+    if best.span is None or not policy.allows_short_answer(article.language, best.reader_score, best.span.margin):
         return None
-    article = snapshot.view.articles[best.article_id]
     text = article.text[best.span.start:best.span.end]
     if not fits_the_question(question, text):
         return None
     if outcome.reading.with_topic and not _answers_as_asked(snapshot, outcome, question, text):
         return None
-    disagrees = any(c.article_id != best.article_id and c.span is not None and c.reader_score >= policy.short_answer_above
-                    and not same_answer(snapshot, c, best) for c in outcome.picked[1:])
-    if disagrees:
+    if any(c.article_id != best.article_id and c.span is not None and _sure_of(policy, articles[c.article_id].language, c)
+           and not same_answer(snapshot, c, best) for c in outcome.picked[1:]):
         return None
     return ShortAnswer(text, article.file, best.span.start, best.span.end, 1)
+
+
+def _sure_of(policy: ReaderPolicy, language: str, candidate: Candidate) -> bool:
+    """Sure enough of another article's quote that its different answer forbids a short answer
+    (a quote in a language without a short-answer gate always counts)."""
+    gate = policy.short_answer_gate(language)
+    return gate is None or candidate.reader_score >= gate.above
 
 
 def _answers_as_asked(snapshot: Snapshot, outcome: _Outcome, question: str, text: str) -> bool:
@@ -82,10 +89,11 @@ def _answers_as_asked(snapshot: Snapshot, outcome: _Outcome, question: str, text
     if word_coverage(question, language, quote) < min_coverage(snapshot, best, language):
         return False
     _, span, margin = read_spans(snapshot, question, [best])[0]
-    if span is None or margin < snapshot.settings.reader_policy.short_answer_margin:
+    article = snapshot.view.articles[best.article_id]
+    gate = snapshot.settings.reader_policy.short_answer_gate(article.language)
+    if span is None or gate is None or margin < gate.margin:
         return False
     alone = snapshot.view.text(best.article_id, span.start, span.end)
-    article = snapshot.view.articles[best.article_id]
     return answers_agree(alone, article.language, text, article.language)
 
 
