@@ -74,10 +74,21 @@ _NUMBER_QUESTION = re.compile(
     r"\b(how many|how much|how large|how big|how long|how old|what percentage|what share|wie viele|wie viel|"
     r"wieviel|wie hoch|wie lange|wie alt|wie groß|welcher anteil)\b")
 _YEAR = re.compile(r"\b(1\d{3}|20\d{2})\b|jahrhundert|century", re.IGNORECASE)
-_NUMBER = re.compile(
-    r"\d|\b(one|two|three|four|five|six|seven|eight|nine|ten|twelve|hundred|thousand|million|billion|"
-    r"eins|zwei|drei|vier|fünf|sechs|sieben|acht|neun|zehn|zwölf|hundert|tausend|millionen?|milliarden?)\b",
-    re.IGNORECASE)
+# Number words, German and English: what makes a text a figure without a digit ("zehn Jahre",
+# "Zehntausende", "two dozen"). The one list for the answer path (has_answer_type, the short
+# answer's kind) and the evaluation (metrics.gold_answer_type). Not the articles "ein"/"eine".
+NUMBER_WORDS = frozenset(
+    "eins zwei drei vier fünf sechs sieben acht neun zehn elf zwölf zwanzig dreißig vierzig fünfzig hundert "
+    "hunderte tausend tausende zehntausende hunderttausende dutzend dutzende million millionen milliarde "
+    "milliarden billion billionen hälfte halb prozent one two three four five six seven eight nine ten eleven "
+    "twelve twenty thirty forty fifty hundred hundreds thousand thousands million millions billion billions "
+    "dozen dozens half percent".split())
+_LETTERS = re.compile(r"[^\W\d_]+", re.UNICODE)
+
+
+def mentions_a_number(text: str) -> bool:
+    """A digit or a number word (NUMBER_WORDS)."""
+    return any(ch.isdigit() for ch in text) or any(w.lower() in NUMBER_WORDS for w in _LETTERS.findall(text))
 
 
 def answer_type(question: str) -> str | None:
@@ -128,5 +139,5 @@ def has_answer_type(kind: str | None, text: str) -> bool:
     if kind == "time":
         return bool(_YEAR.search(text))
     if kind == "number":
-        return bool(_NUMBER.search(text))
+        return mentions_a_number(text)
     return False

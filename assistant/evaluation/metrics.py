@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
+from ..answer.scoring import mentions_a_number
 from ..normalise import normalise, tokens
 
 
@@ -136,13 +137,6 @@ _DATE_ANSWER = re.compile(
     r")$",
     re.IGNORECASE,
 )
-_NUMBER_WORDS = set(
-    "ein eine eins zwei drei vier fünf sechs sieben acht neun zehn elf zwölf zwanzig dreißig vierzig fünfzig "
-    "hundert hunderte tausend tausende zehntausende hunderttausende dutzend dutzende million millionen "
-    "milliarde milliarden billion billionen one two three four five six seven eight nine ten eleven twelve "
-    "twenty thirty forty fifty hundred hundreds thousand thousands million millions billion billions dozen "
-    "dozens half halb prozent percent".split()
-)
 # Lower-case words inside names ("Ursula von der Leyen", "Bank of England").
 _NAME_JOINERS = {"von", "van", "der", "den", "de", "del", "la", "le", "of", "and", "und", "&"}
 
@@ -169,7 +163,7 @@ def _answer_kind(answer: str) -> str:
     if _DATE_ANSWER.match(text):
         return "date"
     words = re.findall(r"[^\W_]+(?:[-'’.][^\W_]+)*", text)
-    if re.search(r"\d", text) or any(w.lower() in _NUMBER_WORDS for w in words):
+    if mentions_a_number(text):
         return "number"
     if words and len(words) <= 6 and words[0][0].isupper() and all(
             w[0].isupper() or any(c.isupper() for c in w) or w.lower() in _NAME_JOINERS for w in words):
