@@ -16,11 +16,9 @@ from __future__ import annotations
 
 import re
 
-from ..ingest.language import ENGLISH, GERMAN, function_words
+from ..ingest.language import ENGLISH, GERMAN, WORD, function_words
 from .types import QuestionError
 
-# Runs of letters and digits: "T-Systems" is two words, "5G" one.
-_WORD = re.compile(r"[^\W_]+")
 _STOP = function_words(GERMAN) | function_words(ENGLISH)
 # A lone surrogate: what Python makes of a byte that is not UTF-8 in a command-line argument
 # ($'\xff'), or what a JSON "\ud800" becomes. No encoder takes it (the warm socket, the log,
@@ -46,7 +44,7 @@ def is_content_word(word: str) -> bool:
 
 
 def content_words(text: str) -> list[str]:
-    return [w for w in _WORD.findall(text) if is_content_word(w)]
+    return [w for w in WORD.findall(text) if is_content_word(w)]
 
 
 def too_long_message(length: int, max_chars: int) -> str:

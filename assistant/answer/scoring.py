@@ -15,20 +15,8 @@ without it, the first quote held the answer more often on the development split
 from __future__ import annotations
 
 import re
-from functools import lru_cache
 
-_WORD = re.compile(r"\w+", re.UNICODE)
-_QUESTION_WORDS = set(
-    "what which who whom whose when where why how was were is are did does do the a an of in on for to by with "
-    "from wer was wie wo wann warum welche welcher welches welchen welchem wem wen wessen".split()
-)
-
-
-@lru_cache(maxsize=1)
-def _function_words() -> frozenset[str]:
-    from bm25s.stopwords import STOPWORDS_EN_PLUS, STOPWORDS_GERMAN
-
-    return frozenset(STOPWORDS_EN_PLUS) | frozenset(STOPWORDS_GERMAN) | _QUESTION_WORDS
+from ..ingest.language import WORD, stop_words
 
 
 def _is_name_like(word: re.Match, question: str, language: str) -> bool:
@@ -42,8 +30,8 @@ def _is_name_like(word: re.Match, question: str, language: str) -> bool:
 
 def question_names(question: str, language: str) -> set[str]:
     """The question's names and figures (lower-cased): what word_coverage looks for."""
-    stop = _function_words()
-    return {w.group().lower() for w in _WORD.finditer(question)
+    stop = stop_words()
+    return {w.group().lower() for w in WORD.finditer(question)
             if w.group().lower() not in stop and _is_name_like(w, question, language)}
 
 
@@ -62,7 +50,7 @@ def word_coverage(question: str, language: str, text: str) -> float:
     names = question_names(question, language)
     if not names:
         return 1.0
-    words = list({w.lower() for w in _WORD.findall(text)})
+    words = list({w.lower() for w in WORD.findall(text)})
     if not words:
         return 0.0
     return min(process.extractOne(name, words, scorer=fuzz.ratio)[1] / 100.0 for name in names)
@@ -83,12 +71,11 @@ NUMBER_WORDS = frozenset(
     "milliarden billion billionen hälfte halb prozent one two three four five six seven eight nine ten eleven "
     "twelve twenty thirty forty fifty hundred hundreds thousand thousands million millions billion billions "
     "dozen dozens half percent".split())
-_LETTERS = re.compile(r"[^\W\d_]+", re.UNICODE)
 
 
 def mentions_a_number(text: str) -> bool:
     """A digit or a number word (NUMBER_WORDS)."""
-    return any(ch.isdigit() for ch in text) or any(w.lower() in NUMBER_WORDS for w in _LETTERS.findall(text))
+    return any(ch.isdigit() for ch in text) or any(w.lower() in NUMBER_WORDS for w in WORD.findall(text))
 
 
 def answer_type(question: str) -> str | None:

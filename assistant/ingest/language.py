@@ -21,12 +21,30 @@ _FUNCTION_WORDS = {
         "should there".split()
     ),
 }
-_WORD = re.compile(r"[^\W\d_]+", re.UNICODE)
+_LETTERS = re.compile(r"[^\W\d_]+", re.UNICODE)  # the language vote counts words of letters only
+# A word, for every other use (the question's content words, its names and figures, what a quote
+# covers): a run of letters and digits, so "T-Systems" is two words and "5G" one.
+WORD = re.compile(r"[^\W_]+", re.UNICODE)
+_QUESTION_WORDS = frozenset(
+    "what which who whom whose when where why how was were is are did does do the a an of in on for to by with "
+    "from wer was wie wo wann warum welche welcher welches welchen welchem wem wen wessen".split()
+)
 
 
 def function_words(language: str) -> frozenset[str]:
-    """Lower-case function words of "de" or "en" (English for any other language)."""
+    """Lower-case function words of "de" or "en" (English for any other language): the short
+    list that votes on a short text's language and leaves a question something to search for."""
     return frozenset(_FUNCTION_WORDS.get(language, _FUNCTION_WORDS[ENGLISH]))
+
+
+@lru_cache(maxsize=1)
+def stop_words() -> frozenset[str]:
+    """Every German and English stop word (bm25s's lists, the function words and question words):
+    the broad list for telling a question's names and figures from the words around them."""
+    from bm25s.stopwords import STOPWORDS_EN_PLUS, STOPWORDS_GERMAN
+
+    return (frozenset(STOPWORDS_EN_PLUS) | frozenset(STOPWORDS_GERMAN) | _QUESTION_WORDS
+            | function_words(GERMAN) | function_words(ENGLISH))
 
 
 @lru_cache(maxsize=1)
@@ -37,7 +55,7 @@ def _detector():
 
 
 def _function_word_vote(text: str) -> str | None:
-    words = [w.lower() for w in _WORD.findall(text)]
+    words = [w.lower() for w in _LETTERS.findall(text)]
     german = sum(w in _FUNCTION_WORDS[GERMAN] for w in words)
     english = sum(w in _FUNCTION_WORDS[ENGLISH] for w in words)
     if german == english:
@@ -48,7 +66,7 @@ def _function_word_vote(text: str) -> str | None:
 def detect_language(text: str, default: str = ENGLISH) -> str:
     """'de' or 'en'; `default` when the text carries no evidence either way (digits, symbols)."""
     sample = text[:3000]
-    if len(_WORD.findall(sample)) <= 12:
+    if len(_LETTERS.findall(sample)) <= 12:
         vote = _function_word_vote(sample)
         if vote:
             return vote
