@@ -325,17 +325,7 @@ def update_index(settings: Settings, embedder: Embedder | None = None, rebuild: 
         raise SourceError(f"no articles (.txt, .md, .html) in {settings.sources_dir}")
     report = UpdateReport()
     with store.write_lock(settings.index_dir):
-        old, manifest = None, None
-        if not rebuild:
-            try:
-                manifest = store.read_manifest(settings.index_dir)
-                report.rebuilt_reason = _rebuild_reason(manifest, settings, None)
-            except store.IndexOutdated:
-                report.rebuilt_reason = "the index was written in another format version"
-            if manifest is not None and report.rebuilt_reason is None:
-                old = store.load_generation(settings.index_dir, milvus_token=settings.milvus_token)
-        else:
-            report.rebuilt_reason = "--rebuild was asked for"
+        old, manifest = _previous_generation(settings, rebuild, report)
         store.remove_stale(settings.index_dir, milvus_token=settings.milvus_token)
         indexed = {} if old is None else {n: e["content_hash"] for n, e in old.manifest["articles"].items()}
         previously_skipped = {} if manifest is None else manifest.get("skipped", {})
@@ -355,18 +345,8 @@ def update_index(settings: Settings, embedder: Embedder | None = None, rebuild: 
             else np.zeros(0, np.int64)
         _check_room(settings, old, len(kept_passages), to_load)
         staging = store.begin_generation(settings.index_dir)
-        try:
-            data = _build(settings, embedder, old, keep, kept_passages, to_load, current, skipped, staging, report,
-                          progress)
-        except BaseException as exc:
-            shutil.rmtree(staging, ignore_errors=True)
-            if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
-                raise IndexResources(f"the disk filled up while writing the index in {settings.index_dir}; free some "
-                                     "space and run the update again (the previous index still answers)") from exc
-            if isinstance(exc, MemoryError):
-                raise IndexResources("the machine ran out of memory while indexing; close other programs or index "
-                                     "on a bigger machine (the previous index still answers)") from exc
-            raise
+        data = _build_in(staging, settings, embedder, old, keep, kept_passages, to_load, current, skipped, report,
+                         progress)
         if data is None:  # nothing new could be read and nothing else changed
             shutil.rmtree(staging, ignore_errors=True)
             report.seconds = time.monotonic() - started
@@ -376,6 +356,43 @@ def update_index(settings: Settings, embedder: Embedder | None = None, rebuild: 
         report.wrote = True
     report.seconds = time.monotonic() - started
     return report
+
+
+def _previous_generation(settings: Settings, rebuild: bool,
+                         report: UpdateReport) -> tuple[store.IndexData | None, dict | None]:
+    """(the generation an update builds on, its manifest); None where the index is rebuilt (the
+    reason goes into the report) or there is none yet."""
+    if rebuild:
+        report.rebuilt_reason = "--rebuild was asked for"
+        return None, None
+    try:
+        manifest = store.read_manifest(settings.index_dir)
+        report.rebuilt_reason = _rebuild_reason(manifest, settings, None)
+    except store.IndexOutdated:
+        report.rebuilt_reason = "the index was written in another format version"
+        return None, None
+    if manifest is None or report.rebuilt_reason is not None:
+        return None, manifest
+    return store.load_generation(settings.index_dir, milvus_token=settings.milvus_token), manifest
+
+
+def _build_in(staging: Path, settings: Settings, embedder: Embedder, old: store.IndexData | None, keep: np.ndarray,
+              kept_passages: np.ndarray, to_load: list[str], current: dict[str, str], skipped: list[Skipped],
+              report: UpdateReport, progress: bool) -> dict | None:
+    """_build into `staging`, which is removed on any failure; a full disk or memory is told as
+    IndexResources (the previous index still answers)."""
+    try:
+        return _build(settings, embedder, old, keep, kept_passages, to_load, current, skipped, staging, report,
+                      progress)
+    except BaseException as exc:
+        shutil.rmtree(staging, ignore_errors=True)
+        if isinstance(exc, OSError) and exc.errno == errno.ENOSPC:
+            raise IndexResources(f"the disk filled up while writing the index in {settings.index_dir}; free some "
+                                 "space and run the update again (the previous index still answers)") from exc
+        if isinstance(exc, MemoryError):
+            raise IndexResources("the machine ran out of memory while indexing; close other programs or index "
+                                 "on a bigger machine (the previous index still answers)") from exc
+        raise
 
 
 def _nothing_to_write(old: store.IndexData | None, fresh: list[str], removed: list[str], skipped: list[Skipped],
@@ -391,43 +408,13 @@ def _build(settings: Settings, embedder: Embedder, old: store.IndexData | None, 
            staging: Path, report: UpdateReport, progress: bool) -> dict | None:
     """Write the new generation's files into `staging`; its manifest, or None when there is
     nothing to write after all."""
-    dimension = embedder.dimension
-    writer = _GenerationWriter(staging, dimension, settings, old.codecs if old is not None else {})
+    writer = _GenerationWriter(staging, embedder.dimension, settings, old.codecs if old is not None else {})
     articles_out = ArticleWriter(staging / ARTICLES_FILE)
     stems = PassageStems.empty()
-    entries: dict[str, dict] = {}
-    kept_files: list[str] = []
-    fresh: list[str] = []
     try:
-        if old is not None and keep.any():
-            new_article_id = np.cumsum(keep) - 1
-            for block in _kept_blocks(old, kept_passages, new_article_id):
-                writer.add(block)
-            kept_files = [f for f, k in zip(old.articles.files, keep.tolist()) if k]
-            articles_out.add(a for a, k in zip(old.articles, keep.tolist()) if k)
-            stems.extend_from(PassageStems.load(old.path / "bm25"), kept_passages)
-            entries = {f: old.manifest["articles"][f] for f in kept_files}
-        bar = _progress_bar(len(to_load), progress)
-        for at in range(0, len(to_load), CHUNK_ARTICLES):
-            articles, splits = [], []
-            for name in to_load[at:at + CHUNK_ARTICLES]:
-                try:
-                    article = load_article(settings.sources_dir, name)
-                    splits.append(_split(article, settings))
-                    articles.append(article)
-                except (SourceError, TooManyPassages) as exc:
-                    skipped.append(Skipped(name, str(exc), current.get(name)))
-            if articles:
-                block, block_stems = _embed_block(articles, splits, len(kept_files) + len(fresh), embedder)
-                writer.add(block)
-                stems.extend(block_stems)
-                articles_out.add(articles)
-                report.embedded_passages += len(block.passages)
-                report.embedded_sentences += len(block.sentences)
-                fresh += [a.file for a in articles]
-                entries.update({a.file: {k: a.metadata()[k] for k in MANIFEST_ARTICLE_KEYS} for a in articles})
-            bar.update(min(CHUNK_ARTICLES, len(to_load) - at))
-        bar.close()
+        kept_files, entries = _copy_kept(old, keep, kept_passages, writer, articles_out, stems)
+        fresh = _embed_new(settings, embedder, to_load, current, skipped, len(kept_files), writer, articles_out,
+                           stems, entries, report, progress)
         writer.finish()
         articles_out.close()
     except BaseException:
@@ -452,7 +439,7 @@ def _build(settings: Settings, embedder: Embedder, old: store.IndexData | None, 
     return {
         "format_version": store.FORMAT_VERSION,
         "model": embedder.identity,
-        "dimension": dimension,
+        "dimension": embedder.dimension,
         "pipeline": pipeline_settings(settings),
         "built": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
         "passages": int(len(passages)),
@@ -464,3 +451,48 @@ def _build(settings: Settings, embedder: Embedder, old: store.IndexData | None, 
         "articles": entries,
         "skipped": {s.file: s.content_hash for s in skipped if s.content_hash},
     }
+
+
+def _copy_kept(old: store.IndexData | None, keep: np.ndarray, kept_passages: np.ndarray, writer: _GenerationWriter,
+               articles_out: ArticleWriter, stems: PassageStems) -> tuple[list[str], dict[str, dict]]:
+    """Copy the kept articles' rows from the previous generation as they are; (their files, their
+    manifest entries)."""
+    if old is None or not keep.any():
+        return [], {}
+    new_article_id = np.cumsum(keep) - 1
+    for block in _kept_blocks(old, kept_passages, new_article_id):
+        writer.add(block)
+    kept_files = [f for f, k in zip(old.articles.files, keep.tolist()) if k]
+    articles_out.add(a for a, k in zip(old.articles, keep.tolist()) if k)
+    stems.extend_from(PassageStems.load(old.path / "bm25"), kept_passages)
+    return kept_files, {f: old.manifest["articles"][f] for f in kept_files}
+
+
+def _embed_new(settings: Settings, embedder: Embedder, to_load: list[str], current: dict[str, str],
+               skipped: list[Skipped], first_id: int, writer: _GenerationWriter, articles_out: ArticleWriter,
+               stems: PassageStems, entries: dict[str, dict], report: UpdateReport, progress: bool) -> list[str]:
+    """Read, split and embed the new and changed articles CHUNK_ARTICLES at a time, streaming each
+    chunk to the writers; the files written (one that cannot be read is added to `skipped`)."""
+    fresh: list[str] = []
+    bar = _progress_bar(len(to_load), progress)
+    for at in range(0, len(to_load), CHUNK_ARTICLES):
+        articles, splits = [], []
+        for name in to_load[at:at + CHUNK_ARTICLES]:
+            try:
+                article = load_article(settings.sources_dir, name)
+                splits.append(_split(article, settings))
+                articles.append(article)
+            except (SourceError, TooManyPassages) as exc:
+                skipped.append(Skipped(name, str(exc), current.get(name)))
+        if articles:
+            block, block_stems = _embed_block(articles, splits, first_id + len(fresh), embedder)
+            writer.add(block)
+            stems.extend(block_stems)
+            articles_out.add(articles)
+            report.embedded_passages += len(block.passages)
+            report.embedded_sentences += len(block.sentences)
+            fresh += [a.file for a in articles]
+            entries.update({a.file: {k: a.metadata()[k] for k in MANIFEST_ARTICLE_KEYS} for a in articles})
+        bar.update(min(CHUNK_ARTICLES, len(to_load) - at))
+    bar.close()
+    return fresh
