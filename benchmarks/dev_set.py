@@ -19,6 +19,13 @@ format:
 Only every other MLQA article is indexed: the questions about a left-out article expect a refusal
 (`left_out` names it), as a question about news the corpus does not cover does.
 
+And per text language a corpus of **near misses** (`de-near/`, `en-near/`), the questions users ask
+that are hardest to refuse: a question about the corpus's topic whose figure or name no article
+gives. Each left-out article is indexed there with every sentence that holds an answer to one of
+its questions removed (sentences as the product splits them), and its answerable questions expect
+a refusal (`near_miss` names the article); a question with a word of its answer still in what is left is
+dropped. The refusal is fitted on these and on the left-out articles' questions.
+
     .venv/bin/python benchmarks/dev_set.py [--out benchmarks/.work/dev]
 """
 
@@ -31,6 +38,10 @@ import re
 from pathlib import Path
 
 from _common import REPO
+
+from assistant.answer.question import content_words
+from assistant.ingest.language import WORD
+from assistant.ingest.passages import split_sentences
 
 from training.retriever_data import required_file
 from training.splits import (
@@ -90,17 +101,22 @@ def _dev_articles() -> dict[str, list[tuple[str, str, dict]]]:
     return out
 
 
-def write_corpus(text_language: str, entries: list[tuple[str, str, dict]], out: Path) -> dict[str, int]:
-    """One corpus folder (sources/ and questions.jsonl); returns counts per pair and kind."""
-    sources = out / "sources"
-    sources.mkdir(parents=True, exist_ok=True)
-    paragraphs: dict[str, list[str]] = {}  # title -> its paragraphs, in order, each once
+def _articles(entries: list[tuple[str, str, dict]]) -> tuple[dict[str, list[str]], dict[str, str]]:
+    """(title -> its paragraphs, in order, each once; title -> its file name)."""
+    paragraphs: dict[str, list[str]] = {}
     for _, _, article in entries:
         kept = paragraphs.setdefault(article["title"], [])
         for p in article["paragraphs"]:
             if p["context"].strip() not in kept:
                 kept.append(p["context"].strip())
-    names = {title: file_name(n, title) for n, title in enumerate(sorted(paragraphs))}
+    return paragraphs, {title: file_name(n, title) for n, title in enumerate(sorted(paragraphs))}
+
+
+def write_corpus(text_language: str, entries: list[tuple[str, str, dict]], out: Path) -> dict[str, int]:
+    """One corpus folder (sources/ and questions.jsonl); returns counts per pair and kind."""
+    sources = out / "sources"
+    sources.mkdir(parents=True, exist_ok=True)
+    paragraphs, names = _articles(entries)
     squad2 = {names[a["title"]] for _, file, a in entries if file == SQUAD2_FILE}
     indexed = set(sorted(set(names.values()) - squad2)[::2]) | squad2  # SQuAD 2.0: always indexed
     for title, name in names.items():
@@ -128,13 +144,79 @@ def write_corpus(text_language: str, entries: list[tuple[str, str, dict]], out: 
     return counts
 
 
+def _holds(text: str, answers: list[str]) -> bool:
+    folded = text.casefold()
+    return any(a.casefold() in folded for a in answers if a)
+
+
+def _mentions_answer(text: str, answers: list[str]) -> bool:
+    """Does the text still name part of an answer (a content word of it, inflected or not:
+    "Anning" of "Annings")? Then the question may still be answerable, and is no near miss."""
+    from rapidfuzz import fuzz, process
+
+    words = list({w.casefold() for w in WORD.findall(text)})
+    return bool(words) and any(process.extractOne(w.casefold(), words, scorer=fuzz.ratio)[1] >= 80
+                               for a in answers for w in content_words(a))
+
+
+def without_answers(paragraph: str, language: str, answers: list[str]) -> str:
+    """The paragraph without the sentences (as the product splits them) that hold an answer."""
+    kept = [paragraph[start:end] for start, end in split_sentences(paragraph, language)
+            if not _holds(paragraph[start:end], answers)]
+    return " ".join(kept)
+
+
+def write_near_misses(text_language: str, corpus: Path, entries: list[tuple[str, str, dict]], out: Path) -> dict[str, int]:
+    """The near-miss corpus of one text language: the left-out articles of `corpus` (written by
+    write_corpus from the same entries) without their answer sentences, and their answerable
+    questions, expecting none."""
+    rows = [json.loads(line) for line in (corpus / "questions.jsonl").read_text(encoding="utf-8").splitlines()]
+    paragraphs, names = _articles(entries)
+    left_out = {r["left_out"] for r in rows if r.get("left_out")}
+    answers_of: dict[str, list[str]] = {}  # file -> every answer of every question about it
+    answers_to: dict[tuple[str, str], list[str]] = {}  # (source file, question id) -> its answers
+    for _, file, article in entries:
+        for p in article["paragraphs"]:
+            for qa in p["qas"]:
+                answers = [a["text"].strip() for a in qa.get("answers", []) if a["text"].strip()]
+                answers_of.setdefault(names[article["title"]], []).extend(answers)
+                answers_to[(file, qa["id"])] = answers
+    sources = out / "sources"
+    sources.mkdir(parents=True, exist_ok=True)
+    texts = {}
+    for title, name in names.items():
+        if name not in left_out:
+            continue
+        kept = (without_answers(p, text_language, answers_of.get(name, [])) for p in paragraphs[title])
+        texts[name] = "\n\n".join(t for t in kept if t)
+        if texts[name].strip():
+            (sources / name).write_text(texts[name] + "\n", encoding="utf-8")
+    counts: dict[str, int] = {}
+    with open(out / "questions.jsonl", "w", encoding="utf-8") as handle:
+        for row in rows:
+            name = row.get("left_out")
+            answers = answers_to.get((row["file"], row["id"].split(":", 1)[1]), [])
+            if not name or not answers or not texts.get(name, "").strip() or _mentions_answer(texts[name], answers):
+                continue
+            near = {k: v for k, v in row.items() if k != "left_out"}
+            handle.write(json.dumps({**near, "id": row["id"] + ":near", "near_miss": name}, ensure_ascii=False) + "\n")
+            counts[f"{row['pair']} near miss"] = counts.get(f"{row['pair']} near miss", 0) + 1
+    return counts
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "benchmarks" / ".work" / "dev")
+    parser.add_argument("--near-misses-only", action="store_true",
+                        help="write only the near-miss corpora, beside corpora written before")
     args = parser.parse_args()
     for language, entries in _dev_articles().items():
-        counts = write_corpus(language, entries, args.out / language)
-        print(f"{args.out / language}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+        if not args.near_misses_only:
+            counts = write_corpus(language, entries, args.out / language)
+            print(f"{args.out / language}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
+        near = args.out / f"{language}-near"
+        counts = write_near_misses(language, args.out / language, entries, near)
+        print(f"{near}: " + ", ".join(f"{k} {v}" for k, v in sorted(counts.items())))
 
 
 if __name__ == "__main__":
