@@ -16,7 +16,8 @@ through the product's own steps:
    split holds far more English-English questions than questions over German text); the
    thresholds are chosen on those held-out probabilities:
    - `refuse_below`: the best balanced accuracy (answerable questions answered, unanswerable
-     refused) that refuses at most MAX_FALSE_REFUSAL of answerable questions (means of the pairs);
+     refused: near misses and questions about left-out articles counting the same) that refuses
+     at most MAX_FALSE_REFUSAL of answerable questions (means of the pairs);
    - `keep_share`: a further quote is shown only when it is at least this share as likely to hold
      the answer as the first (SECONDARY_PRECISION of the kept ones do), so no filler quotes;
    - `short_answer` (a ShortAnswerGate per text language, through the product's own rule
@@ -136,7 +137,13 @@ def second_stage(assistant: Assistant, rows: list[dict]) -> list[dict]:
 
 
 def group_of(row: dict) -> str:
-    return row.get("source") or row.get("left_out") or row["id"]
+    return row.get("source") or row.get("left_out") or row.get("near_miss") or row["id"]
+
+
+def unanswerable_kind(row: dict) -> str:
+    """A near miss (its article indexed without the answer: dev_set.py) or a question about an
+    article left out of the index (or SQuAD 2.0's unanswerable questions)."""
+    return "near miss" if row.get("near_miss") else "left out"
 
 
 def held_out_probabilities(items: list[dict], k: int) -> None:
@@ -193,6 +200,7 @@ def figures(items: list[dict], policy: ReaderPolicy) -> dict:
         subset = [i for i in items if pair in ("all", i["row"]["pair"])]
         answerable = [outcome(i, policy) for i in subset if i["row"]["answer"]]
         unanswerable = [outcome(i, policy) for i in subset if not i["row"]["answer"]]
+        near = [outcome(i, policy) for i in subset if not i["row"]["answer"] and unanswerable_kind(i["row"]) == "near miss"]
         shown = [o for o in answerable + unanswerable if not o["refused"] and o["short"]]
         right = [o for o in shown if o["answerable"] and o["short_f1"] >= SHORT_ANSWER_F1]
         n = max(1, len(answerable))
@@ -202,6 +210,7 @@ def figures(items: list[dict], policy: ReaderPolicy) -> dict:
             "any_quote": round(sum(o.get("any", False) for o in answerable) / n, 4),
             "refused_answerable": round(sum(o["refused"] for o in answerable) / n, 4),
             "refused_unanswerable": round(sum(o["refused"] for o in unanswerable) / max(1, len(unanswerable)), 4),
+            "refused_near_miss": round(sum(o["refused"] for o in near) / len(near), 4) if near else None,
             "extra_quotes": round(sum(o.get("extra", 0) for o in answerable) / n, 3),
             "short_shown": round(len(shown) / max(1, len(answerable) + len(unanswerable)), 4),
             "short_precision": round(len(right) / len(shown), 4) if shown else None,
@@ -218,15 +227,17 @@ def choose_policy(items: list[dict], base: ReaderPolicy) -> ReaderPolicy:
     def best_p(item: dict) -> float:
         return float(item["p"].max()) if len(item.get("p", [])) else 0.0
 
-    by_pair = {}
-    for pair in sorted({i["row"]["pair"] for i in items}):
-        by_pair[pair] = (np.array([best_p(i) for i in items if i["row"]["pair"] == pair and i["row"]["answer"]]),
-                         np.array([best_p(i) for i in items if i["row"]["pair"] == pair and not i["row"]["answer"]]))
+    pairs = sorted({i["row"]["pair"] for i in items})
+    answerable = [np.array([best_p(i) for i in items if i["row"]["pair"] == pair and i["row"]["answer"]])
+                  for pair in pairs]
+    # near misses and questions about left-out articles count the same, in every pair
+    unanswerable = [np.array([best_p(i) for i in items if i["row"]["pair"] == pair and not i["row"]["answer"]
+                              and unanswerable_kind(i["row"]) == kind]) for pair in pairs for kind in ("near miss", "left out")]
     best = None
     for t in np.round(np.arange(0.005, 0.9, 0.0025), 4):
         # every language pair counts the same (pair_shares)
-        false_refusal = float(np.mean([(a < t).mean() for a, _ in by_pair.values() if len(a)]))
-        right_refusal = float(np.mean([(u < t).mean() for _, u in by_pair.values() if len(u)]))
+        false_refusal = float(np.mean([(a < t).mean() for a in answerable if len(a)]))
+        right_refusal = float(np.mean([(u < t).mean() for u in unanswerable if len(u)]))
         balanced = (1 - false_refusal + right_refusal) / 2
         if false_refusal <= MAX_FALSE_REFUSAL and (best is None or balanced > best[0]):
             best = (balanced, float(t))
@@ -364,7 +375,7 @@ def main() -> None:
                                  bias=round(float(model.intercept_[0]), 4))
     print(table([{"pair": p, **v} for p, v in held_out.items()],
                 ["pair", "answerable", "unanswerable", "first_quote", "any_quote", "refused_answerable",
-                 "refused_unanswerable", "extra_quotes", "short_shown", "short_precision", "short_f1"]))
+                 "refused_unanswerable", "refused_near_miss", "extra_quotes", "short_shown", "short_precision", "short_f1"]))
     print(f"ship: weights={weights}\n      abstention threshold={abstention.threshold}, "
           f"cross={abstention.threshold_cross_language}\n      reader_policy={policy}")
     path = write_result("fit_answer_policy", {
