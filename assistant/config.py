@@ -324,7 +324,10 @@ class Settings:
     reader_weights: Path | None = None
     reader_threads: int = 1
     # A follow-up is read with the conversation's topic added only when that reading's best
-    # quote scores this much better than the question's own (answer/conversation.py).
+    # quote scores this much better than the question's own (answer/conversation.py). Margins are
+    # on the mode's scale (a probability with the answer model, a similarity without): 0, the
+    # shipped value, is the one that means the same in both modes (tests set others to force a
+    # reading; fit one per mode before shipping another).
     followup_margin: float = 0.0
     # Longer questions are refused everywhere (answer/question.py), never cut: 2,000 characters
     # is a long paragraph already.

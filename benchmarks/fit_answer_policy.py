@@ -306,6 +306,9 @@ def main() -> None:
     parser.add_argument("--dev", type=Path, default=REPO / "benchmarks" / ".work" / "dev")
     parser.add_argument("--weights", type=Path, default=None, help="answer model weights (default: shipped)")
     parser.add_argument("--limit", type=int, default=None, help="only the first N questions per corpus")
+    parser.add_argument("--keep-first-stage", action="store_true",
+                        help="fit the answer policy on the shipped first-stage weights and thresholds (the refit "
+                             "is reported, not used): no change to config.py needed")
     parser.add_argument("--keep-readings", type=Path, default=None,
                         help="write the second stage's readings here (a pickle) to study the choices later")
     parser.add_argument("--from-readings", type=Path, default=None,
@@ -331,6 +334,8 @@ def main() -> None:
     weights = Weights(**{name: round(float(w), 4) for name, w in zip(FEATURES, fitted)})
     abstention = dataclasses.replace(settings.abstention, threshold=round(t_same, 3),
                                      threshold_cross_language=round(t_cross, 3), calibrated_with=weights)
+    if args.keep_first_stage:  # refitted figures reported, the shipped first stage kept
+        weights, abstention = settings.weights, settings.abstention
     similarity = {"current": similarity_figures(first, current, *t_now),
                   "refitted_on_dev": similarity_figures(first, fitted, t_same, t_cross)}
     print(table([{"weights": k, "pair": p, **v} for k, by in similarity.items() for p, v in by.items()],

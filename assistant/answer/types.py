@@ -18,6 +18,9 @@ class Quote:
     source: str  # the article's file name
     start: int
     end: int
+    # On the scale of the mode that answered: the answer model's probability that the quote holds
+    # the answer (0-1), or with ASSISTANT_READER=0 the first stage's weighted similarity. Compare
+    # scores within one mode only; the evaluation records which (summary.json "mode").
     score: float
     title: str
     date: str | None
@@ -58,7 +61,7 @@ class Answer:
     language: str
     quotes: list[Quote] = field(default_factory=list)
     related: list[Quote] = field(default_factory=list)  # closest passages when abstaining
-    top_score: float = 0.0
+    top_score: float = 0.0  # the first quote's score (Quote.score: its scale is the mode's)
     # The question's worst-matched name or figure against the best quote's passage (0-1).
     coverage: float = 0.0
     short_answer: ShortAnswer | None = None
