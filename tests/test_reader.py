@@ -225,3 +225,38 @@ def test_auto_precision_is_a_property_of_the_cpu_not_a_timing(reader) -> None:
     assert auto_precision(frozenset({"avx2", "avx512f"})) == "float32"
     assert auto_precision(frozenset()) == "float32"
     assert reader.precision == auto_precision(cpu_flags())
+
+
+def test_saved_adapters_merged_at_load_read_as_the_unmerged_net(tmp_path: Path, vodacom: ReaderInput) -> None:
+    """What training writes (training/reader_training.py) is what the product loads: the
+    adapters merged into the base weights give the unmerged net's logits on a batch."""
+    import sys
+
+    import torch
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from assistant.models.reader.model import build_net, default_base_folder, pad_batch
+    from training.reader_training import save_weights, set_trainable
+
+    config = ReaderConfig(num_layers=2, lora_rank=4, lora_alpha=8.0)
+    net, tokenizer = build_net(default_base_folder(), config)
+    set_trainable(net)
+    torch.manual_seed(0)
+    with torch.no_grad():  # adapters as training leaves them: not the zero they start from
+        for name, param in net.named_parameters():
+            if ".lora_" in name:
+                param.normal_(0.0, 0.05)
+    save_weights(net, config, tmp_path, dtype=torch.float32)
+    question = "Wie viel Prozent an Vodacom hält Vodafone?"
+    other = ReaderInput("Vodafone hat seinen Sitz in Newbury.", "Vodafone", "")
+    encoded = encode_inputs(tokenizer, config, question, [vodacom, other])
+    ids, mask = pad_batch([e.input_ids for e in encoded], tokenizer.pad_token_id)
+    with torch.no_grad():
+        unmerged = [t.numpy() for t in net.eval()(ids, mask)]
+    loaded = Reader.load(tmp_path, precision="float32")
+    assert not any(".lora_" in name for name, _ in loaded.net.named_parameters())  # merged away
+    with torch.no_grad():
+        merged = [t.numpy() for t in loaded.net(ids, mask)]
+    assert np.abs(unmerged[2]).max() > 0  # a real reading, not zeros
+    for a, b in zip(unmerged, merged):
+        np.testing.assert_allclose(a, b, atol=1e-4)

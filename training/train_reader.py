@@ -47,10 +47,10 @@ from assistant.models.reader.model import (  # noqa: E402
     default_base_folder,
     encode_inputs,
     pad_batch,
-    save_weights,
 )
 from training.answer_data import TrainWindow, article_windows  # noqa: E402
 from training.qa_data import load_squad_files  # noqa: E402
+from training.reader_training import save_weights, set_trainable, trained_state  # noqa: E402
 from training.retriever_data import required_file  # noqa: E402
 from training.splits import load_mlqa, mlqa_split_keys, read_json, split_file  # noqa: E402
 from training.window_metrics import evaluate_windows  # noqa: E402
@@ -203,7 +203,7 @@ def save_checkpoint(folder: Path, net, optimizer, scheduler, step: int, meta: di
     from safetensors.torch import save_file
 
     folder.mkdir(parents=True, exist_ok=True)
-    tensors = {f"param.{k}": v.cpu() for k, v in net.trained_state().items()}
+    tensors = {f"param.{k}": v.cpu() for k, v in trained_state(net).items()}
     names = {id(p): n for n, p in net.named_parameters()}
     opt_steps = {}
     for group in optimizer.param_groups:
@@ -303,7 +303,7 @@ def main(argv: list[str] | None = None) -> int:
 
     reader_cfg = ReaderConfig(num_layers=cfg["num_layers"], lora_rank=cfg["lora_rank"], lora_alpha=cfg["lora_alpha"])
     net, tokenizer = build_net(default_base_folder(), reader_cfg)
-    net.set_trainable()
+    set_trainable(net)
     encoded = encode_all(tokenizer, reader_cfg, windows)
     prep_s = time.time() - t0
     n_trainable = sum(p.numel() for p in net.parameters() if p.requires_grad)

@@ -158,8 +158,9 @@ class ReaderNet(nn.Module):
         return logits[..., 0], logits[..., 1], self.holds_head(hidden[:, 0]).squeeze(-1)
 
     def trainable_names(self) -> list[str]:
-        """What training changes and what is saved: adapters, layer norms (optional), heads; with
-        lora_rank 0, the used layers whole. Never the embedding matrix."""
+        """What training changes and what the weights file holds (load_trained_state reads exactly
+        these; training/reader_training.py writes them): adapters, layer norms (optional), heads;
+        with lora_rank 0, the used layers whole. Never the embedding matrix."""
         names = []
         for name, _ in self.named_parameters():
             in_layer = ".encoder.layer." in f".{name}"
@@ -170,15 +171,6 @@ class ReaderNet(nn.Module):
             elif in_layer and self.config.train_layer_norms and "LayerNorm" in name:
                 names.append(name)
         return names
-
-    def set_trainable(self) -> None:
-        keep = set(self.trainable_names())
-        for name, param in self.named_parameters():
-            param.requires_grad = name in keep
-
-    def trained_state(self) -> dict[str, torch.Tensor]:
-        params = dict(self.named_parameters())
-        return {name: params[name].detach().clone().contiguous() for name in self.trainable_names()}
 
     def merge_adapters(self) -> None:
         """Fold the adapters into the base weights for inference."""
@@ -217,18 +209,6 @@ def build_net(base_folder: Path, config: ReaderConfig) -> tuple[ReaderNet, objec
         hf_logging.set_verbosity(verbosity)
     tokenizer = PreTrainedTokenizerFast.from_pretrained(folder)
     return ReaderNet(encoder, config), tokenizer
-
-
-def save_weights(net: ReaderNet, config: ReaderConfig, out_dir: Path, dtype: torch.dtype = torch.float16) -> Path:
-    """Write only what training changed (safetensors) and the config (JSON)."""
-    from safetensors.torch import save_file
-
-    out_dir = Path(out_dir)
-    out_dir.mkdir(parents=True, exist_ok=True)
-    state = {name: t.to(dtype) for name, t in net.trained_state().items()}
-    save_file(state, str(out_dir / WEIGHTS_FILE), metadata={"format": FORMAT})
-    (out_dir / CONFIG_FILE).write_text(config.to_json() + "\n", encoding="utf-8")
-    return out_dir / WEIGHTS_FILE
 
 
 def load_trained_state(net: ReaderNet, weights_dir: Path) -> None:
