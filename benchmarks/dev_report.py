@@ -4,6 +4,7 @@ the reports that `assistant eval --report DIR --by pair` wrote for the corpora o
 The same pipeline as the hidden sets (`assistant eval`); a refusal of an answerable question
 counts as a miss. Figures: first quote / any quote holds the answer and the answer passage
 first (of answerable questions), answerable refused, unanswerable (left-out article) refused,
+near misses (dev_set.py's near-miss corpora: the article indexed without the answer) refused,
 bold short answers shown and right (contains an answer) when shown.
 
     .venv/bin/python benchmarks/dev_report.py LABEL REPORT_DIR [REPORT_DIR ...]
@@ -39,7 +40,8 @@ def share(flags: list[bool]) -> dict:
 
 def pair_figures(rows: list[dict]) -> dict:
     answerable = [r for r in rows if r["answerable"]]
-    unanswerable = [r for r in rows if not r["answerable"]]
+    unanswerable = [r for r in rows if not r["answerable"] and not r["extra"].get("near_miss")]
+    near_misses = [r for r in rows if not r["answerable"] and r["extra"].get("near_miss")]
     shown = [r for r in answerable if r["short_answer"] is not None]
     return {
         "first_quote": share([bool(r["first_quote_hit"]) and not r["abstained"] for r in answerable]),
@@ -47,6 +49,7 @@ def pair_figures(rows: list[dict]) -> dict:
         "passage_r@1": share([r["retrieval_rank"] == 1 for r in answerable]),
         "refused_answerable": share([r["abstained"] for r in answerable]),
         "refused_unanswerable": share([r["abstained"] for r in unanswerable]),
+        "refused_near_miss": share([r["abstained"] for r in near_misses]),
         "short_shown": share([r["short_answer"] is not None for r in answerable]),
         "short_right_when_shown": share([bool(r["short_answer_hit"]) for r in shown]),
         "short_right_of_all": share([bool(r["short_answer_hit"]) for r in answerable]),
