@@ -85,6 +85,21 @@ class Assistant:
         answer/conversation.py: `next_topic`): a follow-up is then also read together with it."""
         return answer_question(self._snapshot, question, max_quotes, files, topic)
 
+    def ask_citing(self, question: str, max_quotes: int | None = None, files: list[str] | None = None,
+                   topic: str | None = None) -> tuple[Answer, dict[str, Article]]:
+        """`ask`, and the articles its quotes cite, both from one state of the index (an upload
+        may swap in another meanwhile). `files` no longer indexed (removed since a page listed
+        them) are left out; none left: all articles are searched."""
+        snapshot = self._snapshot
+        known = {a.file for a in snapshot.view.articles}
+        chosen = [f for f in (files or []) if f in known] or None
+        answer = answer_question(snapshot, question, max_quotes, chosen, topic)
+        cited: dict[str, Article] = {}
+        for quote in answer.quotes + answer.related:
+            if quote.source not in cited:
+                cited[quote.source] = snapshot.view.article_by_file(quote.source)
+        return answer, cited
+
     def ask_with_passages(self, question: str, max_quotes: int | None = None,
                           files: list[str] | None = None) -> tuple[Answer, list[PassageHit]]:
         """The answer and the ranked passages it was drawn from (for evaluating retrieval)."""

@@ -141,3 +141,13 @@ def test_removing_a_linked_article_removes_the_link_not_its_target(tiny_settings
     assistant.remove("hafen.md")
     assert not (folder / "hafen.md").is_symlink() and (folder / "harbour.md").is_file()
     assert {a.file for a in assistant.sources()} == {"harbour.md", "wetter.txt"}
+
+
+def test_ask_citing_gives_the_cited_articles_of_the_same_index_state(shipped_assistant):
+    answer, cited = shipped_assistant.ask_citing("Wie viele Kunden hat Vodacom?")
+    quoted = {q.source for q in answer.quotes + answer.related}
+    assert quoted and set(cited) == quoted  # every cited article, and only those
+    assert all(cited[f].file == f and cited[f].text for f in cited)
+    # an article chosen on a page that has since been removed is left out: all articles are searched
+    again, _ = shipped_assistant.ask_citing("Wie viele Kunden hat Vodacom?", files=["removed-meanwhile.txt"])
+    assert [q.text for q in again.quotes] == [q.text for q in answer.quotes]

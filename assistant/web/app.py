@@ -1,6 +1,6 @@
 """`assistant chat`: the Gradio web chat around `Assistant`.
 
-The chat only arranges what `answer_question` returns (see view.py for the HTML); it does
+The chat only arranges what `Assistant.ask_citing` returns (see view.py for the HTML); it does
 no retrieval of its own. Layout: the conversation on the left; on the right the sources of the
 last answer, the article view, adding articles, and settings.
 """

@@ -1,9 +1,9 @@
 """The chat's event handlers: one method per page event, apart from the layout (app.py), so each
 can be read on its own. Imported only when the page is built, because it imports gradio.
 
-Each answer reads one snapshot of the index (an upload may swap in another meanwhile): the
-question's default language, the answer and the sources panel all come from it, and the panel
-is built from the cited articles only. Adding and removing articles check `EditAccess` in the
+Each answer and its sources panel come from one state of the index (Assistant.ask_citing: an
+upload may swap in another meanwhile), and the panel is built from the cited articles only. The
+chat answers through `Assistant` as the CLI and the evaluation do. Adding and removing articles check `EditAccess` in the
 event itself (access.py); a failure the page reports in one line is logged with its traceback.
 """
 
@@ -18,10 +18,8 @@ import gradio as gr
 
 from . import view
 from .access import EditAccess, WrongPasswordGate
-from ..answer.answering import answer_question
 from ..answer.conversation import next_topic
 from ..answer.question import check_question, check_quote_count
-from ..answer.snapshot import Snapshot
 from ..answer.types import Answer, QuestionError
 from ..index.indexer import SKIPPED_BEFORE
 from ..index.view import UnknownArticle
@@ -108,21 +106,11 @@ class ChatHandlers:
     def article_choices(self) -> list[tuple[str, str]]:
         return [(f"{short_title(a.title, a.language, 70)} ({a.file})", a.file) for a in self.assistant.sources()]
 
-    def run_answer(self, snapshot: Snapshot, question: str, max_quotes: int | float | None,
-                   files: list[str] | None, topic: str | None = None) -> Answer:
-        known = {a.file for a in snapshot.view.articles}
-        chosen = [f for f in (files or []) if f in known] or None  # nothing chosen: search all
-        return answer_question(snapshot, question, max_quotes=int(max_quotes) if max_quotes else None,
-                               files=chosen, topic=topic)
-
-    @staticmethod
-    def cited_articles(snapshot: Snapshot, answer: Answer) -> dict:
-        """The articles the answer quotes, from the snapshot that answered (not every article)."""
-        cited = {}
-        for quote in answer.quotes + answer.related:
-            if quote.source not in cited:
-                cited[quote.source] = snapshot.view.article_by_file(quote.source)
-        return cited
+    def run_answer(self, question: str, max_quotes: int | float | None, files: list[str] | None,
+                   topic: str | None = None) -> tuple[Answer, dict]:
+        """The answer and the articles it cites (Assistant.ask_citing: one state of the index)."""
+        return self.assistant.ask_citing(question, max_quotes=int(max_quotes) if max_quotes else None,
+                                         files=files, topic=topic)
 
     def respond(self, message: str, history: list, asked: list[str], max_quotes, files):
         """Stream one answer: the question, a searching note, then the answer piece by piece."""
@@ -137,13 +125,12 @@ class ChatHandlers:
             history.append(_assistant_message(view.user_message(view.sentence(str(exc)))))
             yield history, gr.skip(), encodable(message), asked
             return
-        snapshot = self.assistant.snapshot  # one snapshot for the whole answer
-        default = GERMAN if snapshot.mostly_german else "en"
+        default = GERMAN if self.assistant.snapshot.mostly_german else "en"
         history.append({"role": "user", "content": view.user_message(message)})
         history.append(_assistant_message(view.searching_message(detect_language(message, default))))
         yield history, gr.skip(), "", asked
         try:
-            answer = self.run_answer(snapshot, message, max_quotes, files, topic)
+            answer, cited = self.run_answer(message, max_quotes, files, topic)
         except QuestionError as exc:
             history[-1] = _assistant_message(view.user_message(view.sentence(str(exc))))
             yield history, gr.skip(), "", asked
@@ -158,7 +145,7 @@ class ChatHandlers:
         # The last piece and the sources panel arrive together.
         history[-1] = _assistant_message(shown + chunks[-1])
         topic = next_topic(topic, answer.question, answer.understood_as is not None, answer.abstained)
-        yield history, view.sources_panel(answer, self.cited_articles(snapshot, answer)), "", [topic] if topic else []
+        yield history, view.sources_panel(answer, cited), "", [topic] if topic else []
 
     def open_citation(self, evt: gr.EventData):
         """A clicked citation or source: the whole article, the quote marked, in the Article tab."""
@@ -326,4 +313,4 @@ class ChatHandlers:
             quotes = quotes_wanted(max_quotes, self.assistant.settings.max_quotes_limit)
         except QuestionError as exc:
             return {"question": echo(message), "error": str(exc)}
-        return self.run_answer(self.assistant.snapshot, message, quotes, None).to_dict()
+        return self.run_answer(message, quotes, None)[0].to_dict()
