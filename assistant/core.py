@@ -19,10 +19,10 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .answer.answering import answer_question, answer_with_passages
-from .answer.retrieval import PassageHit
-from .answer.snapshot import Snapshot
 from .answer.types import Answer
 from .config import Settings
+from .index.retrieval import PassageHit
+from .index.snapshot import Snapshot
 from .index.store import IndexMissing
 from .index.view import UnknownArticle
 from .ingest.sources import Article

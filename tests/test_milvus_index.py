@@ -290,7 +290,7 @@ def test_milvus_without_pymilvus_installed_is_a_config_error(monkeypatch):
 # --------------------------------------------------------------- through the indexer
 
 def test_moving_an_index_between_faiss_and_milvus_embeds_nothing_again(tiny_settings, embedder):
-    from assistant.answer.snapshot import Snapshot
+    from assistant.index.snapshot import Snapshot
     from assistant.index.indexer import index_is_current, update_index
 
     first = update_index(tiny_settings, embedder, progress=False)

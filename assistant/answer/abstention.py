@@ -7,9 +7,9 @@ with); this module applies them to a question's best candidate.
 from __future__ import annotations
 
 from ..config import AbstentionPolicy
+from ..index.snapshot import Snapshot
 from .candidates import Candidate, Retrieved
 from .scoring import word_coverage
-from .snapshot import Snapshot
 
 
 def same_language(snapshot: Snapshot, candidate: Candidate, language: str) -> bool:

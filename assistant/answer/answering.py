@@ -10,6 +10,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 
 from ..config import ReaderPolicy
+from ..index.retrieval import PassageHit
+from ..index.snapshot import Snapshot
 from .abstention import abstains, above_threshold, coverage, min_coverage
 from .authorship import asks_for_author, author_span, authorship
 from .candidates import Candidate, Retrieved, rank_candidates, retrieve
@@ -18,10 +20,8 @@ from .conversation import Reading, readings
 from .question import NoContentWords, check_question, check_quote_count, content_words
 from .reading import margin_above_refusal, read_candidates, read_further, read_spans, refuses
 from .render import render
-from .retrieval import PassageHit
 from .scoring import answer_type, fits_the_question, question_names, word_coverage
 from .selection import answers_agree, confirmations, is_the_headline, same_answer, select, select_read
-from .snapshot import Snapshot
 from .types import Answer, MetadataCitation, QuestionError, Quote, ShortAnswer
 
 

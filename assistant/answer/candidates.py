@@ -13,11 +13,11 @@ import numpy as np
 
 from ..config import FEATURES
 from ..index.lexical import tokenize
+from ..index.retrieval import PassageHit
+from ..index.snapshot import Snapshot
 from ..index.view import Sentences
 from ..ingest.language import GERMAN, detect_language
-from .retrieval import PassageHit
 from .scoring import answer_type, has_answer_type
-from .snapshot import Snapshot
 
 
 @dataclass(frozen=True)

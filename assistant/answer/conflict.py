@@ -10,10 +10,10 @@ and no single short answer.
 
 from __future__ import annotations
 
+from ..index.snapshot import Snapshot
 from .candidates import Candidate
 from .scoring import fits_the_question
 from .selection import is_the_headline, same_answer
-from .snapshot import Snapshot
 
 
 def answers(snapshot: Snapshot, c: Candidate, question: str) -> bool:

@@ -18,13 +18,13 @@ from functools import partial
 import numpy as np
 
 from ..config import READER_FEATURES
+from ..index.snapshot import Snapshot
 from ..models.embedding import torch_threads
 from ..models.reader.model import Reading, ReaderInput, best_span
 from .abstention import above_threshold, coverage, same_language
 from .candidates import Candidate, ReadSpan, Retrieved
 from .scoring import fits_the_question
 from .selection import distinct, is_the_title
-from .snapshot import Snapshot
 
 MARGIN_CLIP = 20.0  # span margins beyond this say nothing more (and "no span" is -inf)
 

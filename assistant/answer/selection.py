@@ -6,10 +6,10 @@ import re
 from dataclasses import replace
 
 from ..config import ReaderPolicy
+from ..index.snapshot import Snapshot
 from ..normalise import NUMBER, normalise, normalise_number
 from .abstention import above_threshold
 from .candidates import Candidate
-from .snapshot import Snapshot
 
 
 def distinct(snapshot: Snapshot, candidates: list[Candidate]) -> list[Candidate]:

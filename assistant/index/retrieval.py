@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..config import Settings
-from ..index.view import IndexView
+from .view import IndexView
 
 
 def top_k(scores: np.ndarray, k: int) -> np.ndarray:

@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from ..config import Settings
-from ..index import store
-from ..index.view import IndexView
 from ..models.embedding import Embedder
 from ..models.reader.lazy import LazyReader
+from . import store
 from .retrieval import Retriever
+from .view import IndexView
 
 
 @dataclass(frozen=True)
