@@ -245,13 +245,14 @@ def choose_policy(items: list[dict], base: ReaderPolicy) -> ReaderPolicy:
     # further quotes: the lowest share of the first quote's probability at which the further quotes
     # the product would show on answerable questions hold the answer often enough (on a question
     # the articles do not answer, the first quote is as wrong as any further one)
+    # (every share is tried: the first shares, which show a handful of further quotes, are too
+    # noisy to stop at)
     policy = dataclasses.replace(base, refuse_below=refuse_below, keep_share=1.0)
     for share in np.round(np.arange(0.95, 0.0, -0.05), 2):
         shown = [outcome(i, dataclasses.replace(policy, keep_share=float(share))) for i in items if i["row"]["answer"]]
         extra = sum(o.get("extra", 0) for o in shown)
-        if not extra or sum(o.get("extra_hold", 0) for o in shown) / extra < SECONDARY_PRECISION:
-            break
-        policy = dataclasses.replace(policy, keep_share=float(share))
+        if extra and sum(o.get("extra_hold", 0) for o in shown) / extra >= SECONDARY_PRECISION:
+            policy = dataclasses.replace(policy, keep_share=float(share))
     return dataclasses.replace(policy, short_answer=tuple(
         short_answer_gate(items, policy, language) for language in TEXT_LANGUAGES))
 
@@ -361,7 +362,7 @@ def main() -> None:
     for k in (4, 6, 8, 12):
         held_out_probabilities(second, k)
         # the model's order across languages too, or the first stage's there: the better one
-        trials = [choose_policy(second, dataclasses.replace(settings.reader_policy, candidates=k,
+        trials = [choose_policy(second, dataclasses.replace(refitted.reader_policy, candidates=k,
                                                             rank_across_languages=across))
                   for across in (True, False)]
         by_k[k] = max(((t, figures(second, t)) for t in trials), key=lambda tf: tf[1]["pairs"]["first_quote"])
