@@ -43,7 +43,7 @@ from assistant.answer.question import content_words
 from assistant.ingest.language import WORD
 from assistant.ingest.passages import split_sentences
 
-from training.retriever_data import required_file
+from training.retriever_data import holds_answer, required_file
 from training.splits import (
     GERMANQUAD_TEST,
     MLQA_TEST_DE,
@@ -144,11 +144,6 @@ def write_corpus(text_language: str, entries: list[tuple[str, str, dict]], out: 
     return counts
 
 
-def _holds(text: str, answers: list[str]) -> bool:
-    folded = text.casefold()
-    return any(a.casefold() in folded for a in answers if a)
-
-
 def _mentions_answer(text: str, answers: list[str]) -> bool:
     """Does the text still name part of an answer (a content word of it, inflected or not:
     "Anning" of "Annings")? Then the question may still be answerable, and is no near miss."""
@@ -162,7 +157,7 @@ def _mentions_answer(text: str, answers: list[str]) -> bool:
 def without_answers(paragraph: str, language: str, answers: list[str]) -> str:
     """The paragraph without the sentences (as the product splits them) that hold an answer."""
     kept = [paragraph[start:end] for start, end in split_sentences(paragraph, language)
-            if not _holds(paragraph[start:end], answers)]
+            if not holds_answer(paragraph[start:end], answers)]
     return " ".join(kept)
 
 
