@@ -139,7 +139,10 @@ class ReaderPolicy:
       2026-12-07 development split, True gave 27 first quotes of 65 English questions over German
       text against 29).
     - reader_weights_sha256: the weights it was fitted to; first_stage_thresholds: the similarity
-      thresholds (AbstentionPolicy) its `first_stage` feature is measured from.
+      thresholds (AbstentionPolicy) its `first_stage` feature is measured from; first_stage_model:
+      the question model (models/embedding.query_identity: the embedding model, its encoder
+      adapter and question adapter) whose similarities those are. An Assistant with another
+      first stage refuses to start with it (core.check_policy_fits).
     """
 
     candidates: int
@@ -153,6 +156,7 @@ class ReaderPolicy:
     rank_across_languages: bool
     reader_weights_sha256: str
     first_stage_thresholds: tuple[float, float]
+    first_stage_model: str
 
     def __post_init__(self) -> None:
         if len(self.weights) != len(READER_FEATURES):
@@ -261,12 +265,18 @@ class Settings:
     # a short probe (cached); or one of them by name. ASSISTANT_ENGINE overrides it (see
     # benchmarks/README.md: indexing throughput). Pooling and normalising stay in float32.
     embed_engine: str = "auto"
-    # A question adapter for the first stage (models/query_adapter.py: LoRA on the question side
+    # A question adapter for the first stage (models/adapters.py: LoRA on the question side
     # only, so passage vectors and every index stay as they are): "none" (e5 as published, the
     # default: the adapters trained so far lost recall on the development split) or a folder that
     # training/train_retriever.py wrote (ASSISTANT_QUERY_ADAPTER). Scores move with an adapter:
     # refit the answer policy before shipping one.
     query_adapter: str = "none"
+    # The encoder adapter (models/adapters.py: LoRA trained on both sides, merged into the model
+    # at load; its digest is part of the model's identity, so indexes built without it rebuild):
+    # "none" (e5 as published, the default), "shipped" (the one in the package, for the bundled
+    # model only) or a folder training/train_retriever.py --sides both wrote
+    # (ASSISTANT_ENCODER_ADAPTER). Scores move with it: refit the answer policy with it.
+    encoder_adapter: str = "none"
     # Torch threads for embedding; 0 leaves torch's default (one per core).
     embed_threads: int = 0
     # Torch threads while embedding a question: one short text gains nothing from a second

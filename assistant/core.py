@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING
 
 from .answer.answering import answer_question, answer_with_passages
 from .answer.types import Answer
-from .config import Settings
+from .config import ConfigError, ReaderPolicy, Settings
 from .index.retrieval import PassageHit
 from .index.snapshot import Snapshot
 from .index.store import IndexMissing
@@ -50,6 +50,16 @@ def _reader(settings: Settings) -> LazyReader | None:
                       fitted_to=settings.reader_policy.reader_weights_sha256)
 
 
+def check_policy_fits(policy: ReaderPolicy, embedder: Embedder) -> None:
+    """The answer policy's `first_stage` feature and thresholds are similarities of the question
+    model it was fitted with: with another one (ASSISTANT_MODEL, an encoder or question adapter)
+    they mean something else, so the assistant refuses to start rather than answer miscalibrated."""
+    if policy.first_stage_model != embedder.query_identity:
+        raise ConfigError(f"the answer policy was fitted with the first stage {policy.first_stage_model}, "
+                          f"not {embedder.query_identity}: refit it (benchmarks/fit_answer_policy.py --weights DIR, "
+                          "then ASSISTANT_READER_WEIGHTS=DIR) or answer without the answer model (ASSISTANT_READER=0)")
+
+
 class Assistant:
     def __init__(self, sources_dir: str | Path | None = None, index_dir: str | Path | None = None,
                  settings: Settings | None = None, *, update: bool = False, progress: bool = False,
@@ -61,6 +71,8 @@ class Assistant:
         (store.IndexMissing) that names the command which builds it."""
         self.settings = (settings or Settings()).with_paths(sources_dir, index_dir)
         self.embedder = embedder or Embedder(self.settings)
+        if self.settings.reader:
+            check_policy_fits(self.settings.reader_policy, self.embedder)
         self.reader = _reader(self.settings)
         self._write_lock = threading.Lock()
         self.last_update: UpdateReport | None = None

@@ -13,6 +13,8 @@ starts, and hands the warm server it starts those very `Settings`; everything be
                              0 / off / no: similarity only, no short answers
     ASSISTANT_READER_WEIGHTS a folder of retrained answer-model weights (default: the shipped ones)
     ASSISTANT_QUERY_ADAPTER  a question adapter folder for the first stage (default none)
+    ASSISTANT_ENCODER_ADAPTER none, shipped or a folder: the embedding model's both-sides adapter
+                             (Settings.encoder_adapter; a change rebuilds the index)
     ASSISTANT_VECTOR_STORE   faiss (default) or milvus
     ASSISTANT_MILVUS_URI     a milvus-lite .db file or a Milvus server (http://host:19530)
     ASSISTANT_MILVUS_TOKEN   the Milvus server's "user:password" or API key
@@ -58,6 +60,7 @@ def settings_from_env(environ: Mapping[str, str], base: Settings | None = None) 
         changes["cache_dir"] = default_cache_dir(environ)
     for name, setting in (("ASSISTANT_MODEL", "model"), ("ASSISTANT_ENGINE", "embed_engine"),
                           ("ASSISTANT_QUERY_ADAPTER", "query_adapter"),
+                          ("ASSISTANT_ENCODER_ADAPTER", "encoder_adapter"),
                           ("ASSISTANT_MILVUS_URI", "milvus_uri"), ("ASSISTANT_MILVUS_TOKEN", "milvus_token")):
         if _value(environ, name) is not None:
             changes[setting] = _value(environ, name)

@@ -56,6 +56,7 @@ from assistant.config import (FEATURES, READER_FEATURES, READER_WEIGHTS_DIR, Abs
                               ShortAnswerGate,
                               Weights, weights_digest, write_reader_policy)
 from assistant.environment import settings_from_env
+from assistant.models.embedding import query_identity
 from assistant.evaluation.metrics import contains_answer, token_f1
 
 FOLDS = 5
@@ -348,6 +349,7 @@ def main() -> None:
                                    reader_policy=dataclasses.replace(
                                        settings.reader_policy, candidates=READ,
                                        reader_weights_sha256=weights_digest(weights_dir),
+                                       first_stage_model=query_identity(settings),
                                        first_stage_thresholds=(abstention.threshold, abstention.threshold_cross_language)))
     second = []
     if args.from_readings:

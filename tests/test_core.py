@@ -151,3 +151,26 @@ def test_ask_citing_gives_the_cited_articles_of_the_same_index_state(shipped_ass
     # an article chosen on a page that has since been removed is left out: all articles are searched
     again, _ = shipped_assistant.ask_citing("Wie viele Kunden hat Vodacom?", files=["removed-meanwhile.txt"])
     assert [q.text for q in again.quotes] == [q.text for q in answer.quotes]
+
+
+def test_an_answer_policy_fitted_to_another_first_stage_is_refused(tmp_path):
+    """The policy's first_stage feature is a similarity of the question model it was fitted
+    with: a question adapter (its digest is all the check reads, so its bytes here are any)
+    makes the shipped policy refuse to start, and ASSISTANT_READER=0 runs without it."""
+    from dataclasses import replace
+
+    from assistant.config import ConfigError, Settings
+    from assistant.core import check_policy_fits
+    from assistant.models.adapters import ADAPTER_FILES
+    from assistant.models.embedding import Embedder
+
+    for name in ADAPTER_FILES:
+        (tmp_path / name).write_bytes(b"an adapter's bytes")
+    check_policy_fits(Settings().reader_policy, Embedder(Settings()))
+    adapted = replace(Settings(), query_adapter=str(tmp_path))
+    with pytest.raises(ConfigError, match="fitted with the first stage .*ASSISTANT_READER=0"):
+        check_policy_fits(adapted.reader_policy, Embedder(adapted))
+    with pytest.raises(ConfigError, match="fitted with the first stage"):
+        Assistant(tmp_path / "sources", tmp_path / "index", adapted)
+    with pytest.raises(IndexMissing):  # without the answer model the policy is not used
+        Assistant(tmp_path / "sources", tmp_path / "index", replace(adapted, reader=False))

