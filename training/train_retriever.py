@@ -5,6 +5,7 @@
     python training/train_retriever.py                    # a question adapter (none ships)
     python training/train_retriever.py --epochs 0.05 --out /tmp/r   # a quick look
     python training/train_retriever.py --evaluate-only    # the base model's figures on the dev split
+    python training/train_retriever.py ... --evaluate-checkpoint   # a run's last checkpoint, measured
 
 Contrastive, as e5 itself was trained, in one of two ways:
 - `--sides both` (the encoder adapter, models/adapters.py): questions and passages run through
@@ -288,6 +289,8 @@ def main() -> None:
     parser.add_argument("--sides", choices=("question", "both"), default="question",
                         help="train the question side against frozen passages, or both sides in batches")
     parser.add_argument("--evaluate-only", action="store_true")
+    parser.add_argument("--evaluate-checkpoint", action="store_true",
+                        help="measure the run's last checkpoint (the same command's settings) on the dev split and stop")
     parser.add_argument("--titles", action="store_true",
                         help="also measure with the article title before each development passage")
     args = parser.parse_args()
@@ -341,7 +344,7 @@ def main() -> None:
             random.Random(args.seed + k).shuffle(order)
             plan += [order[at:at + args.batch] for at in range(0, len(order), args.batch)]
     plan = plan[: max(1, round(len(plan) * args.epochs / passes))]
-    meta = {k: str(v) for k, v in vars(args).items() if k not in ("out", "results", "checkpoints")}
+    meta = {k: str(v) for k, v in vars(args).items() if k not in ("out", "results", "checkpoints", "evaluate_checkpoint")}
     meta["files"] = files
     meta["pairs"] = len(train)
     optimizer = torch.optim.AdamW([p for p in net.parameters() if p.requires_grad], lr=args.lr, weight_decay=0.01)
@@ -351,6 +354,11 @@ def main() -> None:
     step = load_checkpoint(args.checkpoints, net, optimizer, meta)
     for _ in range(step):
         schedule.step()
+    if args.evaluate_checkpoint:
+        net.eval()
+        measured = {t: evaluate(tokenizer, net, dev, vectors, args.precision, titles=t) for t in variants}
+        print(json.dumps({"step": step, "after": {("title" if t else "no_title"): f for t, f in measured.items()}}))
+        return
     print(f"{len(train)} training pairs, {len(plan)} steps of {args.batch}, from step {step}; "
           f"{len(dev)} development questions", flush=True)
     losses: list[float] = []
