@@ -51,7 +51,7 @@ from assistant import Assistant
 from assistant.answer.candidates import quote_features, rank_candidates, retrieve
 from assistant.answer.reading import any_in_question_language, read_features, reading_order, to_read
 from assistant.answer.scoring import fits_the_question
-from assistant.answer.selection import further_quote_floor
+from assistant.answer.selection import SpanAnswer, another_article_disagrees, further_quote_floor
 from assistant.config import (FEATURES, READER_FEATURES, READER_WEIGHTS_DIR, AbstentionPolicy, ReaderPolicy, Settings,
                               ShortAnswerGate,
                               Weights, weights_digest, write_reader_policy)
@@ -177,7 +177,10 @@ def fit_logistic(items: list[dict], k: int) -> LogisticRegression:
 
 
 def outcome(item: dict, policy: ReaderPolicy) -> dict:
-    """What the product would show for this question under `policy` (its held-out 'p')."""
+    """What the product would show for this question under `policy` (its held-out 'p'), through
+    the product's own rules (refusal, further quotes, the short-answer gate, another article's
+    different answer). Not repeated here: the conflict of sure answers (answer/conflict.py, which
+    needs the articles' titles and dates), which never fired on the shipped questions."""
     p = item.get("p", np.zeros(0))
     if not len(p) or p.max() < policy.refuse_below:
         return {"refused": True, "answerable": bool(item["row"]["answer"])}
@@ -186,8 +189,12 @@ def outcome(item: dict, policy: ReaderPolicy) -> dict:
     keep = further_quote_floor(policy, p[top])
     kept = [top] + [j for j in order[1:] if p[j] >= keep][: MAX_QUOTES - 1]
     margin = float(item["x"][top, READER_FEATURES.index("span_margin")])
+    def side(j: int) -> SpanAnswer:
+        return SpanAnswer(item["articles"][j], item["languages"][j], float(p[j]), item["spans"][j] or None)
+
     short = (policy.allows_short_answer(item["languages"][top], float(p[top]), margin) and item["spans"][top]
-             and fits_the_question(item["row"]["question"], item["spans"][top]))
+             and fits_the_question(item["row"]["question"], item["spans"][top])
+             and not another_article_disagrees(policy, side(top), [side(j) for j in kept[1:]]))
     return {"refused": False, "answerable": bool(item["row"]["answer"]), "first": bool(item["y"][top]), "any": bool(item["y"][kept].any()),
             "extra": len(kept) - 1, "extra_hold": int(item["y"][kept[1:]].sum()),
             "short": bool(short), "short_f1": float(item["f1"][top]) if short else None}

@@ -6,7 +6,9 @@ from __future__ import annotations
 from dataclasses import replace
 
 from assistant.answer.candidates import Candidate, ReadSpan, rank_candidates, retrieve
-from assistant.answer.selection import answers_agree, confirmations, distinct, select, select_read
+from assistant.answer.selection import (SpanAnswer, another_article_disagrees, answers_agree, confirmations, distinct,
+                                        select, select_read)
+from assistant.config import Settings, ShortAnswerGate
 
 GOLEM, INSIDER, TELEKOM = "000_ce0777626153ace7.txt", "001_1885b208a7ea917e.txt", "002_3699eb8ecc81ec22.txt"
 
@@ -95,3 +97,19 @@ def test_two_reports_of_one_figure_agree_across_languages_and_formats():
     assert answers_agree("Maja Smoltczyk", "de", "maja smoltczyk", "en")
     assert not answers_agree("Maja Smoltczyk", "de", "Nick Read", "en")
     assert not answers_agree("", "de", "", "en")
+
+
+def test_a_sure_quote_of_another_article_with_another_answer_forbids_the_short_answer():
+    """The one rule the answer path and fit_answer_policy.outcome use (on plain values)."""
+    policy = replace(Settings().reader_policy, short_answer=(ShortAnswerGate("de", 0.5, 2.0),))
+    best = SpanAnswer(0, "de", 0.9, "65 Prozent")
+    sure_other = SpanAnswer(1, "de", 0.6, "99 Prozent")
+    assert another_article_disagrees(policy, best, [sure_other])
+    # not sure enough by its language's bar, the same figure in another form, the same article,
+    # or no span at all: the short answer stands
+    assert not another_article_disagrees(policy, best, [sure_other._replace(probability=0.4)])
+    assert not another_article_disagrees(policy, best, [sure_other._replace(span="65 %")])
+    assert not another_article_disagrees(policy, best, [sure_other._replace(article=0)])
+    assert not another_article_disagrees(policy, best, [sure_other._replace(span=None)])
+    # a quote in a language without a gate always counts, however unsure
+    assert another_article_disagrees(policy, best, [SpanAnswer(2, "en", 0.01, "99 percent")])

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 
-from ..config import ReaderPolicy
 from ..index.retrieval import PassageHit
 from ..index.snapshot import Snapshot
 from .abstention import abstains, above_threshold, coverage, min_coverage
@@ -21,7 +20,8 @@ from .question import NoContentWords, check_question, check_quote_count, content
 from .reading import margin_above_refusal, read_candidates, read_further, read_spans, refuses
 from .render import render
 from .scoring import answer_type, fits_the_question, question_names, word_coverage
-from .selection import answers_agree, confirmations, is_the_headline, same_answer, select, select_read
+from .selection import (another_article_disagrees, answers_agree, confirmations, is_the_headline, select,
+                        select_read, span_answer)
 from .types import Answer, MetadataCitation, QuestionError, Quote, ShortAnswer
 
 
@@ -65,17 +65,10 @@ def _short_answer(snapshot: Snapshot, outcome: _Outcome, question: str) -> Short
         return None
     if outcome.reading.with_topic and not _answers_as_asked(snapshot, outcome, question, text):
         return None
-    if any(c.article_id != best.article_id and c.span is not None and _sure_of(policy, articles[c.article_id].language, c)
-           and not same_answer(snapshot, c, best) for c in outcome.picked[1:]):
+    if another_article_disagrees(policy, span_answer(snapshot, best),
+                                 [span_answer(snapshot, c) for c in outcome.picked[1:]]):
         return None
     return ShortAnswer(text, article.file, best.span.start, best.span.end, 1)
-
-
-def _sure_of(policy: ReaderPolicy, language: str, candidate: Candidate) -> bool:
-    """Sure enough of another article's quote that its different answer forbids a short answer
-    (a quote in a language without a short-answer gate always counts)."""
-    gate = policy.short_answer_gate(language)
-    return gate is None or candidate.reader_score >= gate.above
 
 
 def _answers_as_asked(snapshot: Snapshot, outcome: _Outcome, question: str, text: str) -> bool:

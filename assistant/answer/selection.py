@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import replace
+from typing import NamedTuple
 
 from ..config import ReaderPolicy
 from ..index.snapshot import Snapshot
@@ -44,6 +45,38 @@ def answers_agree(a: str, language_a: str | None, b: str, language_b: str | None
     if figures_a and figures_b:
         return bool(figures_a & figures_b)
     return normalise(a, language_a) == normalise(b, language_b) != ""
+
+
+class SpanAnswer(NamedTuple):
+    """A read quote's answer as the short-answer rule sees it: plain values, so that the answer
+    path and benchmarks/fit_answer_policy.py (which has only its readings) apply one rule."""
+
+    article: int
+    language: str  # the article's
+    probability: float  # that the quote holds the answer
+    span: str | None  # its answer span's text; None when it has none
+
+
+def another_article_disagrees(policy: ReaderPolicy, best: SpanAnswer, others: list[SpanAnswer]) -> bool:
+    """Does a quote of another article, sure enough to count, give a different answer than the
+    best quote's? Then no short answer is shown. Sure enough: at least its language's
+    short-answer bar (ReaderPolicy.short_answer_gate); a quote in a language without a gate
+    always counts."""
+    for other in others:
+        if other.article == best.article or other.span is None or best.span is None:
+            continue
+        gate = policy.short_answer_gate(other.language)
+        if (gate is None or other.probability >= gate.above) and \
+                not answers_agree(other.span, other.language, best.span, best.language):
+            return True
+    return False
+
+
+def span_answer(snapshot: Snapshot, c: Candidate) -> SpanAnswer:
+    """A read candidate as SpanAnswer."""
+    view = snapshot.view
+    span = view.text(c.article_id, c.span.start, c.span.end) if c.span is not None else None
+    return SpanAnswer(c.article_id, view.articles[c.article_id].language, float(c.reader_score or 0.0), span)
 
 
 def same_answer(snapshot: Snapshot, a: Candidate, b: Candidate) -> bool:
