@@ -273,8 +273,8 @@ class Settings:
     query_adapter: str = "none"
     # The encoder adapter (models/adapters.py: LoRA trained on both sides, merged into the model
     # at load; its digest is part of the model's identity, so indexes built without it rebuild):
-    # "none" (e5 as published, the default), "shipped" (the one in the package, for the bundled
-    # model only) or a folder training/train_retriever.py --sides both wrote
+    # "none" (e5 as published, the default: none trained so far beat it in every language pair,
+    # benchmarks/README.md) or a folder training/train_retriever.py --sides both wrote
     # (ASSISTANT_ENCODER_ADAPTER). Scores move with it: refit the answer policy with it.
     encoder_adapter: str = "none"
     # Torch threads for embedding; 0 leaves torch's default (one per core).

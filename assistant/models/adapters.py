@@ -6,7 +6,7 @@ Two kinds:
 - the **encoder adapter** (Settings.encoder_adapter, ASSISTANT_ENCODER_ADAPTER): trained on both
   sides, it changes how passages, sentences and questions are embedded, so the model's identity
   (and every index's manifest) carries its digest and an index built without it is rebuilt.
-  "shipped" is the one in `encoder_adapter/` beside this file, for the bundled e5-small only.
+  None ships: those trained so far did not beat e5 in every language pair (benchmarks/README.md).
 - a **question adapter** (Settings.query_adapter, ASSISTANT_QUERY_ADAPTER): merged into a copy
   of the encoder that only questions run through; passages and indexes stay as they are, so
   trying one rebuilds nothing, and the question model's identity carries its digest.
@@ -21,7 +21,6 @@ ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
 # Every linear layer of the encoder: attention's query/key/value and output, and the feed-forward
 # pair (all named "dense" apart from the attention projections).
 LORA_TARGETS = ("query", "key", "value", "dense")
-SHIPPED_ENCODER_ADAPTER = Path(__file__).resolve().parent / "encoder_adapter"
 
 
 def adapter_digest(folder: Path) -> str | None:

@@ -71,19 +71,14 @@ def query_adapter_folder(settings: Settings) -> Path | None:
 
 
 def encoder_adapter_folder(settings: Settings) -> Path | None:
-    """The encoder adapter to merge into the model (models/adapters.py), or None: "none", or
-    "shipped" with a model other than the bundled one it was trained for."""
-    from .adapters import ADAPTER_FILES, SHIPPED_ENCODER_ADAPTER, adapter_digest
+    """The encoder adapter to merge into the model (models/adapters.py), or None ("none", the
+    default)."""
+    from .adapters import ADAPTER_FILES, adapter_digest
 
     choice = (settings.encoder_adapter or "none").strip()
     if choice.lower() == "none":
         return None
-    if choice.lower() == "shipped":
-        if settings.model != DEFAULT_MODEL:
-            return None
-        folder = SHIPPED_ENCODER_ADAPTER
-    else:
-        folder = Path(choice).expanduser()
+    folder = Path(choice).expanduser()
     if adapter_digest(folder) is None:
         raise ModelError(f"no encoder adapter in {folder} (it needs {' and '.join(ADAPTER_FILES)}); "
                          "set ASSISTANT_ENCODER_ADAPTER=none to run e5 as published")
