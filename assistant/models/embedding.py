@@ -56,33 +56,29 @@ def default_model_folder(settings: Settings) -> Path:
     return folder
 
 
-def query_adapter_folder(settings: Settings) -> Path | None:
-    """The question adapter to merge (models/adapters.py), or None ("none", the default)."""
+def _adapter_folder(choice: str, kind: str, variable: str) -> Path | None:
+    """The adapter folder a setting names (models/adapters.py), or None for "none"; a folder
+    without an adapter is an error that says how to go without."""
     from .adapters import ADAPTER_FILES, adapter_digest
 
-    choice = (settings.query_adapter or "none").strip()
+    choice = (choice or "none").strip()
     if choice.lower() == "none":
         return None
     folder = Path(choice).expanduser()
     if adapter_digest(folder) is None:
-        raise ModelError(f"no question adapter in {folder} (it needs {' and '.join(ADAPTER_FILES)}); "
-                         "set ASSISTANT_QUERY_ADAPTER=none to run without one")
+        raise ModelError(f"no {kind} adapter in {folder} (it needs {' and '.join(ADAPTER_FILES)}); "
+                         f"set {variable}=none to run without one")
     return folder
+
+
+def query_adapter_folder(settings: Settings) -> Path | None:
+    """The question adapter to merge into a copy of the model, or None (the default)."""
+    return _adapter_folder(settings.query_adapter, "question", "ASSISTANT_QUERY_ADAPTER")
 
 
 def encoder_adapter_folder(settings: Settings) -> Path | None:
-    """The encoder adapter to merge into the model (models/adapters.py), or None ("none", the
-    default)."""
-    from .adapters import ADAPTER_FILES, adapter_digest
-
-    choice = (settings.encoder_adapter or "none").strip()
-    if choice.lower() == "none":
-        return None
-    folder = Path(choice).expanduser()
-    if adapter_digest(folder) is None:
-        raise ModelError(f"no encoder adapter in {folder} (it needs {' and '.join(ADAPTER_FILES)}); "
-                         "set ASSISTANT_ENCODER_ADAPTER=none to run e5 as published")
-    return folder
+    """The encoder adapter to merge into the model itself, or None (the default)."""
+    return _adapter_folder(settings.encoder_adapter, "encoder", "ASSISTANT_ENCODER_ADAPTER")
 
 
 def query_identity(settings: Settings) -> str:
