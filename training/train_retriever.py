@@ -1,7 +1,7 @@
 """Train the first stage: a LoRA adapter for multilingual-e5-small's question and passage encodings.
 
-    python training/train_retriever.py --sides both --layers 12 --rank 16 --lr 1e-4 --scale 20 --batch 32 \
-        --epochs 1 --out DIR                               # the encoder adapter (2-core CPU: 50 min)
+    python training/train_retriever.py --sides both --layers 12 --rank 16 --lr 3e-5 --scale 50 --batch 32 \
+        --epochs 1 --out DIR                               # an encoder adapter (2-core CPU: 45 min; none ships)
     python training/train_retriever.py                    # a question adapter (none ships)
     python training/train_retriever.py --epochs 0.05 --out /tmp/r   # a quick look
     python training/train_retriever.py --evaluate-only    # the base model's figures on the dev split
@@ -27,7 +27,7 @@ steps (a killed run resumes when the same command is run again). The adapter is 
 in peft's format; ASSISTANT_ENCODER_ADAPTER=THAT_FOLDER (both sides) or
 ASSISTANT_QUERY_ADAPTER=THAT_FOLDER (question side) makes the product merge it at load.
 
-Cost on 2-core CPUs: a both-sides step of 32 questions and about 60 paragraphs took 10-14 s in
+Cost on 2-core CPUs: a both-sides step of 32 questions and about 60 paragraphs took 10-17 s in
 bfloat16 autocast; with passages frozen a question-side step embeds only questions.
 """
 
