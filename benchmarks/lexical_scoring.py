@@ -28,22 +28,21 @@ from _common import REPO, table, write_result
 
 sys.path.insert(0, str(REPO))
 
+from assistant.config import Settings  # noqa: E402
 from assistant.index.lexical import LexicalIndex, tokenize  # noqa: E402
 from assistant.index.retrieval import top_k  # noqa: E402
-from training.splits import find_file, read_json  # noqa: E402
+from training.retriever_data import required_file  # noqa: E402
+from training.splits import read_json  # noqa: E402
 
 FILES = (("germanquad_test_twothirds.json.gz", "de"), ("squad1.1_train_part_ermeba.json.gz", "en"))
-CANDIDATES = 30  # about Settings.retrieve_candidates
+CANDIDATES = Settings().retrieve_candidates  # what the first stage takes from each ranking
 
 
 def corpus() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
     """(paragraph, language) and (question, language) pairs from the training files."""
     paragraphs, questions = [], []
     for name, language in FILES:
-        path = find_file(name)
-        if path is None:
-            raise SystemExit(f"{name} not found in ../shared/data/train (training/data/README.md)")
-        for article in read_json(path)["data"]:
+        for article in read_json(required_file(name))["data"]:
             for para in article["paragraphs"]:
                 paragraphs.append((para["context"], language))
                 questions += [(qa["question"], language) for qa in para["qas"]]

@@ -62,8 +62,10 @@ def another_article_disagrees(policy: ReaderPolicy, best: SpanAnswer, others: li
     best quote's? Then no short answer is shown. Sure enough: at least its language's
     short-answer bar (ReaderPolicy.short_answer_gate); a quote in a language without a gate
     always counts."""
+    if best.span is None:
+        return False
     for other in others:
-        if other.article == best.article or other.span is None or best.span is None:
+        if other.article == best.article or other.span is None:
             continue
         gate = policy.short_answer_gate(other.language)
         if (gate is None or other.probability >= gate.above) and \
