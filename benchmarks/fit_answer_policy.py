@@ -48,11 +48,11 @@ from _fitting import fit_listwise, recommend, sweep
 from sklearn.linear_model import LogisticRegression
 
 from assistant import Assistant
-from assistant.answer.candidates import quote_features, rank_candidates, retrieve
-from assistant.answer.reading import any_in_question_language, read_features, reading_order, to_read
+from assistant.answer.candidates import SimilarityFirstStage
+from assistant.answer.reading import AnswerModelReading, any_in_question_language, reading_order
 from assistant.answer.scoring import fits_the_question
 from assistant.answer.selection import SpanAnswer, another_article_disagrees, further_quote_floor
-from assistant.config import (FEATURES, READER_FEATURES, READER_WEIGHTS_DIR, AbstentionPolicy, ReaderPolicy, Settings,
+from assistant.config import (FEATURES, READER_FEATURES, READER_WEIGHTS_DIR, ReaderPolicy, Settings,
                               ShortAnswerGate,
                               Weights, weights_digest, write_reader_policy)
 from assistant.environment import settings_from_env
@@ -90,14 +90,14 @@ def open_corpus(corpus: Path, settings) -> Assistant:
 
 
 def first_stage(assistant: Assistant, rows: list[dict]) -> list[dict]:
-    snapshot = assistant.snapshot
+    stage, view = SimilarityFirstStage.of(assistant.snapshot), assistant.snapshot.view
     items = []
     for row in rows:
-        retrieved = retrieve(snapshot, row["question"])
-        features = quote_features(snapshot, retrieved)
-        texts = [snapshot.view.text(s.article_id, s.start, s.end) for s in features.sentences]
+        retrieved = stage.retrieve(row["question"])
+        features = stage.features(retrieved)
+        texts = [view.text(s.article_id, s.start, s.end) for s in features.sentences]
         labels = np.array([bool(row["answer"]) and contains_answer(t, row["answer"]) for t in texts], dtype=bool)
-        same = np.array([snapshot.view.articles[s.article_id].language == retrieved.language
+        same = np.array([view.articles[s.article_id].language == retrieved.language
                          for s in features.sentences], dtype=bool)
         items.append({"x": features.values, "y": labels, "same": same, "row": row})
     return items
@@ -121,19 +121,19 @@ def thresholds(items: list[dict], weights: np.ndarray) -> tuple[float, float, di
 
 
 def second_stage(assistant: Assistant, rows: list[dict]) -> list[dict]:
-    snapshot = assistant.snapshot
+    first, reading = SimilarityFirstStage.of(assistant.snapshot), AnswerModelReading.of(assistant.snapshot)
+    view = assistant.snapshot.view
     items = []
     for row in rows:
-        retrieved = retrieve(snapshot, row["question"])
-        top = to_read(snapshot, rank_candidates(snapshot, retrieved))
-        read, features = read_features(snapshot, retrieved, top)
-        texts = [snapshot.view.text(c.article_id, c.start, c.end) for c in read]
-        spans = [snapshot.view.text(c.article_id, c.span.start, c.span.end) if c.span else "" for c in read]
+        retrieved = first.retrieve(row["question"])
+        read, features = reading.read_features(retrieved, reading.to_read(first.rank(retrieved)))
+        texts = [view.text(c.article_id, c.start, c.end) for c in read]
+        spans = [view.text(c.article_id, c.span.start, c.span.end) if c.span else "" for c in read]
         labels = np.array([bool(row["answer"]) and contains_answer(t, row["answer"]) for t in texts], dtype=bool)
         f1 = np.array([max((token_f1(s, a) for a in row["answer"]), default=0.0) if s else 0.0 for s in spans])
         items.append({"x": features, "y": labels, "f1": f1, "spans": spans, "row": row,
                       "articles": [c.article_id for c in read],
-                      "languages": [snapshot.view.articles[c.article_id].language for c in read]})
+                      "languages": [view.articles[c.article_id].language for c in read]})
     return items
 
 

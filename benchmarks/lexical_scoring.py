@@ -21,7 +21,6 @@ import argparse
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 from _common import REPO, table, write_result

@@ -5,25 +5,26 @@ from __future__ import annotations
 from dataclasses import replace
 
 from assistant.answer.abstention import abstains, coverage
-from assistant.answer.candidates import rank_candidates, retrieve
+from assistant.answer.candidates import SimilarityFirstStage
 
 
 def best(assistant, question: str):
     snapshot = assistant.snapshot
-    retrieved = retrieve(snapshot, question)
-    return snapshot, retrieved, rank_candidates(snapshot, retrieved)[0]
+    stage = SimilarityFirstStage.of(snapshot)
+    retrieved = stage.retrieve(question)
+    return snapshot, retrieved, stage.rank(retrieved)[0]
 
 
 def test_a_name_the_quote_does_not_match_makes_it_abstain(shipped_assistant):
     """The example of config.AbstentionPolicy: the quote scores well, but "Apple" matches nothing
     near it (German questions check figures only: their nouns are all capitalised)."""
     snapshot, retrieved, top = best(shipped_assistant, "How many customers does Vodacom have?")
-    assert not abstains(snapshot, top, retrieved.language, coverage(snapshot, retrieved, top))
+    assert not abstains(snapshot.settings.abstention, snapshot.view, top, retrieved.language, coverage(snapshot.view, retrieved, top))
     snapshot, retrieved, top = best(shipped_assistant, "When did Apple acquire Vodafone?")
-    apple = coverage(snapshot, retrieved, top)
+    apple = coverage(snapshot.view, retrieved, top)
     assert apple < snapshot.settings.abstention.min_word_coverage
-    assert abstains(snapshot, top, retrieved.language, apple)
-    assert not abstains(snapshot, top, retrieved.language, 1.0)  # the score alone would have answered
+    assert abstains(snapshot.settings.abstention, snapshot.view, top, retrieved.language, apple)
+    assert not abstains(snapshot.settings.abstention, snapshot.view, top, retrieved.language, 1.0)  # the score alone would have answered
 
 
 def test_the_threshold_is_that_of_the_quotes_language_pair(shipped_assistant):
@@ -33,6 +34,6 @@ def test_the_threshold_is_that_of_the_quotes_language_pair(shipped_assistant):
     assert snapshot.view.articles[top.article_id].language == "de"
     policy = snapshot.settings.abstention
     between = replace(top, score=(policy.threshold + policy.threshold_cross_language) / 2)
-    assert abstains(snapshot, between, "de", 1.0) and not abstains(snapshot, between, "en", 1.0)
+    assert abstains(snapshot.settings.abstention, snapshot.view, between, "de", 1.0) and not abstains(snapshot.settings.abstention, snapshot.view, between, "en", 1.0)
     below_both = replace(top, score=min(policy.threshold, policy.threshold_cross_language) - 0.01)
-    assert abstains(snapshot, below_both, "en", 1.0)
+    assert abstains(snapshot.settings.abstention, snapshot.view, below_both, "en", 1.0)

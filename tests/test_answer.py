@@ -172,15 +172,15 @@ def test_tied_neighbouring_sentences_are_quoted_as_one_exact_span(shipped_assist
     a, b, c = _candidates_in_one_passage(snapshot)
     text = snapshot.view.articles[a.article_id].text
     tied = [replace(b, score=1.0), replace(a, score=1.0 - margin / 2), c]
-    joined = join_tied_neighbours(snapshot, tied)
+    joined = join_tied_neighbours(tied, margin)
     assert len(joined) == 2 and joined[1] is c
     assert (joined[0].start, joined[0].end, joined[0].score) == (a.start, b.end, 1.0)
     assert text[joined[0].start:joined[0].end].startswith(text[a.start:a.end])
     # Not close enough, or not neighbours: left as they are.
     apart = [b, replace(a, score=1.0 - 2 * margin), c]
-    assert join_tied_neighbours(snapshot, apart) == apart
+    assert join_tied_neighbours(apart, margin) == apart
     not_neighbours = [a, c, b]
-    assert join_tied_neighbours(snapshot, not_neighbours) == not_neighbours
+    assert join_tied_neighbours(not_neighbours, margin) == not_neighbours
 
 
 # --------------------------------------------------------------------------- the reader (answer/reading.py)

@@ -22,7 +22,7 @@ from assistant.config import Settings
 from assistant.evaluation import summary
 from assistant.evaluation.data import EvalRow, load_eval_set
 from assistant.evaluation.report import render_html, write_report
-from assistant.answer.candidates import retrieve
+from assistant.answer.candidates import SimilarityFirstStage
 from assistant.evaluation.runner import index_dir_for, run_eval
 from assistant.evaluation.summary import (EvalError, breakdown, breakdown_columns, check_bounds, compare_summaries,
                                           parse_bounds, summarise)
@@ -369,7 +369,7 @@ def test_run_eval_agrees_with_ask(tiny_assistant, tiny_questions, tmp_path):
             assert q["exact"] and texts[q["source"]][q["start"]:q["end"]] == q["text"]
         # the retrieval rank is that of the first ranked passage that holds an answer
         if row.answerable and r["retrieval_rank"] is not None:
-            hits = retrieve(tiny_assistant.snapshot, " ".join(row.question.split())).hits
+            hits = SimilarityFirstStage.of(tiny_assistant.snapshot).retrieve(" ".join(row.question.split())).hits
             assert contains_answer(view.passage_text(hits[r["retrieval_rank"] - 1].passage_id), row.answers)
     by_id = {r["id"]: r for r in run.results}
     assert by_id["containers"]["retrieval_rank"] == 1 and by_id["containers"]["any_quote_hit"]

@@ -9,25 +9,23 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from assistant.answer.candidates import Candidate, rank_candidates, retrieve
+from assistant.answer.candidates import Candidate, SimilarityFirstStage
+from assistant.answer.reading import AnswerModelReading, holds_probability, reader_input, reading_order
 from assistant.answer.selection import is_the_headline
-from assistant.answer.reading import (
-    holds_probability,
-    read_candidates,
-    read_features,
-    reader_input,
-    reading_order,
-    refuses,
-    to_read,
-)
 from assistant.config import READER_FEATURES
 
 QUESTION = "Wie viele Kunden hat Vodacom?"
 
 
 def _candidates(snapshot, question=QUESTION):
-    retrieved = retrieve(snapshot, question)
-    return retrieved, rank_candidates(snapshot, retrieved)
+    first_stage = SimilarityFirstStage.of(snapshot)
+    retrieved = first_stage.retrieve(question)
+    return retrieved, first_stage.rank(retrieved)
+
+
+def _reading(snapshot, policy=None) -> AnswerModelReading:
+    reading = AnswerModelReading.of(snapshot)
+    return reading if policy is None else replace(reading, policy=policy)
 
 
 def test_a_sentence_is_read_with_its_title_and_the_sentence_before_it(shipped_assistant):
@@ -35,7 +33,7 @@ def test_a_sentence_is_read_with_its_title_and_the_sentence_before_it(shipped_as
     _, candidates = _candidates(snapshot)
     view = snapshot.view
     for c in candidates[:10]:
-        item = reader_input(snapshot, c)
+        item = reader_input(view, c)
         assert item.candidate == view.text(c.article_id, c.start, c.end)
         # the sentence the title was made of (an article's first) is read without it, as trained
         first = c.sentence_id == 0 or view.sentence(c.sentence_id - 1).article_id != c.article_id
@@ -70,16 +68,17 @@ def test_the_sentence_an_articles_title_is_made_of_is_its_headline(shipped_assis
     snapshot = shipped_assistant.snapshot
     first, second = sentence_candidate(snapshot, file, 0), sentence_candidate(snapshot, file, 1)
     title = snapshot.view.articles[first.article_id].title
-    assert not is_the_headline(snapshot, second) and reader_input(snapshot, second).title == title
-    assert is_the_headline(snapshot, first), (title, reader_input(snapshot, first).candidate)
-    assert reader_input(snapshot, first).title == ""
+    view = snapshot.view
+    assert not is_the_headline(view, second) and reader_input(view, second).title == title
+    assert is_the_headline(view, first), (title, reader_input(view, first).candidate)
+    assert reader_input(view, first).title == ""
 
 
 def test_the_span_read_lies_in_its_sentence_and_holds_the_answer(shipped_assistant):
     snapshot = shipped_assistant.snapshot
     retrieved, candidates = _candidates(snapshot)
     sentence = next(c for c in candidates if "132,6 Millionen" in snapshot.view.text(c.article_id, c.start, c.end))
-    [done], features = read_features(snapshot, retrieved, [sentence])
+    [done], features = _reading(snapshot).read_features(retrieved, [sentence])
     assert done.span is not None and features.shape == (1, len(READER_FEATURES))
     assert sentence.start <= done.span.start < done.span.end <= sentence.end
     assert "132,6" in snapshot.view.text(done.article_id, done.span.start, done.span.end)
@@ -89,14 +88,15 @@ def test_the_span_read_lies_in_its_sentence_and_holds_the_answer(shipped_assista
 def test_candidates_read_are_the_first_stages_best_and_ordered_by_probability(shipped_assistant):
     snapshot = shipped_assistant.snapshot
     retrieved, candidates = _candidates(snapshot)
-    top = to_read(snapshot, candidates)
+    reading = _reading(snapshot)
+    top = reading.to_read(candidates)
     assert len(top) == min(len(candidates), snapshot.settings.reader_policy.candidates)
-    ranked = read_candidates(snapshot, retrieved, candidates)
+    ranked = reading.read_candidates(retrieved, candidates)
     assert {c.sentence_id for c in ranked} == {c.sentence_id for c in top}
     probabilities = [c.reader_score for c in ranked]
     assert probabilities == sorted(probabilities, reverse=True)
     assert "132,6 Millionen" in snapshot.view.text(ranked[0].article_id, ranked[0].start, ranked[0].end)
-    assert not refuses(snapshot, ranked)
+    assert not reading.refuses(ranked)
 
 
 def test_the_probability_follows_the_fitted_policy(shipped_assistant):
@@ -105,14 +105,13 @@ def test_the_probability_follows_the_fitted_policy(shipped_assistant):
     # one feature at a time (and none): each moves the probability by its own weight
     features = np.vstack([np.zeros(len(READER_FEATURES)), 2.0 * np.eye(len(READER_FEATURES))])
     expected = [policy.bias] + [policy.bias + 2.0 * w for w in policy.weights]
-    assert holds_probability(snapshot, features) == pytest.approx([1 / (1 + math.exp(-z)) for z in expected])
+    assert holds_probability(policy, features) == pytest.approx([1 / (1 + math.exp(-z)) for z in expected])
     # the fitted signs: a sentence the model says holds the answer, or that the first stage
     # ranks well, is likelier to hold it
     assert policy.weights[READER_FEATURES.index("holds")] > 0 and policy.weights[READER_FEATURES.index("first_stage")] > 0
-    stricter = replace(snapshot, settings=replace(snapshot.settings,
-                                                  reader_policy=replace(policy, refuse_below=1.01)))
+    stricter = _reading(snapshot, replace(policy, refuse_below=1.01))
     retrieved, candidates = _candidates(snapshot)
-    assert refuses(stricter, read_candidates(stricter, retrieved, candidates))
+    assert stricter.refuses(stricter.read_candidates(retrieved, candidates))
 
 
 def test_when_nothing_read_is_in_the_questions_language_the_first_stage_keeps_its_best_first():
@@ -126,12 +125,12 @@ def test_when_nothing_read_is_in_the_questions_language_the_first_stage_keeps_it
 def test_refusal_looks_at_the_likeliest_sentence_whatever_the_order(shipped_assistant):
     snapshot = shipped_assistant.snapshot
     retrieved, candidates = _candidates(snapshot)
-    ranked = read_candidates(snapshot, retrieved, candidates)
+    ranked = _reading(snapshot).read_candidates(retrieved, candidates)
     likeliest = max(c.reader_score for c in ranked)
     at = replace(snapshot.settings.reader_policy, refuse_below=likeliest)
     above = replace(snapshot.settings.reader_policy, refuse_below=likeliest + 1e-6)
-    assert not refuses(replace(snapshot, settings=replace(snapshot.settings, reader_policy=at)), ranked[::-1])
-    assert refuses(replace(snapshot, settings=replace(snapshot.settings, reader_policy=above)), ranked[::-1])
+    assert not _reading(snapshot, at).refuses(ranked[::-1])
+    assert _reading(snapshot, above).refuses(ranked[::-1])
 
 
 @pytest.fixture()
@@ -148,8 +147,8 @@ def test_a_sentence_that_is_its_articles_title_is_read_without_it(tiny_assistant
     retrieved, candidates = _candidates(snapshot, "Wie warm wird es am Freitag in Berlin?")
     first = next(c for c in candidates if "28 Grad" in snapshot.view.text(c.article_id, c.start, c.end))
     assert snapshot.view.articles[first.article_id].title.startswith("Der Deutsche Wetterdienst")
-    assert reader_input(snapshot, first).title == ""
+    assert reader_input(snapshot.view, first).title == ""
     other = next(c for c in candidates if c.article_id == first.article_id and c.sentence_id != first.sentence_id)
-    assert reader_input(snapshot, other).title == snapshot.view.articles[first.article_id].title
-    best = read_candidates(snapshot, retrieved, candidates)[0]
+    assert reader_input(snapshot.view, other).title == snapshot.view.articles[first.article_id].title
+    best = _reading(snapshot).read_candidates(retrieved, candidates)[0]
     assert "28 Grad" in snapshot.view.text(best.article_id, best.start, best.end)

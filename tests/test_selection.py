@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from assistant.answer.candidates import Candidate, ReadSpan, rank_candidates, retrieve
+from assistant.answer.candidates import Candidate, ReadSpan, SimilarityFirstStage
+from assistant.answer.judging import SimilarityJudge
 from assistant.answer.selection import (SpanAnswer, another_article_disagrees, answers_agree, confirmations, distinct,
                                         select, select_read)
 from assistant.config import Settings, ShortAnswerGate
@@ -15,8 +16,14 @@ GOLEM, INSIDER, TELEKOM = "000_ce0777626153ace7.txt", "001_1885b208a7ea917e.txt"
 
 def ranked(assistant, question: str):
     snapshot = assistant.snapshot
-    retrieved = retrieve(snapshot, question)
-    return snapshot, retrieved, rank_candidates(snapshot, retrieved)
+    first_stage = SimilarityFirstStage.of(snapshot)
+    retrieved = first_stage.retrieve(question)
+    return snapshot, retrieved, first_stage.rank(retrieved)
+
+
+def similarity_select(snapshot, candidates, limit: int, language: str):
+    """select() with the similarity mode's slice of `snapshot`'s settings."""
+    return select(SimilarityJudge.of(snapshot).rules, snapshot.view, candidates, limit, language)
 
 
 def text(snapshot, c) -> str:
@@ -26,13 +33,13 @@ def text(snapshot, c) -> str:
 def test_a_repeated_line_is_quoted_once(shipped_assistant):
     snapshot, _, candidates = ranked(shipped_assistant, "Wie viele Kunden hat Vodacom?")
     doubled = [candidates[0], candidates[0], candidates[1], candidates[0]]
-    assert distinct(snapshot, doubled) == [candidates[0], candidates[1]]
+    assert distinct(snapshot.view, doubled) == [candidates[0], candidates[1]]
 
 
 def test_select_keeps_the_best_first_within_the_limit(shipped_assistant):
     snapshot, retrieved, candidates = ranked(shipped_assistant, "Wie viele Kunden hat Vodacom?")
     for limit in (1, 2, 3):
-        picked = select(snapshot, [candidates[0]] + candidates, limit, retrieved.language)
+        picked = similarity_select(snapshot, [candidates[0]] + candidates, limit, retrieved.language)
         texts = [text(snapshot, c) for c in picked]
         assert 1 <= len(picked) <= limit and len(set(texts)) == len(texts)
         # the best sentence leads (alone, or joined with a tied neighbour: then it covers it)
@@ -46,11 +53,11 @@ def test_a_close_report_from_another_article_is_kept_as_the_second_quote(shipped
     snapshot, retrieved, candidates = ranked(shipped_assistant, "How much will Vodafone invest?")
     assert snapshot.view.articles[candidates[0].article_id].file == INSIDER
     for limit in (2, 3):
-        picked = select(snapshot, candidates, limit, retrieved.language)
+        picked = similarity_select(snapshot, candidates, limit, retrieved.language)
         texts = [text(snapshot, c) for c in picked]
         assert len(picked) == limit and picked[0] == candidates[0], texts
         assert "1,5 Milliarden US-Dollar" in texts[1], texts  # ahead of the English runners-up
-    assert len(select(snapshot, candidates, 1, retrieved.language)) == 1  # no room for it: the best alone
+    assert len(similarity_select(snapshot, candidates, 1, retrieved.language)) == 1  # no room for it: the best alone
 
 
 def read_sentence(snapshot, file: str, needle: str, answer: str, probability: float) -> Candidate:
@@ -79,15 +86,15 @@ def test_a_further_quote_from_another_article_with_the_same_answer_agrees_with_t
     # below the floor: not shown; the headline only repeats its citation's title: not shown; the
     # same figure from another article agrees with the first quote, from its own article it is
     # no second source
-    picked = select_read(snapshot, ranked, 10)
+    picked = select_read(snapshot.settings.reader_policy, snapshot.view, ranked, 10)
     assert picked == [top, other_agrees, other_differs]
-    assert confirmations(snapshot, picked) == [None, 1, None]
-    assert confirmations(snapshot, [top, same_article]) == [None, None]
-    assert select_read(snapshot, ranked, 2) == [top, other_agrees]
+    assert confirmations(snapshot.view, picked) == [None, 1, None]
+    assert confirmations(snapshot.view, [top, same_article]) == [None, None]
+    assert select_read(snapshot.settings.reader_policy, snapshot.view, ranked, 2) == [top, other_agrees]
     unread = replace(other_agrees, span=None)  # the model found no span in it: nothing to agree with
-    assert confirmations(snapshot, select_read(snapshot, [top, unread], 10)) == [None, None]
-    assert confirmations(snapshot, select_read(snapshot, [other_agrees, top], 10)) == [None, 1]
-    assert select_read(snapshot, [], 3) == []
+    assert confirmations(snapshot.view, select_read(snapshot.settings.reader_policy, snapshot.view, [top, unread], 10)) == [None, None]
+    assert confirmations(snapshot.view, select_read(snapshot.settings.reader_policy, snapshot.view, [other_agrees, top], 10)) == [None, 1]
+    assert select_read(snapshot.settings.reader_policy, snapshot.view, [], 3) == []
 
 
 def test_two_reports_of_one_figure_agree_across_languages_and_formats():

@@ -7,97 +7,59 @@ passages that best match the question, each an exact span of its article.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass
 
+from ..config import AbstentionPolicy
 from ..index.retrieval import PassageHit
 from ..index.snapshot import Snapshot
-from .abstention import abstains, above_threshold, coverage, min_coverage
+from ..index.view import IndexView
+from .abstention import coverage, min_coverage
 from .authorship import asks_for_author, author_span, authorship
-from .candidates import Candidate, Retrieved, rank_candidates, retrieve
-from .conflict import answers, conflict_sides, with_sides_first
+from .candidates import Candidate, Retrieved, SimilarityFirstStage
 from .conversation import Reading, readings
+from .judging import AnswerModelJudge, SimilarityJudge
 from .question import NoContentWords, check_question, check_quote_count, content_words
-from .reading import margin_above_refusal, read_candidates, read_further, read_spans, refuses
+from .reading import AnswerModelReading
 from .render import render
-from .scoring import answer_type, fits_the_question, question_names, word_coverage
-from .selection import (another_article_disagrees, answers_agree, confirmations, is_the_headline, select,
-                        select_read, span_answer)
-from .types import Answer, MetadataCitation, QuestionError, Quote, ShortAnswer
+from .scoring import question_names
+from .short_answer import SpanShortAnswer
+from .stages import Judgement, Stages
+from .types import Answer, MetadataCitation, Quote, ShortAnswer
+
+
+def stages_of(snapshot: Snapshot) -> Stages:
+    """The stages an answer runs on this snapshot: the one place that lists them."""
+    first_stage = SimilarityFirstStage.of(snapshot)
+    if snapshot.reader is None:
+        return Stages(first_stage, SimilarityJudge.of(snapshot))
+    reading = AnswerModelReading.of(snapshot)
+    return Stages(first_stage, AnswerModelJudge(reading), SpanShortAnswer(reading))
 
 
 @dataclass(frozen=True)
 class _Outcome:
-    """One reading of the question, its quotes and whether they answer it."""
+    """One reading of the question, what was retrieved for it and what the judge decided."""
 
     reading: Reading
     retrieved: Retrieved
-    picked: list[Candidate]
-    coverage: float
-    abstained: bool
-    margin: float  # how far the best quote is above the point where the answer is refused
-    confirms: list[int | None] = field(default_factory=list)  # per picked candidate (reader mode)
-    read: bool = False  # the reader has read the picked candidates (they carry their spans)
-    sides: int = 0  # in a conflict (conflict.py), the first `sides` picked are one per different answer
+    judged: Judgement
 
 
-def _quote(snapshot: Snapshot, c: Candidate, number: int, confirms: int | None = None) -> Quote:
-    article = snapshot.view.articles[c.article_id]
+def _quote(view: IndexView, c: Candidate, number: int, confirms: int | None = None) -> Quote:
+    article = view.articles[c.article_id]
     score = c.reader_score if c.reader_score is not None else c.score
     return Quote(number=number, text=article.text[c.start:c.end], source=article.file, start=c.start,
                  end=c.end, score=round(score, 4), title=article.title, date=article.date,
                  language=article.language, authors=article.authors, confirms=confirms)
 
 
-def _short_answer(snapshot: Snapshot, outcome: _Outcome, question: str) -> ShortAnswer | None:
-    """The best quote's answer span, when the answer model is sure enough of it for a quote in
-    its language (ReaderPolicy.allows_short_answer, fitted for precision per text language on the
-    development split), the span is the kind of thing asked for (scoring.fits_the_question),
-    and no other sure quote from another article answers differently."""
-    if outcome.abstained or not outcome.read or not outcome.picked or outcome.sides:
-        return None
-    policy, articles = snapshot.settings.reader_policy, snapshot.view.articles
-    best = outcome.picked[0]
-    article = articles[best.article_id]
-    if best.span is None or not policy.allows_short_answer(article.language, best.reader_score, best.span.margin):
-        return None
-    text = article.text[best.span.start:best.span.end]
-    if not fits_the_question(question, text):
-        return None
-    if outcome.reading.with_topic and not _answers_as_asked(snapshot, outcome, question, text):
-        return None
-    if another_article_disagrees(policy, span_answer(snapshot, best),
-                                 [span_answer(snapshot, c) for c in outcome.picked[1:]]):
-        return None
-    return ShortAnswer(text, article.file, best.span.start, best.span.end, 1)
-
-
-def _answers_as_asked(snapshot: Snapshot, outcome: _Outcome, question: str, text: str) -> bool:
-    """A short answer found with the topic added must still answer the follow-up as asked: the
-    names the follow-up asks about are in the quote ("And who runs Microsoft?" is not answered by
-    "Margherita Della Valle, CEO of Vodafone Group"), and the answer model, reading the quote with
-    the follow-up alone, is as sure of the same answer ("Und wie viel investiert Microsoft?" is not
-    answered by Vodafone's 1,5 Milliarden US-Dollar)."""
-    best, language = outcome.picked[0], outcome.retrieved.language
-    quote = snapshot.view.text(best.article_id, best.start, best.end)
-    if word_coverage(question, language, quote) < min_coverage(snapshot, best, language):
-        return False
-    _, span, margin = read_spans(snapshot, question, [best])[0]
-    article = snapshot.view.articles[best.article_id]
-    gate = snapshot.settings.reader_policy.short_answer_gate(article.language)
-    if span is None or gate is None or margin < gate.margin:
-        return False
-    alone = snapshot.view.text(best.article_id, span.start, span.end)
-    return answers_agree(alone, article.language, text, article.language)
-
-
-def _side_answers(snapshot: Snapshot, outcome: _Outcome) -> list[ShortAnswer]:
+def _side_answers(view: IndexView, judged: Judgement) -> list[ShortAnswer]:
     """In a conflict, each side's answer span, in the quote that shows it (the first quotes)."""
-    if outcome.abstained:
+    if judged.abstained:
         return []
-    view = snapshot.view
     return [ShortAnswer(view.text(c.article_id, c.span.start, c.span.end), view.articles[c.article_id].file,
                         c.span.start, c.span.end, number)
-            for number, c in enumerate(outcome.picked[:outcome.sides], 1)]
+            for number, c in enumerate(judged.picked[:judged.sides], 1)]
 
 
 def clean_question(question: object, max_chars: int, topic: str | None = None) -> str:
@@ -106,83 +68,37 @@ def clean_question(question: object, max_chars: int, topic: str | None = None) -
     return check_question(question, max_chars, topic)
 
 
-def _read(snapshot: Snapshot, reading: Reading, retrieved: Retrieved, limit: int) -> _Outcome:
-    candidates = rank_candidates(snapshot, retrieved)
-    if snapshot.reader is not None and candidates:
-        return _read_with_reader(snapshot, reading, retrieved, candidates, limit)
-    picked = select(snapshot, candidates, limit, retrieved.language)
-    if not picked:
-        return _Outcome(reading, retrieved, [], 0.0, True, float("-inf"))
-    top_coverage = coverage(snapshot, retrieved, picked[0])
-    refused = abstains(snapshot, picked[0], retrieved.language, top_coverage)
-    return _Outcome(reading, retrieved, picked, top_coverage, refused,
-                    above_threshold(snapshot, picked[0], retrieved.language))
+def _judge(stages: Stages, reading: Reading, retrieved: Retrieved, limit: int) -> _Outcome:
+    return _Outcome(reading, retrieved, stages.judge.judge(retrieved, stages.first_stage.rank(retrieved), limit))
 
 
-def _nothing_of_the_kind_asked(question: str, ranked: list[Candidate]) -> bool:
-    """A "when" or "how many" question, and no sentence read holds a time or figure the answer
-    model would give ("Wann wurde die Deutsche Telekom gegründet?" against sentences without a
-    year): the articles do not answer it."""
-    return answer_type(question) is not None and all(c.span is None for c in ranked)
-
-
-def _read_with_reader(snapshot: Snapshot, reading: Reading, retrieved: Retrieved, candidates: list[Candidate],
-                      limit: int) -> _Outcome:
-    """The answer model's order, refusal and quotes (reading.py, selection.select_read)."""
-    ranked = read_candidates(snapshot, retrieved, candidates)
-    if not ranked:
-        return _Outcome(reading, retrieved, [], 0.0, True, float("-inf"))
-    if refuses(snapshot, ranked) or _nothing_of_the_kind_asked(retrieved.question, ranked):
-        # the closest sentences, most likely first, not an answer: no headline that only repeats
-        # its citation's title
-        closest = sorted(ranked, key=lambda c: -c.reader_score)
-        picked = [c for c in closest if not is_the_headline(snapshot, c)][:limit] or closest[:1]
-        return _Outcome(reading, retrieved, picked, coverage(snapshot, retrieved, picked[0]), True,
-                        margin_above_refusal(snapshot, ranked), read=True)
-    picked = select_read(snapshot, ranked, limit)
-    sides = _sides(snapshot, retrieved, candidates, ranked)
-    if sides:
-        picked = with_sides_first(sides, picked, limit)
-    return _Outcome(reading, retrieved, picked, coverage(snapshot, retrieved, picked[0]), False,
-                    margin_above_refusal(snapshot, ranked), confirmations(snapshot, picked), read=True,
-                    sides=len(sides))
-
-
-def _sides(snapshot: Snapshot, retrieved: Retrieved, candidates: list[Candidate], ranked: list[Candidate]
-           ) -> list[Candidate]:
-    """One quote per different answer when articles disagree (conflict.py). When two or more of
-    the sentences read answer, copies of one claim may fill every place the answer model reads:
-    then the next first-stage sentences are read too, so the other claim cannot stay unread."""
-    answering = sum(answers(snapshot, c, retrieved.question) for c in ranked)
-    if answering >= 2:
-        ranked = ranked + read_further(snapshot, retrieved, candidates)
-    return conflict_sides(snapshot, ranked, retrieved.question) if answering else []
-
-
-def _keeps_the_question(snapshot: Snapshot, alone: _Outcome, other: _Outcome) -> bool:
+def _keeps_the_question(policy: AbstentionPolicy, view: IndexView, alone: _Outcome, other: _Outcome) -> bool:
     """Does the topic reading's best quote still match the question's own names and figures?
     Without this a new question whose own reading is weak ("What share of Vodacom ...?" after a
     question about a zoo) is answered from the old topic's article."""
-    top = other.picked[0]
-    return coverage(snapshot, alone.retrieved, top) >= min_coverage(snapshot, top, alone.retrieved.language)
+    top, language = other.judged.picked[0], alone.retrieved.language
+    return coverage(view, alone.retrieved, top) >= min_coverage(policy, view, top, language)
 
 
-def _finds_its_own_subject(snapshot: Snapshot, alone: _Outcome) -> bool:
+def _finds_its_own_subject(policy: AbstentionPolicy, view: IndexView, alone: _Outcome) -> bool:
     """Does the question name something of its own ("And who runs Microsoft?") that its own
     reading answers with a passage holding those names? Then it is not read with the topic."""
-    if alone.abstained or not alone.picked or not question_names(alone.retrieved.question, alone.retrieved.language):
+    judged, retrieved = alone.judged, alone.retrieved
+    if judged.abstained or not judged.picked or not question_names(retrieved.question, retrieved.language):
         return False
-    return alone.coverage >= min_coverage(snapshot, alone.picked[0], alone.retrieved.language)
+    return judged.coverage >= min_coverage(policy, view, judged.picked[0], retrieved.language)
 
 
-def _choose(snapshot: Snapshot, outcomes: list[_Outcome], margin: float) -> _Outcome:
-    """The question alone, unless reading it with the topic answers it clearly better."""
+def _choose(snapshot: Snapshot, outcomes: list[_Outcome]) -> _Outcome:
+    """The question alone, unless reading it with the topic answers it clearly better (by more
+    than `Settings.followup_margin`)."""
+    policy, view, margin = snapshot.settings.abstention, snapshot.view, snapshot.settings.followup_margin
     alone = outcomes[0]
-    if _finds_its_own_subject(snapshot, alone):
+    if _finds_its_own_subject(policy, view, alone):
         return alone
     for other in outcomes[1:]:
-        if not other.abstained and (alone.abstained or other.margin > alone.margin + margin) \
-                and _keeps_the_question(snapshot, alone, other):
+        if not other.judged.abstained and (alone.judged.abstained or other.judged.margin > alone.judged.margin + margin) \
+                and _keeps_the_question(policy, view, alone, other):
             return other
     return alone
 
@@ -214,41 +130,48 @@ def answer_question(snapshot: Snapshot, question: str, max_quotes: int | None = 
 
 
 def answer_with_passages(snapshot: Snapshot, question: str, max_quotes: int | None = None,
-                         files: list[str] | None = None, topic: str | None = None
+                         files: list[str] | None = None, topic: str | None = None, stages: Stages | None = None
                          ) -> tuple[Answer, list[PassageHit]]:
-    """The answer and the ranked passages it was drawn from (for evaluation of retrieval)."""
+    """The answer and the ranked passages it was drawn from (for evaluation of retrieval);
+    `stages` to answer with other stages than `stages_of(snapshot)`."""
+    stages = stages or stages_of(snapshot)
     question = clean_question(question, snapshot.settings.max_question_chars, topic)
     limit = check_quote_count(max_quotes, snapshot.settings.max_quotes_limit) or snapshot.settings.max_quotes
-    first_retrieved = retrieve(snapshot, question, files)
+    first_retrieved = stages.first_stage.retrieve(question, files)
     language = first_retrieved.language  # the question's own language, also with the topic added
     if asks_for_author(question):  # the byline answers it: nothing to rank or read
         return _author_answer(snapshot, question, language, first_retrieved), first_retrieved.hits
     with_topic = readings(question, topic, snapshot.settings.max_question_chars)[1:]
-    others = [_read(snapshot, r, retrieve(snapshot, r.query, files, language), limit) for r in with_topic]
+    others = [_judge(stages, r, stages.first_stage.retrieve(r.query, files, language), limit) for r in with_topic]
     if content_words(question):
-        first = _read(snapshot, Reading(question, False), first_retrieved, limit)
-        chosen = _choose(snapshot, [first, *others], snapshot.settings.followup_margin)
+        chosen = _choose(snapshot, [_judge(stages, Reading(question, False), first_retrieved, limit), *others])
     elif others:  # "Und wann?": nothing to search for alone, so it is read with its topic only
         chosen = others[0]
     else:
         raise NoContentWords("the question has no words to search for, even with the conversation's topic "
                              "(too long together): ask with the names or things it is about")
-    confirms = chosen.confirms or [None] * len(chosen.picked)
-    quotes = [_quote(snapshot, c, i, agrees) for i, (c, agrees) in enumerate(zip(chosen.picked, confirms), 1)]
-    short = _short_answer(snapshot, chosen, question)
-    sides = _side_answers(snapshot, chosen)
-    answer = Answer(
+    return _answer(snapshot.view, stages, chosen, question, language), chosen.retrieved.hits
+
+
+def _answer(view: IndexView, stages: Stages, chosen: _Outcome, question: str, language: str) -> Answer:
+    """The chosen reading as the answer the user sees."""
+    judged = chosen.judged
+    confirms = judged.confirms or [None] * len(judged.picked)
+    quotes = [_quote(view, c, i, agrees) for i, (c, agrees) in enumerate(zip(judged.picked, confirms), 1)]
+    short = stages.short_answer.short_answer(judged, chosen.retrieved, question, chosen.reading.with_topic) \
+        if stages.short_answer is not None else None
+    sides = _side_answers(view, judged)
+    return Answer(
         question=question,
-        answer=render(language, quotes, chosen.abstained, short, sides=sides),
-        abstained=chosen.abstained,
+        answer=render(language, quotes, judged.abstained, short, sides=sides),
+        abstained=judged.abstained,
         language=language,
-        quotes=[] if chosen.abstained else quotes,
-        related=quotes if chosen.abstained else [],
+        quotes=[] if judged.abstained else quotes,
+        related=quotes if judged.abstained else [],
         top_score=quotes[0].score if quotes else 0.0,
-        coverage=round(chosen.coverage, 4),
+        coverage=round(judged.coverage, 4),
         understood_as=chosen.reading.query if chosen.reading.with_topic else None,
         short_answer=short,
         conflict=bool(sides),
         sides=sides,
     )
-    return answer, chosen.retrieved.hits

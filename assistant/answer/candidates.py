@@ -1,8 +1,9 @@
-"""Retrieve a question's passages and score their sentences as quote candidates.
+"""The first stage: retrieve a question's passages and score their sentences as quote candidates.
 
-This is the first stage of choosing quotes: features of scoring.py, combined by
-`Settings.weights`, rank every sentence of the top passages. What is quoted, and whether the
-articles answer at all, is decided afterwards (selection.py, abstention.py).
+Features of scoring.py, combined by `Settings.weights`, rank every sentence of the top
+passages. What is quoted, and whether the articles answer at all, is decided afterwards
+(judging.py). `SimilarityFirstStage` is this stage's object (stages.FirstStage): it holds the
+model, the index and its slice of the settings.
 """
 
 from __future__ import annotations
@@ -11,11 +12,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..config import FEATURES
+from ..config import FEATURES, Weights
 from ..index.lexical import tokenize
-from ..index.retrieval import PassageHit
+from ..index.retrieval import PassageHit, Retriever
 from ..index.snapshot import Snapshot
-from ..index.view import Sentences
+from ..index.view import IndexView, Sentences
+from ..models.embedding import Embedder
 from ..ingest.language import GERMAN, detect_language
 from .scoring import answer_type, has_answer_type
 
@@ -65,31 +67,15 @@ class QuoteFeatures:
     values: np.ndarray
 
 
-def question_language(snapshot: Snapshot, question: str) -> str:
-    return detect_language(question, default=GERMAN if snapshot.mostly_german else "en")
-
-
-def retrieve(snapshot: Snapshot, question: str, files: list[str] | None = None,
-             language: str | None = None) -> Retrieved:
-    """Rank passages for a question: the retrieval step shared by answers and evaluation.
-    `language` is the question's (detected from it when not given)."""
-    language = language or question_language(snapshot, question)
-    query, as_passage = snapshot.embedder.encode_question(question)
-    tokens = tokenize(question, language)
-    articles = snapshot.view.article_ids(files) if files is not None else None
-    hits = snapshot.retriever.search(query, tokens, language, articles)
-    return Retrieved(question, language, query, as_passage, tokens, hits)
-
-
 def _overlap(question_tokens: set[str], text: str, language: str) -> float:
     if not question_tokens:
         return 0.0
     return len(question_tokens & set(tokenize(text, language))) / len(question_tokens)
 
 
-def quote_features(snapshot: Snapshot, retrieved: Retrieved) -> QuoteFeatures:
-    view = snapshot.view
-    hits = retrieved.hits[: snapshot.settings.quote_passages]
+def quote_features(view: IndexView, retrieved: Retrieved, quote_passages: int) -> QuoteFeatures:
+    """The sentences of the best `quote_passages` passages, with their quote features."""
+    hits = retrieved.hits[:quote_passages]
     passage_score = {h.passage_id: h.score for h in hits}
     sentences = view.sentences_of(sorted(passage_score))
     if len(sentences) == 0:
@@ -111,11 +97,42 @@ def quote_features(snapshot: Snapshot, retrieved: Retrieved) -> QuoteFeatures:
     return QuoteFeatures(sentences, np.column_stack([columns[name] for name in FEATURES]))
 
 
-def rank_candidates(snapshot: Snapshot, retrieved: Retrieved) -> list[Candidate]:
-    """Sentences of the top passages, best quote first."""
-    features = quote_features(snapshot, retrieved)
-    scores = features.values @ snapshot.settings.weights.vector()
-    candidates = [Candidate(s.id, s.passage_id, s.article_id, s.start, s.end, float(score))
-                  for s, score in zip(features.sentences, scores)]
-    candidates.sort(key=lambda c: -c.score)
-    return candidates
+@dataclass(frozen=True)
+class SimilarityFirstStage:
+    """Passages by the embedder's similarity (with BM25, index/retrieval.py), their sentences
+    ranked by `weights` over the quote features of the best `quote_passages` passages."""
+
+    embedder: Embedder
+    retriever: Retriever
+    view: IndexView
+    default_language: str  # of a question that carries no evidence of its own language
+    weights: Weights
+    quote_passages: int
+
+    @classmethod
+    def of(cls, snapshot: Snapshot) -> "SimilarityFirstStage":
+        settings = snapshot.settings
+        return cls(snapshot.embedder, snapshot.retriever, snapshot.view, GERMAN if snapshot.mostly_german else "en",
+                   settings.weights, settings.quote_passages)
+
+    def retrieve(self, question: str, files: list[str] | None = None, language: str | None = None) -> Retrieved:
+        """Rank passages for a question: the retrieval step shared by answers and evaluation.
+        `language` is the question's (detected from it when not given)."""
+        language = language or detect_language(question, default=self.default_language)
+        query, as_passage = self.embedder.encode_question(question)
+        tokens = tokenize(question, language)
+        articles = self.view.article_ids(files) if files is not None else None
+        hits = self.retriever.search(query, tokens, language, articles)
+        return Retrieved(question, language, query, as_passage, tokens, hits)
+
+    def features(self, retrieved: Retrieved) -> QuoteFeatures:
+        return quote_features(self.view, retrieved, self.quote_passages)
+
+    def rank(self, retrieved: Retrieved) -> list[Candidate]:
+        """Sentences of the top passages, best quote first."""
+        features = self.features(retrieved)
+        scores = features.values @ self.weights.vector()
+        candidates = [Candidate(s.id, s.passage_id, s.article_id, s.start, s.end, float(score))
+                      for s, score in zip(features.sentences, scores)]
+        candidates.sort(key=lambda c: -c.score)
+        return candidates

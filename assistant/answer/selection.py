@@ -3,34 +3,34 @@
 from __future__ import annotations
 
 import re
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from typing import NamedTuple
 
-from ..config import ReaderPolicy
-from ..index.snapshot import Snapshot
+from ..config import AbstentionPolicy, ReaderPolicy
+from ..index.view import IndexView
 from ..normalise import NUMBER, normalise, normalise_number
 from .abstention import above_threshold
 from .candidates import Candidate
 
 
-def distinct(snapshot: Snapshot, candidates: list[Candidate]) -> list[Candidate]:
+def distinct(view: IndexView, candidates: list[Candidate]) -> list[Candidate]:
     """The candidates in order, without repeated text (a line can appear twice in an article)."""
     chosen, seen = [], set()
     for c in candidates:
-        text = snapshot.view.text(c.article_id, c.start, c.end).strip().lower()
+        text = view.text(c.article_id, c.start, c.end).strip().lower()
         if text not in seen:
             seen.add(text)
             chosen.append(c)
     return chosen
 
 
-def join_tied_neighbours(snapshot: Snapshot, chosen: list[Candidate]) -> list[Candidate]:
-    """The two best, neighbours in one passage and tied in score, become one quote."""
+def join_tied_neighbours(chosen: list[Candidate], tie_margin: float) -> list[Candidate]:
+    """The two best, neighbours in one passage and within `tie_margin` in score, become one quote."""
     if len(chosen) < 2:
         return chosen
     top, second = chosen[0], chosen[1]
     neighbours = abs(top.sentence_id - second.sentence_id) == 1 and top.passage_id == second.passage_id
-    if not neighbours or top.score - second.score > snapshot.settings.neighbour_tie_margin:
+    if not neighbours or top.score - second.score > tie_margin:
         return chosen
     joined = replace(top, start=min(top.start, second.start), end=max(top.end, second.end))
     return [joined] + chosen[2:]
@@ -74,23 +74,22 @@ def another_article_disagrees(policy: ReaderPolicy, best: SpanAnswer, others: li
     return False
 
 
-def span_answer(snapshot: Snapshot, c: Candidate) -> SpanAnswer:
+def span_answer(view: IndexView, c: Candidate) -> SpanAnswer:
     """A read candidate as SpanAnswer."""
-    view = snapshot.view
     span = view.text(c.article_id, c.span.start, c.span.end) if c.span is not None else None
     return SpanAnswer(c.article_id, view.articles[c.article_id].language, float(c.reader_score or 0.0), span)
 
 
-def same_answer(snapshot: Snapshot, a: Candidate, b: Candidate) -> bool:
+def same_answer(view: IndexView, a: Candidate, b: Candidate) -> bool:
     """Do the two candidates' answer spans say the same (answers_agree)?"""
     if a.span is None or b.span is None:
         return False
-    view = snapshot.view
     return answers_agree(view.text(a.article_id, a.span.start, a.span.end), view.articles[a.article_id].language,
                          view.text(b.article_id, b.span.start, b.span.end), view.articles[b.article_id].language)
 
 
-def close_support(snapshot: Snapshot, ranked: list[Candidate], language: str) -> Candidate | None:
+def close_support(rules: SimilaritySelection, view: IndexView, ranked: list[Candidate], language: str
+                  ) -> Candidate | None:
     """The best candidate from another article than the first, when it scores within
     `support_margin` of it above each one's abstention threshold: quotes in the other language
     score lower (cosines across languages run lower), so a German and an English report of the
@@ -99,8 +98,8 @@ def close_support(snapshot: Snapshot, ranked: list[Candidate], language: str) ->
         return None
     top = ranked[0]
     support = next((c for c in ranked[1:] if c.article_id != top.article_id), None)
-    margin = snapshot.settings.support_margin
-    if support is None or above_threshold(snapshot, support, language) < above_threshold(snapshot, top, language) - margin:
+    if support is None or above_threshold(rules.abstention, view, support, language) < \
+            above_threshold(rules.abstention, view, top, language) - rules.support_margin:
         return None
     return support
 
@@ -112,10 +111,9 @@ def is_the_title(title: str, sentence: str) -> bool:
     return bool(title) and sentence.startswith(title) and len(title) >= len(sentence) / 2
 
 
-def is_the_headline(snapshot: Snapshot, c: Candidate) -> bool:
+def is_the_headline(view: IndexView, c: Candidate) -> bool:
     """Is the candidate sentence its article's title? Then it only repeats the citation's title:
     filler, never a further quote nor a closest passage of a refusal."""
-    view = snapshot.view
     return is_the_title(view.articles[c.article_id].title or "", view.text(c.article_id, c.start, c.end))
 
 
@@ -124,26 +122,36 @@ def further_quote_floor(policy: ReaderPolicy, first: float) -> float:
     return max(policy.keep_share * first, policy.refuse_below)
 
 
-def select_read(snapshot: Snapshot, ranked: list[Candidate], limit: int) -> list[Candidate]:
+def select_read(policy: ReaderPolicy, view: IndexView, ranked: list[Candidate], limit: int) -> list[Candidate]:
     """Answer-model mode: the first sentence, and further ones only when they are at least
     `reader_policy.keep_share` as likely to hold the answer as the first (no filler quotes far
     below it, and no headline that only repeats its citation's title)."""
     if not ranked:
         return []
     top = ranked[0]
-    keep = further_quote_floor(snapshot.settings.reader_policy, top.reader_score)
-    return [top] + [c for c in ranked[1:] if c.reader_score >= keep and not is_the_headline(snapshot, c)][: limit - 1]
+    keep = further_quote_floor(policy, top.reader_score)
+    return [top] + [c for c in ranked[1:] if c.reader_score >= keep and not is_the_headline(view, c)][: limit - 1]
 
 
-def confirmations(snapshot: Snapshot, quotes: list[Candidate]) -> list[int | None]:
+def confirmations(view: IndexView, quotes: list[Candidate]) -> list[int | None]:
     """Per quote, the number of the first earlier quote from another article whose answer it
     repeats (two sources agree), or None."""
     return [next((j for j, earlier in enumerate(quotes[:i], 1)
-                  if earlier.article_id != c.article_id and same_answer(snapshot, c, earlier)), None)
+                  if earlier.article_id != c.article_id and same_answer(view, c, earlier)), None)
             for i, c in enumerate(quotes)]
 
 
-def select(snapshot: Snapshot, candidates: list[Candidate], limit: int, language: str) -> list[Candidate]:
+@dataclass(frozen=True)
+class SimilaritySelection:
+    """The similarity mode's slice of the settings for choosing quotes."""
+
+    abstention: AbstentionPolicy
+    support_margin: float
+    neighbour_tie_margin: float
+
+
+def select(rules: SimilaritySelection, view: IndexView, candidates: list[Candidate], limit: int, language: str
+           ) -> list[Candidate]:
     """Best sentences, no repeated text; tied neighbours as one quote; a close runner-up from
     another article is kept too.
 
@@ -151,11 +159,11 @@ def select(snapshot: Snapshot, candidates: list[Candidate], limit: int, language
     language score lower (cosines across languages run lower), so a German and an English
     report of the same fact compare fairly only after that shift.
     """
-    chosen = join_tied_neighbours(snapshot, distinct(snapshot, candidates))
+    chosen = join_tied_neighbours(distinct(view, candidates), rules.neighbour_tie_margin)
     if not chosen:
         return []
     top = chosen[0]
-    support = close_support(snapshot, chosen, language)
+    support = close_support(rules, view, chosen, language)
     picked = chosen[:limit]
     if limit > 1 and support is not None and support not in picked:
         picked = [top, support] + [c for c in picked[1:] if c is not support][: limit - 2]
