@@ -74,8 +74,7 @@ def test_bm25_across_languages_does_not_push_the_answer_down(shipped_assistant, 
     high with BM25 added as with similarity alone (plain rank fusion dragged such passages down,
     see retrieval.py), and BM25 moves no German passage by more than the cross-language weight."""
     snapshot, settings = shipped_assistant.snapshot, shipped_assistant.settings
-    similarity_only = type(snapshot.retriever)(snapshot.view, replace(
-        settings, lexical_weight_same_language=0.0, lexical_weight_cross_language=0.0))
+    similarity_only = replace(snapshot.retriever, lexical_weight_same_language=0.0, lexical_weight_cross_language=0.0)
     query = shipped_assistant.embedder.encode_queries([question])[0]
     tokens = tokenize(question, "en")
     fused = snapshot.retriever.search(query, tokens, "en")

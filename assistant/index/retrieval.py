@@ -33,10 +33,19 @@ class PassageHit:
     lexical: float  # BM25 divided by the best BM25 score for this question
 
 
+@dataclass
 class Retriever:
-    def __init__(self, view: IndexView, settings: Settings):
-        self.view = view
-        self.settings = settings
+    """Passages for a question from one index view, with its slice of the settings."""
+
+    view: IndexView
+    candidates: int  # passages taken from each ranking before fusion (Settings.retrieve_candidates)
+    lexical_weight_same_language: float
+    lexical_weight_cross_language: float
+
+    @classmethod
+    def of(cls, view: IndexView, settings: Settings) -> "Retriever":
+        return cls(view, settings.retrieve_candidates, settings.lexical_weight_same_language,
+                   settings.lexical_weight_cross_language)
 
     def _lexical(self, query_tokens: list[str], allowed: np.ndarray | None) -> np.ndarray | None:
         """BM25 scores divided by the best one (restricted to `allowed`); None when nothing matches."""
@@ -52,7 +61,7 @@ class Retriever:
     def search(self, query: np.ndarray, query_tokens: list[str], query_language: str,
                articles: np.ndarray | None = None) -> list[PassageHit]:
         """Passages ranked by fused score; `articles` restricts the search to those article ids."""
-        n = self.settings.retrieve_candidates
+        n = self.candidates
         allowed = None
         if articles is not None:
             allowed = self.view.passages_of_articles(articles)
@@ -69,7 +78,7 @@ class Retriever:
         article_ids = self.view.passage_article_ids(ids)
         lex = lexical[ids] if lexical is not None else np.zeros(len(ids), np.float32)
         same = self.view.article_languages[article_ids] == query_language
-        weight = np.where(same, self.settings.lexical_weight_same_language, self.settings.lexical_weight_cross_language)
+        weight = np.where(same, self.lexical_weight_same_language, self.lexical_weight_cross_language)
         fused = dense + weight * lex
         order = np.argsort(-fused)
         return [PassageHit(int(ids[i]), int(article_ids[i]), float(fused[i]), float(dense[i]), float(lex[i]))

@@ -34,7 +34,7 @@ class Snapshot:
                 f"the index in {settings.index_dir} was built with {data.manifest['model']}, not {embedder.identity}; "
                 + store.rebuild_hint(settings.index_dir))
         view = IndexView(data)
-        return cls(settings, embedder, view, Retriever(view, settings), reader)
+        return cls(settings, embedder, view, Retriever.of(view, settings), reader)
 
     @property
     def mostly_german(self) -> bool:
