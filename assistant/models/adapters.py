@@ -23,9 +23,14 @@ ADAPTER_FILES = ("adapter_config.json", "adapter_model.safetensors")
 LORA_TARGETS = ("query", "key", "value", "dense")
 
 
+def holds_adapter(folder: Path) -> bool:
+    """Does the folder hold every file of an adapter?"""
+    return all((folder / name).is_file() for name in ADAPTER_FILES)
+
+
 def adapter_digest(folder: Path) -> str | None:
     """sha256 over the adapter's files, or None when the folder holds no adapter."""
-    if not all((folder / name).is_file() for name in ADAPTER_FILES):
+    if not holds_adapter(folder):
         return None
     digest = hashlib.sha256()
     for name in ADAPTER_FILES:

@@ -59,13 +59,13 @@ def default_model_folder(settings: Settings) -> Path:
 def _adapter_folder(choice: str, kind: str, variable: str) -> Path | None:
     """The adapter folder a setting names (models/adapters.py), or None for "none"; a folder
     without an adapter is an error that says how to go without."""
-    from .adapters import ADAPTER_FILES, adapter_digest
+    from .adapters import ADAPTER_FILES, holds_adapter
 
     choice = (choice or "none").strip()
     if choice.lower() == "none":
         return None
     folder = Path(choice).expanduser()
-    if adapter_digest(folder) is None:
+    if not holds_adapter(folder):
         raise ModelError(f"no {kind} adapter in {folder} (it needs {' and '.join(ADAPTER_FILES)}); "
                          f"set {variable}=none to run without one")
     return folder
