@@ -17,7 +17,9 @@ groups, joined with ".".
 
 Answer text: `tokens` / `normalise` fold case (casefold: "ß" = "ss"), Unicode forms (NFKC) and
 apostrophes ("it's" = "its"), drop punctuation and whitespace, and normalise numbers, so a quote
-matches an expected answer whatever the article's number format.
+matches an expected answer whatever the article's number format. `answer_tokens` and `normalise`
+also drop articles, as the official SQuAD and MLQA evaluations do ("Dalai Lama" answers what
+"the Dalai Lama" answers; "Quantenphysik" what "die Quantenphysik" answers).
 """
 
 from __future__ import annotations
@@ -71,6 +73,19 @@ def tokens(text: str, language: str | None = None) -> list[str]:
     return [normalise_number(t, language) if t[0].isdigit() else t for t in _ANSWER_TOKEN.findall(text)]
 
 
+# The English and German articles (MLQA's evaluation lists: a, an, the; ein ... des), dropped on
+# both sides of every answer comparison whatever the texts' languages, so an English question's
+# expected answer and a German span are compared the same way.
+ARTICLES = frozenset(("a", "an", "the", "der", "die", "das", "des", "dem", "den",
+                      "ein", "eine", "einen", "einem", "eines", "einer"))
+
+
+def answer_tokens(text: str, language: str | None = None) -> list[str]:
+    """`tokens` without articles: how answer text is compared (token F1, containment, agreement)."""
+    return [t for t in tokens(text, language) if t not in ARTICLES]
+
+
 def normalise(text: str, language: str | None = None) -> str:
-    """`tokens` joined by single spaces: equal for two texts that say the same words and numbers."""
-    return " ".join(tokens(text, language))
+    """`answer_tokens` joined by single spaces: equal for two texts that say the same words and
+    numbers, articles aside."""
+    return " ".join(answer_tokens(text, language))

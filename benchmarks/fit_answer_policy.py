@@ -22,8 +22,9 @@ through the product's own steps:
      the answer as the first (SECONDARY_PRECISION of the kept ones do), so no filler quotes;
    - `short_answer` (a ShortAnswerGate per text language, through the product's own rule
      ReaderPolicy.allows_short_answer): the bold short answer is shown only where at least
-     SHORT_ANSWER_PRECISION of those shown over that language's text are right (token F1 >= 0.5),
-     as often as that allows.
+     SHORT_ANSWER_PRECISION of those shown over that language's text are right, counted as
+     `assistant eval` counts them (the span holds an accepted answer: metrics.contains_answer),
+     as often as that allows; a language where no bar reaches it gets none (shown nowhere).
 
     .venv/bin/python benchmarks/dev_set.py --out benchmarks/.work/dev
     .venv/bin/python benchmarks/fit_answer_policy.py [--dev benchmarks/.work/dev] [--weights DIR]
@@ -75,7 +76,6 @@ SECONDARY_PRECISION = 0.25
 # thresholds, and the highest-precision corner showed almost nothing).
 SHORT_ANSWER_PRECISION = 0.85
 TEXT_LANGUAGES = ("de", "en")
-SHORT_ANSWER_F1 = 0.5
 MAX_QUOTES = Settings().max_quotes  # what an answer shows at most, as the product does
 
 
@@ -197,7 +197,9 @@ def outcome(item: dict, policy: ReaderPolicy) -> dict:
              and not another_article_disagrees(policy, side(top), [side(j) for j in kept[1:]]))
     return {"refused": False, "answerable": bool(item["row"]["answer"]), "first": bool(item["y"][top]), "any": bool(item["y"][kept].any()),
             "extra": len(kept) - 1, "extra_hold": int(item["y"][kept[1:]].sum()),
-            "short": bool(short), "short_f1": float(item["f1"][top]) if short else None}
+            "short": bool(short), "short_f1": float(item["f1"][top]) if short else None,
+            "short_hit": bool(short) and contains_answer(item["spans"][top], item["row"]["answer"],
+                                                          item["languages"][top], item["row"]["lang"])}
 
 
 def figures(items: list[dict], policy: ReaderPolicy) -> dict:
@@ -210,7 +212,7 @@ def figures(items: list[dict], policy: ReaderPolicy) -> dict:
         unanswerable = [outcome(i, policy) for i in subset if not i["row"]["answer"]]
         near = [outcome(i, policy) for i in subset if not i["row"]["answer"] and unanswerable_kind(i["row"]) == "near miss"]
         shown = [o for o in answerable + unanswerable if not o["refused"] and o["short"]]
-        right = [o for o in shown if o["answerable"] and o["short_f1"] >= SHORT_ANSWER_F1]
+        right = [o for o in shown if o["answerable"] and o["short_hit"]]  # as assistant eval counts
         n = max(1, len(answerable))
         out[pair] = {
             "answerable": len(answerable), "unanswerable": len(unanswerable),

@@ -2,9 +2,10 @@
 product's normaliser (assistant/normalise.py) so the reader's training figures and the
 evaluation compare answers the same way.
 
-It differs from the official script in three ways that only matter for numbers and non-ASCII
-text: numbers are written one way ("1,5" = "1.5", not "15"), Unicode punctuation is dropped
-as ASCII punctuation is, and a hyphen splits words ("Vodafone-Konzern" = "vodafone konzern").
+It differs from the official script in ways that only matter for numbers, non-ASCII and
+German text: numbers are written one way ("1,5" = "1.5", not "15"), Unicode punctuation is
+dropped as ASCII punctuation is, a hyphen splits words ("Vodafone-Konzern" = "vodafone konzern"),
+and German articles are dropped as English ones are (as MLQA's evaluation does for German).
 """
 
 from __future__ import annotations
@@ -12,14 +13,12 @@ from __future__ import annotations
 from typing import Sequence
 
 from assistant.evaluation.metrics import bag_f1
-from assistant.normalise import tokens
-
-_ARTICLES = frozenset(("a", "an", "the"))  # dropped, as the official script does
+from assistant.normalise import normalise
 
 
 def normalize_answer(text: str, language: str | None = None) -> str:
-    """Case folded, punctuation and English articles dropped, numbers written one way."""
-    return " ".join(t for t in tokens(text, language) if t not in _ARTICLES)
+    """Case folded, punctuation and articles dropped, numbers written one way (normalise.py)."""
+    return normalise(text, language)
 
 
 def exact(prediction: str, gold: str) -> float:

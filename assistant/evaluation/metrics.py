@@ -1,9 +1,10 @@
 """Pure scoring functions for the evaluation runner: no model, no index, no I/O.
 
-Answers are compared after `assistant.normalise.normalise`: case folded, punctuation and
-whitespace dropped, and numbers written one way, read in the text's language where it is known
-("1,5" and "1.5" -> "1.5"; German "1.000", English "1,000" and "1000" -> "1000"), so a quote
-matches an expected answer whatever the article's number format.
+Answers are compared after `assistant.normalise.normalise`: case folded, punctuation,
+whitespace and articles dropped (as the official SQuAD and MLQA evaluations drop them), and
+numbers written one way, read in the text's language where it is known ("1,5" and "1.5" ->
+"1.5"; German "1.000", English "1,000" and "1000" -> "1000"), so a quote matches an expected
+answer whatever the article's number format.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 from ..answer.scoring import mentions_a_number
-from ..normalise import normalise, tokens
+from ..normalise import answer_tokens, normalise
 
 
 def contains_answer(text: str, answers: Iterable[str], language: str | None = None,
@@ -34,7 +35,7 @@ def contains_answer(text: str, answers: Iterable[str], language: str | None = No
 def token_f1(prediction: str, answer: str, language: str | None = None,
              answer_language: str | None = None) -> float:
     """SQuAD-style F1 of the normalised token bags of `prediction` and `answer`."""
-    return bag_f1(tokens(prediction, language), tokens(answer, answer_language))
+    return bag_f1(answer_tokens(prediction, language), answer_tokens(answer, answer_language))
 
 
 def bag_f1(predicted: Sequence[str], expected: Sequence[str]) -> float:
