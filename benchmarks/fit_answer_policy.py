@@ -29,6 +29,8 @@ through the product's own steps:
     .venv/bin/python benchmarks/dev_set.py --out benchmarks/.work/dev
     .venv/bin/python benchmarks/fit_answer_policy.py [--dev benchmarks/.work/dev] [--weights DIR]
         [--keep-readings FILE | --from-readings FILE]   (read once, choose again without the model)
+    .venv/bin/python benchmarks/fit_answer_policy.py --from-readings FILE --gates-only
+        (only the short-answer gates chosen again, by the rule below, for the shipped policy)
 
 Prints the figures and the settings to ship; writes results/fit_answer_policy.json.
 """
@@ -55,7 +57,7 @@ from assistant.answer.scoring import fits_the_question
 from assistant.answer.selection import SpanAnswer, another_article_disagrees, further_quote_floor
 from assistant.config import (FEATURES, READER_FEATURES, READER_WEIGHTS_DIR, ReaderPolicy, Settings,
                               ShortAnswerGate,
-                              Weights, weights_digest, write_reader_policy)
+                              Weights, load_reader_policy, weights_digest, write_reader_policy)
 from assistant.environment import settings_from_env
 from assistant.models.embedding import query_identity
 from assistant.evaluation.metrics import contains_answer, token_f1
@@ -287,6 +289,26 @@ def short_answer_gate(items: list[dict], policy: ReaderPolicy, language: str) ->
     return best[1]
 
 
+def refit_gates(readings: Path, weights_dir: Path) -> None:
+    """The policy beside `weights_dir` with only its short-answer gates chosen again (held out,
+    per text language, by short_answer_gate): the rest of the policy as fitted."""
+    policy = load_reader_policy(weights_dir)
+    with open(readings, "rb") as handle:
+        items = pickle.load(handle)
+    held_out_probabilities(items, policy.candidates)
+    chosen = dataclasses.replace(policy, short_answer=tuple(short_answer_gate(items, policy, language)
+                                                             for language in TEXT_LANGUAGES))
+    rows = []
+    for name, candidate in (("before", policy), ("after", chosen)):
+        by_pair = figures(items, candidate)
+        rows += [{"policy": name, "pair": pair, **{k: by_pair[pair][k] for k in
+                  ("short_shown_n", "short_right_n", "short_precision", "short_shown")}} for pair in by_pair]
+    print(table(rows, ["policy", "pair", "short_shown_n", "short_right_n", "short_precision", "short_shown"]))
+    print(f"gates: {chosen.short_answer}")
+    print(f"wrote {write_result('fit_answer_gates', {'readings': str(readings), 'before': dataclasses.asdict(policy), 'after': dataclasses.asdict(chosen), 'rows': rows})}")
+    print(f"wrote {write_reader_policy(chosen, weights_dir)}")
+
+
 def similarity_figures(items: list[dict], weights: np.ndarray, t_same: float, t_cross: float) -> dict:
     """First-stage-only figures (ASSISTANT_READER=0) with these weights and thresholds."""
     out = {}
@@ -324,7 +346,14 @@ def main() -> None:
                         help="write the second stage's readings here (a pickle) to study the choices later")
     parser.add_argument("--from-readings", type=Path, default=None,
                         help="choose from readings kept by --keep-readings (same weights and code) instead of reading again")
+    parser.add_argument("--gates-only", action="store_true",
+                        help="with --from-readings: keep the shipped policy and choose only its short-answer gates")
     args = parser.parse_args()
+    if args.gates_only:
+        if not args.from_readings:
+            raise SystemExit("--gates-only chooses from kept readings: give --from-readings FILE")
+        refit_gates(args.from_readings, args.weights or READER_WEIGHTS_DIR)
+        return
     settings = settings_from_env(os.environ)
     if args.weights:
         settings = dataclasses.replace(settings, reader_weights=args.weights)

@@ -10,7 +10,7 @@ from assistant.answer.judging import AnswerModelJudge
 from assistant.answer.reading import AnswerModelReading
 from assistant.answer.short_answer import SpanShortAnswer
 
-QUESTION = "How much will Vodafone invest?"
+QUESTION = "How much is Vodafone investing in cloud and AI services over the next decade?"
 
 
 def judged(snapshot, question: str = QUESTION):
