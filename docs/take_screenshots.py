@@ -42,7 +42,7 @@ def main() -> int:
                 page.goto(server.url, wait_until="load")
                 page.wait_for_selector("#question textarea")
                 page.screenshot(path=DOCS / "chat_empty.png")
-                ask(page, "How many customers does Vodacom serve?")
+                ask(page, "How many servers will Vodafone migrate to Azure?")
                 page.wait_for_selector("#sources-panel .card")
                 page.wait_for_timeout(500)
                 page.screenshot(path=DOCS / "chat_answer.png")
