@@ -208,11 +208,12 @@ def figures(items: list[dict], policy: ReaderPolicy) -> dict:
     """Per language pair, over all questions ("all") and the mean of the pairs ("pairs")."""
     out = {}
     pairs = sorted({i["row"]["pair"] for i in items})
+    outcomes = [(i, outcome(i, policy)) for i in items]  # once each: every pair and "all" read them
     for pair in pairs + ["all"]:
-        subset = [i for i in items if pair in ("all", i["row"]["pair"])]
-        answerable = [outcome(i, policy) for i in subset if i["row"]["answer"]]
-        unanswerable = [outcome(i, policy) for i in subset if not i["row"]["answer"]]
-        near = [outcome(i, policy) for i in subset if not i["row"]["answer"] and unanswerable_kind(i["row"]) == "near miss"]
+        subset = [(i, o) for i, o in outcomes if pair in ("all", i["row"]["pair"])]
+        answerable = [o for i, o in subset if i["row"]["answer"]]
+        unanswerable = [o for i, o in subset if not i["row"]["answer"]]
+        near = [o for i, o in subset if not i["row"]["answer"] and unanswerable_kind(i["row"]) == "near miss"]
         shown = [o for o in answerable + unanswerable if not o["refused"] and o["short"]]
         right = [o for o in shown if o["answerable"] and o["short_hit"]]  # as assistant eval counts
         n = max(1, len(answerable))
