@@ -26,10 +26,11 @@ sys.path.insert(0, str(REPO))
 
 import fit_answer_policy as fit  # noqa: E402
 
+from assistant.answer.reading import MARGIN_CLIP  # noqa: E402
 from assistant.config import READER_FEATURES, load_reader_policy  # noqa: E402
 
 MARGIN = READER_FEATURES.index("span_margin")
-NO_SPAN = -20.0  # reading.MARGIN_CLIP: "no span" is clipped there
+NO_SPAN = -MARGIN_CLIP  # the reader's features clip "no span" (-inf) there
 PAIRS = ("de-de", "en-de", "de-en", "en-en")
 
 
