@@ -82,6 +82,16 @@ def make_corpus(folder: Path, articles: dict[str, str | bytes]) -> Path:
     return folder
 
 
+def first_stage_candidates(snapshot, question: str):
+    """The question's first stage as the answer path runs it: (what it retrieved, its sentences
+    ranked as quote candidates, best first)."""
+    from assistant.answer.candidates import SimilarityFirstStage
+
+    first_stage = SimilarityFirstStage.of(snapshot)
+    retrieved = first_stage.retrieve(question)
+    return retrieved, first_stage.rank(retrieved)
+
+
 @pytest.fixture()
 def tiny_settings(tmp_path: Path) -> Settings:
     sources = make_corpus(tmp_path / "sources", TINY_ARTICLES)

@@ -5,14 +5,13 @@ from __future__ import annotations
 from dataclasses import replace
 
 from assistant.answer.abstention import abstains, coverage
-from assistant.answer.candidates import SimilarityFirstStage
+from conftest import first_stage_candidates
 
 
 def best(assistant, question: str):
     snapshot = assistant.snapshot
-    stage = SimilarityFirstStage.of(snapshot)
-    retrieved = stage.retrieve(question)
-    return snapshot, retrieved, stage.rank(retrieved)[0]
+    retrieved, candidates = first_stage_candidates(snapshot, question)
+    return snapshot, retrieved, candidates[0]
 
 
 def test_a_name_the_quote_does_not_match_makes_it_abstain(shipped_assistant):

@@ -6,7 +6,9 @@ from __future__ import annotations
 import math
 from dataclasses import replace
 
-from assistant.answer.candidates import Candidate, ReadSpan, SimilarityFirstStage
+from conftest import first_stage_candidates
+
+from assistant.answer.candidates import Candidate, ReadSpan
 from assistant.answer.judging import AnswerModelJudge, SimilarityJudge, nothing_of_the_kind_asked
 from assistant.answer.reading import AnswerModelReading
 from assistant.answer.selection import is_the_headline
@@ -15,9 +17,7 @@ QUESTION = "Wie viele Kunden hat Vodacom?"
 
 
 def ranked(snapshot, question: str = QUESTION):
-    first_stage = SimilarityFirstStage.of(snapshot)
-    retrieved = first_stage.retrieve(question)
-    return retrieved, first_stage.rank(retrieved)
+    return first_stage_candidates(snapshot, question)
 
 
 def text(snapshot, c) -> str:

@@ -9,7 +9,9 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from assistant.answer.candidates import Candidate, SimilarityFirstStage
+from conftest import first_stage_candidates
+
+from assistant.answer.candidates import Candidate
 from assistant.answer.reading import AnswerModelReading, holds_probability, reader_input, reading_order
 from assistant.answer.selection import is_the_headline
 from assistant.config import READER_FEATURES
@@ -18,9 +20,7 @@ QUESTION = "Wie viele Kunden hat Vodacom?"
 
 
 def _candidates(snapshot, question=QUESTION):
-    first_stage = SimilarityFirstStage.of(snapshot)
-    retrieved = first_stage.retrieve(question)
-    return retrieved, first_stage.rank(retrieved)
+    return first_stage_candidates(snapshot, question)
 
 
 def _reading(snapshot, policy=None) -> AnswerModelReading:

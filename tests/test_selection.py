@@ -5,7 +5,9 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from assistant.answer.candidates import Candidate, ReadSpan, SimilarityFirstStage
+from conftest import first_stage_candidates
+
+from assistant.answer.candidates import Candidate, ReadSpan
 from assistant.answer.judging import SimilarityJudge
 from assistant.answer.selection import (SpanAnswer, another_article_disagrees, answers_agree, confirmations, distinct,
                                         select, select_read)
@@ -16,9 +18,7 @@ GOLEM, INSIDER, TELEKOM = "000_ce0777626153ace7.txt", "001_1885b208a7ea917e.txt"
 
 def ranked(assistant, question: str):
     snapshot = assistant.snapshot
-    first_stage = SimilarityFirstStage.of(snapshot)
-    retrieved = first_stage.retrieve(question)
-    return snapshot, retrieved, first_stage.rank(retrieved)
+    return (snapshot, *first_stage_candidates(snapshot, question))
 
 
 def similarity_select(snapshot, candidates, limit: int, language: str):

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from assistant.answer.candidates import SimilarityFirstStage
+from conftest import first_stage_candidates
+
 from assistant.answer.judging import AnswerModelJudge
 from assistant.answer.reading import AnswerModelReading
 from assistant.answer.short_answer import SpanShortAnswer
@@ -14,9 +15,9 @@ QUESTION = "How much is Vodafone investing in cloud and AI services over the nex
 
 
 def judged(snapshot, question: str = QUESTION):
-    first_stage, reading = SimilarityFirstStage.of(snapshot), AnswerModelReading.of(snapshot)
-    retrieved = first_stage.retrieve(question)
-    return reading, retrieved, AnswerModelJudge(reading).judge(retrieved, first_stage.rank(retrieved), 3)
+    reading = AnswerModelReading.of(snapshot)
+    retrieved, candidates = first_stage_candidates(snapshot, question)
+    return reading, retrieved, AnswerModelJudge(reading).judge(retrieved, candidates, 3)
 
 
 def test_the_short_answer_is_the_best_quotes_span_and_exact(shipped_assistant):
