@@ -40,6 +40,18 @@ GERMAN_CASES = [
      ["Vodacom versorgt 132,6 Millionen Kunden.", "Das gab Microsoft am 16. Januar 2024 bekannt.", "Es folgt mehr."]),
     ("Die Firma wuchs u. a. in Berlin um 5 Prozent. Ist das gut? Ja! Am 3. Oktober ist Feiertag.",
      ["Die Firma wuchs u. a. in Berlin um 5 Prozent.", "Ist das gut?", "Ja!", "Am 3. Oktober ist Feiertag."]),
+    # two ordinals in a line: pysbd's numbered-list rule cut before each ("Am" / "24. August ...")
+    ("Am 24. August sandte er den Brief. Am 25. August 1939 wurde der Vertrag unterzeichnet.",
+     ["Am 24. August sandte er den Brief.", "Am 25. August 1939 wurde der Vertrag unterzeichnet."]),
+    ("Das Zeta ist der 6. Buchstabe des Alphabets und hat den Zahlenwert 7. Bei der Aussprache ist das zu beachten.",
+     ["Das Zeta ist der 6. Buchstabe des Alphabets und hat den Zahlenwert 7. Bei der Aussprache ist das zu beachten."]),
+    ("Die Stadt blühte im 18. und 19. Jahrhundert. Im ersten Schritt (Gleichung 2) wird Ammoniak oxidiert.",
+     ["Die Stadt blühte im 18. und 19. Jahrhundert.", "Im ersten Schritt (Gleichung 2) wird Ammoniak oxidiert."]),
+    # a list after a colon keeps its items apart from the sentence that announces them
+    ("Es gab drei Gründe: 1. Geld 2. Zeit. Danach ging er.", ["Es gab drei Gründe:", "1. Geld 2. Zeit.", "Danach ging er."]),
+    # lower case after an abbreviation pysbd does not know: no German sentence starts so
+    ("Mit dem 8. Jh. n. Chr. war die Schrift verbreitet. Sie galt (d. i. wahrheitsfähig) als wahr.",
+     ["Mit dem 8. Jh. n. Chr. war die Schrift verbreitet.", "Sie galt (d. i. wahrheitsfähig) als wahr."]),
 ]
 ENGLISH_CASES = [
     ("Mr. Jens Meier, the CEO, expects growth of 3.5 percent. Dr. Smith agreed. It cost $1.5 billion (approx. £1.18 billion).",
@@ -47,6 +59,9 @@ ENGLISH_CASES = [
       "It cost $1.5 billion (approx. £1.18 billion)."]),
     ("The U.S. economy grew e.g. by 2.1 percent in Jan. 2024. Is that a lot? No.",
      ["The U.S. economy grew e.g. by 2.1 percent in Jan. 2024.", "Is that a lot?", "No."]),
+    # an English sentence may start in lower case
+    ("Apple sold the iPod in 2001. iPods with colour displays came later.",
+     ["Apple sold the iPod in 2001.", "iPods with colour displays came later."]),
 ]
 
 
