@@ -17,6 +17,44 @@ def test_answer_types():
     assert not has_answer_type("number", "viele Kunden") and not has_answer_type(None, "2007")
 
 
+@pytest.mark.parametrize("question", [
+    "Wann wurde M-Pesa gestartet?", "Und seit wann gilt das?", "When did Vodafone sign?",
+    "when did Haplogroup L1 appear", "And since when is it valid?", "In what year did it start?",
+    "In welchem Jahrhundert lebte er?", "In welchen Monat wurde Diana Ross geboren?"])
+def test_a_time_is_asked_for(question):
+    assert answer_type(question) == "time"
+
+
+@pytest.mark.parametrize("question", [
+    "Who is with Weyland when the team returns to the structure?",  # "when" opens a clause
+    "When the lamas received an invite from the emperors, who did they send?",
+    "What New York city did Angelina Jolie's family move to when she was six?"])
+def test_when_that_opens_a_clause_asks_for_no_time(question):
+    assert answer_type(question) is None
+
+
+@pytest.mark.parametrize("text", [
+    "am 3. September", "21. April", "in den 1940er Jahren", "the 1430s", "907–960", "400 n. Chr.",
+    "vor etwa 150000 bis 170000 Jahren", "110,000 to 170,000 years ago", "im August",
+    "May 3, 2024", "November", "am 3.10.20"])
+def test_times_without_a_year_are_times(text):
+    assert has_answer_type("time", text) and has_answer_type("day", text)
+
+
+def test_a_weekday_answers_a_question_for_the_day_only():
+    assert answer_type("An welchem Tag kündigten Telekom und Microsoft die Partnerschaft an?") == "day"
+    assert answer_type("On which day did they sign?") == "day"
+    assert fits_the_question("An welchem Tag kündigten sie das an?", "Donnerstag")
+    assert not fits_the_question("Wann wurde die Telekom gegründet?", "am Donnerstag")
+
+
+@pytest.mark.parametrize("text", [
+    "August Bebel sprach.", "it may rain", "they march on", "im Frühjahr", "Jan Müller",
+    "growth of 2.1.", "Kapitel 12"])
+def test_names_verbs_and_figures_are_no_times(text):
+    assert not has_answer_type("time", text)
+
+
 @pytest.mark.parametrize("question, answer, fits", [
     ("Wann wurde M-Pesa gestartet?", "2007", True),
     ("When did the partnership start?", "in the 19th century", True),

@@ -56,12 +56,41 @@ def word_coverage(question: str, language: str, text: str) -> float:
     return min(process.extractOne(name, words, scorer=fuzz.ratio)[1] / 100.0 for name in names)
 
 
+# A time is asked for by "wann" anywhere (German's "when" of a clause is "wenn" or "als"), by an
+# English "when" that opens the question before its verb ("When did ...", "And since when is
+# ...": not "Who is with Weyland when the team returns?" nor "When the lamas were invited, who
+# ..."), or by naming the unit ("what year", "in welchem Jahrhundert").
 _TIME_QUESTION = re.compile(
-    r"\b(when|what year|which year|what century|wann|in welchem jahr|seit wann|welchem jahrhundert)\b")
+    r"\bwann\b"
+    r"|^\W*(?:(?:and|but|so)\s+)?(?:(?:since|until|till|from|by)\s+)?when\s+(?:did|do|does|was|were|is|are|will|"
+    r"would|has|have|had|can|could|should|might|may|must|shall)\b"
+    r"|\b(?:what|which)\s+(?:year|century|decade|month|date)\b"
+    r"|\b(?:welche[mnrs]?)\s+(?:jahr|jahrhundert|jahrzehnt|monat|datum)\b")
+# The day is asked for ("An welchem Tag ...?", "On what day ...?"): a weekday answers it too.
+_DAY_QUESTION = re.compile(r"\b(?:what|which)\s+(?:week)?day\b|\bwelche[mnrs]?\s+(?:wochen)?tag\b")
 _NUMBER_QUESTION = re.compile(
     r"\b(how many|how much|how large|how big|how long|how old|what percentage|what share|wie viele|wie viel|"
     r"wieviel|wie hoch|wie lange|wie alt|wie groß|welcher anteil)\b")
-_YEAR = re.compile(r"\b(1\d{3}|20\d{2})\b|jahrhundert|century", re.IGNORECASE)
+_MONTHS = ("januar|jänner|februar|märz|april|mai|juni|juli|august|september|oktober|november|dezember|"
+           "january|february|march|may|june|july|october|december")
+# Months that are not also a name or a verb ("August Bebel", "Karl May", "they march") are a time alone.
+_PLAIN_MONTHS = "januar|jänner|februar|märz|april|juni|juli|september|oktober|november|dezember|january|february|june|july|october|december"
+_WEEKDAYS = ("montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonnabend|sonntag|"
+             "monday|tuesday|wednesday|thursday|friday|saturday|sunday")
+# A time: a year (also of a decade, "1940er", "1430s"), a century or era, a month (one that is also
+# a name or a verb only with a day, a year or a preposition: "im August", "May 3", not "August
+# Bebel" or "it may rain"), a date in figures ("3.10.20"), or how long ago ("vor 150000 Jahren").
+# A weekday alone answers only a question for the day: "Wann wurde die Telekom gegründet?" is not
+# answered by "Das kündigten beide am Donnerstag an."
+_TIME = re.compile(
+    r"\b(?:1\d{3}|20\d{2})(?:er|s)?\b|\b\d{1,4}\s*(?:n\.|v\.)\s*chr\b|\b\d{1,4}\s*(?:bc|ad|bce|ce)\b"
+    r"|\b\d{3,4}\s*[–-]\s*\d{3,4}\b|jahrhundert|century|jahrtausend|millennium|\b(?:" + _PLAIN_MONTHS + r")\b"
+    r"|(?:\b\d{1,2}(?:\.|st|nd|rd|th)?\s*|\b(?:im|in|am|seit|bis|ab|anfang|mitte|ende|vom|zum|of|on|since|until|by|"
+    r"early|late|mid|during)\s+)(?:" + _MONTHS + r")\b|\b(?:" + _MONTHS + r")\s+\d"
+    r"|\b\d{1,2}\.\d{1,2}\.\d{2}\b"
+    r"|\b(?:years?|decades?|centuries)\s+ago\b|\bvor\s+(?:\S+\s+){0,4}(?:jahren|jahrzehnten|jahrhunderten)\b",
+    re.IGNORECASE)
+_WEEKDAY = re.compile(r"\b(?:" + _WEEKDAYS + r")\b", re.IGNORECASE)
 # Number words, German and English: what makes a text a figure without a digit ("zehn Jahre",
 # "Zehntausende", "two dozen"). The one list for the answer path (has_answer_type, the short
 # answer's kind) and the evaluation (metrics.gold_answer_type). Not the articles "ein"/"eine".
@@ -79,8 +108,10 @@ def mentions_a_number(text: str) -> bool:
 
 
 def answer_type(question: str) -> str | None:
-    """'time' or 'number' when the question asks for one, else None."""
+    """'day', 'time' or 'number' when the question asks for one, else None."""
     lowered = question.lower()
+    if _DAY_QUESTION.search(lowered):
+        return "day"
     if _TIME_QUESTION.search(lowered):
         return "time"
     if _NUMBER_QUESTION.search(lowered):
@@ -124,7 +155,9 @@ def fits_the_question(question: str, answer: str) -> bool:
 
 def has_answer_type(kind: str | None, text: str) -> bool:
     if kind == "time":
-        return bool(_YEAR.search(text))
+        return bool(_TIME.search(text))
+    if kind == "day":
+        return bool(_TIME.search(text) or _WEEKDAY.search(text))
     if kind == "number":
         return mentions_a_number(text)
     return False
