@@ -133,11 +133,12 @@ class ReaderPolicy:
       -0.4 / -0.9; two articles answering different things ("2018" for the first agreement,
       "16. Januar 2024" for the new one) read 0.43 / 0.39; on the shipped questions no other
       article's different answer reaches 0.5 with a margin above -1.8 next to an answering quote.
-    - rank_across_languages: when every sentence read is in another language than the question,
-      the model (weaker across languages) still refuses and gives the short answer, but the first
-      stage's best sentence stays first unless this is True (the fit keeps the better one; on the
-      2026-12-07 development split, True gave 27 first quotes of 65 English questions over German
-      text against 29).
+    - cross_language_lead: when every sentence read is in another language than the question
+      (the model reads across languages less well than the first stage ranks), the model's
+      likeliest sentence is shown first only when it is at least this many times as likely to
+      hold the answer as the first stage's best; else that one stays first and the rest follow
+      by probability. 1.0 orders by the model alone, None always keeps the first stage's best.
+      Chosen on the development split (benchmarks/fit_answer_policy.py --lead-only).
     - reader_weights_sha256: the weights it was fitted to; first_stage_thresholds: the similarity
       thresholds (AbstentionPolicy) its `first_stage` feature is measured from; first_stage_model:
       the question model (models/embedding.query_identity: the embedding model, its encoder
@@ -153,7 +154,7 @@ class ReaderPolicy:
     short_answer: tuple[ShortAnswerGate, ...]
     conflict_above: float
     conflict_margin: float
-    rank_across_languages: bool
+    cross_language_lead: float | None
     reader_weights_sha256: str
     first_stage_thresholds: tuple[float, float]
     first_stage_model: str
@@ -163,6 +164,8 @@ class ReaderPolicy:
             raise ConfigError(f"reader_policy needs {len(READER_FEATURES)} weights ({', '.join(READER_FEATURES)})")
         if self.candidates < 1:
             raise ConfigError("reader_policy.candidates must be at least 1")
+        if self.cross_language_lead is not None and not self.cross_language_lead >= 1.0:
+            raise ConfigError("reader_policy.cross_language_lead must be at least 1 (or null: never)")
         languages = [gate.language for gate in self.short_answer]
         if len(set(languages)) != len(languages):
             raise ConfigError(f"reader_policy.short_answer names a language twice: {languages}")

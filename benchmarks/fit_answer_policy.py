@@ -31,6 +31,8 @@ through the product's own steps:
         [--keep-readings FILE | --from-readings FILE]   (read once, choose again without the model)
     .venv/bin/python benchmarks/fit_answer_policy.py --from-readings FILE --gates-only
         (only the short-answer gates chosen again, by the rule below, for the shipped policy)
+    .venv/bin/python benchmarks/fit_answer_policy.py --from-readings FILE --lead-only
+        (only cross_language_lead chosen again, as step 2 chooses it, for the shipped policy)
 
 Prints the figures and the settings to ship; writes results/fit_answer_policy.json.
 """
@@ -78,6 +80,10 @@ SECONDARY_PRECISION = 0.25
 # thresholds, and the highest-precision corner showed almost nothing).
 SHORT_ANSWER_PRECISION = 0.85
 TEXT_LANGUAGES = ("de", "en")
+# How many times as likely as the first stage's best the model's likeliest sentence must be to go
+# first when no sentence read is in the question's language (ReaderPolicy.cross_language_lead):
+# 1.0 is the model's order, None the first stage's.
+LEAD_FACTORS = (1.0, 1.5, 2.0, 3.0, 4.0, 6.0, None)
 MAX_QUOTES = Settings().max_quotes  # what an answer shows at most, as the product does
 
 
@@ -186,7 +192,7 @@ def outcome(item: dict, policy: ReaderPolicy) -> dict:
     p = item.get("p", np.zeros(0))
     if not len(p) or p.max() < policy.refuse_below:
         return {"refused": True, "answerable": bool(item["row"]["answer"])}
-    order = reading_order(p, any_in_question_language(item["x"][:len(p)]), policy.rank_across_languages)
+    order = reading_order(p, any_in_question_language(item["x"][:len(p)]), policy.cross_language_lead)
     top = order[0]
     keep = further_quote_floor(policy, p[top])
     kept = [top] + [j for j in order[1:] if p[j] >= keep][: MAX_QUOTES - 1]
@@ -310,6 +316,27 @@ def refit_gates(readings: Path, weights_dir: Path) -> None:
     print(f"wrote {write_reader_policy(chosen, weights_dir)}")
 
 
+def refit_lead(readings: Path, weights_dir: Path) -> None:
+    """The policy beside `weights_dir` with only its cross_language_lead chosen again (held out,
+    the best first quote, every language pair counting the same): the rest as fitted."""
+    policy = load_reader_policy(weights_dir)
+    with open(readings, "rb") as handle:
+        items = pickle.load(handle)
+    held_out_probabilities(items, policy.candidates)
+    rows, trials = [], []
+    for lead in LEAD_FACTORS:
+        candidate = dataclasses.replace(policy, cross_language_lead=lead)
+        by_pair = figures(items, candidate)
+        trials.append((by_pair["pairs"]["first_quote"], candidate))
+        rows.append({"cross_language_lead": lead, **{pair: by_pair[pair]["first_quote"] for pair in by_pair
+                                                     if pair not in ("all",)}})
+    chosen = max(trials, key=lambda t: t[0])[1]
+    print(table(rows, list(rows[0])))
+    print(f"cross_language_lead: {policy.cross_language_lead} -> {chosen.cross_language_lead}")
+    print(f"wrote {write_result('fit_cross_language_lead', {'readings': str(readings), 'before': dataclasses.asdict(policy), 'after': dataclasses.asdict(chosen), 'rows': rows})}")
+    print(f"wrote {write_reader_policy(chosen, weights_dir)}")
+
+
 def similarity_figures(items: list[dict], weights: np.ndarray, t_same: float, t_cross: float) -> dict:
     """First-stage-only figures (ASSISTANT_READER=0) with these weights and thresholds."""
     out = {}
@@ -349,11 +376,13 @@ def main() -> None:
                         help="choose from readings kept by --keep-readings (same weights and code) instead of reading again")
     parser.add_argument("--gates-only", action="store_true",
                         help="with --from-readings: keep the shipped policy and choose only its short-answer gates")
+    parser.add_argument("--lead-only", action="store_true",
+                        help="with --from-readings: keep the shipped policy and choose only its cross_language_lead")
     args = parser.parse_args()
-    if args.gates_only:
+    if args.gates_only or args.lead_only:
         if not args.from_readings:
-            raise SystemExit("--gates-only chooses from kept readings: give --from-readings FILE")
-        refit_gates(args.from_readings, args.weights or READER_WEIGHTS_DIR)
+            raise SystemExit("--gates-only and --lead-only choose from kept readings: give --from-readings FILE")
+        (refit_gates if args.gates_only else refit_lead)(args.from_readings, args.weights or READER_WEIGHTS_DIR)
         return
     settings = settings_from_env(os.environ)
     if args.weights:
@@ -402,13 +431,14 @@ def main() -> None:
     by_k = {}
     for k in (4, 6, 8, 12):
         held_out_probabilities(second, k)
-        # the model's order across languages too, or the first stage's there: the better one
+        # across languages: the model's order, the first stage's, or the model's when it is sure
+        # enough more (cross_language_lead): the best one
         trials = [choose_policy(second, dataclasses.replace(refitted.reader_policy, candidates=k,
-                                                            rank_across_languages=across))
-                  for across in (True, False)]
+                                                            cross_language_lead=lead))
+                  for lead in LEAD_FACTORS]
         by_k[k] = max(((t, figures(second, t)) for t in trials), key=lambda tf: tf[1]["pairs"]["first_quote"])
         f = by_k[k][1]["pairs"]
-        print(f"read {k} (rank across languages: {by_k[k][0].rank_across_languages}): first quote {f['first_quote']}, refused answerable {f['refused_answerable']}, "
+        print(f"read {k} (cross-language lead: {by_k[k][0].cross_language_lead}): first quote {f['first_quote']}, refused answerable {f['refused_answerable']}, "
               f"unanswerable {f['refused_unanswerable']}, short shown {f['short_shown']} at {f['short_precision']}")
     # fewest candidates within a point of the best first-quote figure, every language pair counting
     # the same: each sentence read costs about 15 ms of a 150 ms budget, and differences under a

@@ -53,11 +53,11 @@ def reshaped(items: list[dict], shape: str) -> list[dict]:
     return items
 
 
-def likeliest_holds(items: list[dict], rank_across_languages: bool) -> dict:
+def likeliest_holds(items: list[dict], cross_language_lead: float | None) -> dict:
     out = {}
     for pair in PAIRS:
         asked = [i for i in items if i["row"]["pair"] == pair and i["row"]["answer"] and len(i.get("p", []))]
-        first = [fit.reading_order(i["p"], fit.any_in_question_language(i["x"][:len(i["p"])]), rank_across_languages)[0]
+        first = [fit.reading_order(i["p"], fit.any_in_question_language(i["x"][:len(i["p"])]), cross_language_lead)[0]
                  for i in asked]
         out[pair] = {"n": len(asked), "holds": round(sum(bool(i["y"][j]) for i, j in zip(asked, first)) / len(asked), 4)}
     return out
@@ -82,7 +82,7 @@ def main() -> None:
             bars[str(bar)] = {pair: {key: figures[pair][key] for key in
                                      ("first_quote", "refused_answerable", "refused_unanswerable", "refused_near_miss")}
                               for pair in PAIRS}
-        results[shape] = {"likeliest_read_holds_the_answer": likeliest_holds(shaped, policy.rank_across_languages),
+        results[shape] = {"likeliest_read_holds_the_answer": likeliest_holds(shaped, policy.cross_language_lead),
                           "at_refusal_bars": bars}
         print(shape, results[shape]["likeliest_read_holds_the_answer"])
         print("   at the shipped bar:", bars[str(policy.refuse_below)])

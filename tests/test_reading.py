@@ -116,10 +116,25 @@ def test_the_probability_follows_the_fitted_policy(shipped_assistant):
 
 def test_when_nothing_read_is_in_the_questions_language_the_first_stage_keeps_its_best_first():
     probabilities = np.array([0.1, 0.9, 0.5])
-    assert reading_order(probabilities, True, False) == [1, 2, 0]  # same language: the model orders
-    assert reading_order(probabilities, False, False) == [0, 1, 2]  # across: first stage's best first
-    assert reading_order(probabilities, False, True) == [1, 2, 0]  # unless the policy says otherwise
-    assert reading_order(np.zeros(0), False, False) == []
+    assert reading_order(probabilities, True, None) == [1, 2, 0]  # same language: the model orders
+    assert reading_order(probabilities, False, None) == [0, 1, 2]  # across: first stage's best first
+    assert reading_order(probabilities, False, 1.0) == [1, 2, 0]  # unless the policy says otherwise
+    assert reading_order(np.zeros(0), False, None) == []
+
+
+def test_across_languages_the_likeliest_leads_only_when_that_much_likelier():
+    probabilities = np.array([0.2, 0.7, 0.5])  # the likeliest is 3.5 times as likely as the first stage's best
+    assert reading_order(probabilities, False, 3.0) == [1, 2, 0]
+    assert reading_order(probabilities, False, 4.0) == [0, 1, 2]
+    assert reading_order(probabilities, True, 4.0) == [1, 2, 0]  # in the question's language it always does
+    assert reading_order(np.array([0.6, 0.3]), False, 3.0) == [0, 1]  # the best is already first
+
+
+def test_a_cross_language_lead_below_one_is_refused():
+    from assistant.config import ConfigError, shipped_reader_policy
+
+    with pytest.raises(ConfigError, match="cross_language_lead must be at least 1"):
+        replace(shipped_reader_policy(), cross_language_lead=0.5)
 
 
 def test_refusal_looks_at_the_likeliest_sentence_whatever_the_order(shipped_assistant):

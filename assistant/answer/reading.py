@@ -57,11 +57,16 @@ def any_in_question_language(features: np.ndarray) -> bool:
     return bool(features[:, READER_FEATURES.index("same_language")].any())
 
 
-def reading_order(probabilities: np.ndarray, any_in_question_language: bool, rank_across_languages: bool) -> list[int]:
-    """Indices of read candidates (first-stage order) in the order read_candidates shows them."""
-    keep_first = not rank_across_languages and not any_in_question_language and len(probabilities) > 0
-    rest = range(1, len(probabilities)) if keep_first else range(len(probabilities))
-    return ([0] if keep_first else []) + sorted(rest, key=lambda j: -probabilities[j])
+def reading_order(probabilities: np.ndarray, any_in_question_language: bool,
+                  cross_language_lead: float | None) -> list[int]:
+    """Indices of read candidates (first-stage order) in the order read_candidates shows them:
+    likeliest first, except that when none is in the question's language the first stage's
+    best (index 0) stays first unless the likeliest is `cross_language_lead` times as likely."""
+    order = sorted(range(len(probabilities)), key=lambda j: -probabilities[j])
+    if any_in_question_language or not order:
+        return order
+    lead = cross_language_lead is not None and probabilities[order[0]] >= cross_language_lead * probabilities[0]
+    return order if lead else [0] + [j for j in order if j != 0]
 
 
 @dataclass(frozen=True)
@@ -121,15 +126,16 @@ class AnswerModelReading:
         probability that each holds the answer.
 
         Most likely first, except when every sentence read is in another language than the
-        question and `policy.rank_across_languages` is off: then the first stage's best sentence
-        stays first (the model reads across languages less well than the first stage ranks;
-        measured by benchmarks/fit_answer_policy.py) and the rest follow by probability."""
+        question: then the first stage's best sentence stays first unless the likeliest is
+        `policy.cross_language_lead` times as likely (the model reads across languages less well
+        than the first stage ranks; chosen by benchmarks/fit_answer_policy.py), and the rest
+        follow by probability."""
         read, features = self.read_features(retrieved, self.to_read(candidates))
         probabilities = holds_probability(self.policy, features)
         scored = [replace(c, reader_score=float(p)) for c, p in zip(read, probabilities)]
         if not scored:
             return []
-        order = reading_order(probabilities, any_in_question_language(features), self.policy.rank_across_languages)
+        order = reading_order(probabilities, any_in_question_language(features), self.policy.cross_language_lead)
         return [scored[j] for j in order]
 
     def read_further(self, retrieved: Retrieved, candidates: list[Candidate]) -> list[Candidate]:
