@@ -17,16 +17,13 @@ from pathlib import Path
 
 from _common import table, write_result
 
-import pysbd
-
-from assistant.ingest.passages import SENTENCE_END, split_sentences
+from assistant.ingest.passages import SENTENCE_END, segmenter, split_sentences
 from assistant.ingest.sources import load_articles
 
 
 def pysbd_cuts(text: str, language: str) -> int:
     """Boundaries pysbd alone makes inside the lines of `text` (a line break always ends a sentence)."""
-    segmenter = pysbd.Segmenter(language=language if language in ("de", "en") else "en", clean=False)
-    return sum(max(0, len([p for p in segmenter.segment(line) if p.strip()]) - 1)
+    return sum(max(0, len([p for p in segmenter(language).segment(line) if p.strip()]) - 1)
                for line in text.splitlines() if line.strip())
 
 

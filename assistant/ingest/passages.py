@@ -32,7 +32,8 @@ class Passage:
 
 
 @lru_cache(maxsize=4)
-def _segmenter(language: str):
+def segmenter(language: str):
+    """pysbd's segmenter for the language (English rules for any other), made once."""
     import pysbd
 
     return pysbd.Segmenter(language=language if language in ("de", "en") else "en", clean=False)
@@ -49,7 +50,7 @@ def _trimmed(text: str, start: int, end: int) -> Span | None:
 def split_line(text: str, start: int, end: int, language: str) -> list[Span]:
     """Sentence spans of text[start:end] (one line, no newlines)."""
     spans, cursor = [], start
-    for piece in _segmenter(language).segment(text[start:end]):
+    for piece in segmenter(language).segment(text[start:end]):
         piece = piece.strip()
         if not piece:
             continue
