@@ -74,8 +74,7 @@ _NUMBER_QUESTION = re.compile(
 _MONTHS = ("januar|jänner|februar|märz|april|mai|juni|juli|august|september|oktober|november|dezember|"
            "january|february|march|may|june|july|october|december")
 # Months that are not also a name or a verb ("August Bebel", "Karl May", "they march") are a time alone.
-_PLAIN_MONTHS = ("januar|jänner|februar|märz|april|juni|juli|september|oktober|november|dezember|"
-                 "january|february|june|july|october|december")
+_PLAIN_MONTHS = "|".join(m for m in _MONTHS.split("|") if m not in ("mai", "august", "march", "may"))
 _WEEKDAYS = ("montag|dienstag|mittwoch|donnerstag|freitag|samstag|sonnabend|sonntag|"
              "monday|tuesday|wednesday|thursday|friday|saturday|sunday")
 # A time: a year (also of a decade, "1940er", "1430s"), a century or era, a month (one that is also
