@@ -296,13 +296,20 @@ def short_answer_gate(items: list[dict], policy: ReaderPolicy, language: str) ->
     return best[1]
 
 
-def refit_gates(readings: Path, weights_dir: Path) -> None:
-    """The policy beside `weights_dir` with only its short-answer gates chosen again (held out,
-    per text language, by short_answer_gate): the rest of the policy as fitted."""
+def shipped_policy_and_readings(readings: Path, weights_dir: Path) -> tuple[ReaderPolicy, list[dict]]:
+    """The policy beside `weights_dir` and the kept readings, each with its held-out 'p' for
+    that policy's number of sentences read: what a choice of one part of the policy starts from."""
     policy = load_reader_policy(weights_dir)
     with open(readings, "rb") as handle:
         items = pickle.load(handle)
     held_out_probabilities(items, policy.candidates)
+    return policy, items
+
+
+def refit_gates(readings: Path, weights_dir: Path) -> None:
+    """The policy beside `weights_dir` with only its short-answer gates chosen again (held out,
+    per text language, by short_answer_gate): the rest of the policy as fitted."""
+    policy, items = shipped_policy_and_readings(readings, weights_dir)
     chosen = dataclasses.replace(policy, short_answer=tuple(short_answer_gate(items, policy, language)
                                                              for language in TEXT_LANGUAGES))
     rows = []
@@ -319,17 +326,14 @@ def refit_gates(readings: Path, weights_dir: Path) -> None:
 def refit_lead(readings: Path, weights_dir: Path) -> None:
     """The policy beside `weights_dir` with only its cross_language_lead chosen again (held out,
     the best first quote, every language pair counting the same): the rest as fitted."""
-    policy = load_reader_policy(weights_dir)
-    with open(readings, "rb") as handle:
-        items = pickle.load(handle)
-    held_out_probabilities(items, policy.candidates)
+    policy, items = shipped_policy_and_readings(readings, weights_dir)
     rows, trials = [], []
     for lead in LEAD_FACTORS:
         candidate = dataclasses.replace(policy, cross_language_lead=lead)
         by_pair = figures(items, candidate)
         trials.append((by_pair["pairs"]["first_quote"], candidate))
         rows.append({"cross_language_lead": lead, **{pair: by_pair[pair]["first_quote"] for pair in by_pair
-                                                     if pair not in ("all",)}})
+                                                     if pair != "all"}})
     chosen = max(trials, key=lambda t: t[0])[1]
     print(table(rows, list(rows[0])))
     print(f"cross_language_lead: {policy.cross_language_lead} -> {chosen.cross_language_lead}")
