@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import replace
 
-from assistant.answer.abstention import abstains, coverage
+from assistant.answer.abstention import abstains, coverage, names_the_years_asked
 from conftest import first_stage_candidates
 
 
@@ -36,3 +36,17 @@ def test_the_threshold_is_that_of_the_quotes_language_pair(shipped_assistant):
     assert abstains(snapshot.settings.abstention, snapshot.view, between, "de", 1.0) and not abstains(snapshot.settings.abstention, snapshot.view, between, "en", 1.0)
     below_both = replace(top, score=min(policy.threshold, policy.threshold_cross_language) - 0.01)
     assert abstains(snapshot.settings.abstention, snapshot.view, below_both, "en", 1.0)
+
+
+def test_a_sentence_answers_a_question_naming_a_year_only_if_its_article_names_it(shipped_assistant):
+    """Text, title or date: the Telekom article names 2018 in its text and 2020 only in its date."""
+    snapshot, _, top = best(shipped_assistant, "Wie viele Kunden hat Vodacom?")
+    view = snapshot.view
+    assert names_the_years_asked(view, "Wie viele Kunden hat Vodacom?", top)  # no year asked
+    assert names_the_years_asked(view, "Wie viele Kunden hatte Vodacom 2024?", top)
+    assert not names_the_years_asked(view, "Wie viele Kunden hatte Vodacom 1995?", top)
+    assert not names_the_years_asked(view, "Wie viele Kunden hatte Vodacom 2024 und 1995?", top)
+    snapshot, _, top = best(shipped_assistant, "Was vereinbarten T-Systems und Microsoft auf der Hannover Messe?")
+    assert snapshot.view.articles[top.article_id].date.startswith("2020")
+    for year, named in (("2018", True), ("2020", True), ("2019", False)):
+        assert names_the_years_asked(view, f"Was vereinbarten T-Systems und Microsoft {year}?", top) is named

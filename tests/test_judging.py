@@ -63,3 +63,17 @@ def test_a_when_question_without_a_time_in_any_sentence_read_is_not_answered():
     assert nothing_of_the_kind_asked("Wann wurde die Telekom gegründet?", [without, without])
     assert not nothing_of_the_kind_asked("Wann wurde die Telekom gegründet?", [without, with_span])
     assert not nothing_of_the_kind_asked("Wer leitet die Telekom?", [without])  # asks for no time or figure
+
+
+def test_a_question_naming_a_year_no_article_read_names_is_refused_with_the_closest_sentences(shipped_assistant):
+    """Every sentence read is from an article that never mentions 1995: a refusal, however
+    likely the model finds the Vodacom sentence; the same question without the year is answered."""
+    snapshot = shipped_assistant.snapshot
+    judge = AnswerModelJudge(AnswerModelReading.of(snapshot))
+    question = "Wie viele Kunden hatte Vodacom 1995?"
+    retrieved, candidates = ranked(snapshot, question)
+    judged = judge.judge(retrieved, candidates, 2)
+    assert judged.abstained and judged.read and judged.margin == -math.inf
+    assert judged.picked and "132,6 Millionen" in text(snapshot, judged.picked[0])  # still shown as the closest
+    retrieved, candidates = ranked(snapshot, "Wie viele Kunden hatte Vodacom 2024?")  # the article's year
+    assert not judge.judge(retrieved, candidates, 2).abstained

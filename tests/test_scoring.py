@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answer.scoring import answer_type, fits_the_question, has_answer_type, word_coverage
+from assistant.answer.scoring import answer_type, fits_the_question, has_answer_type, word_coverage, years_named
 
 def test_answer_types():
     assert answer_type("Wann wurde M-Pesa gestartet?") == "time"
@@ -86,3 +86,21 @@ def test_word_coverage_looks_at_names_and_figures_only():
     assert word_coverage("Wie viel kostet ein Abo?", "de", "Nichts davon.") == 1.0
     assert word_coverage("Wie viel kostet ein iPhone 15?", "de", "Das iPhone 14 kostet 999 Euro.") == 0.5
     assert word_coverage("When did Apple acquire Vodafone?", "en", "") == 0.0
+
+
+@pytest.mark.parametrize("text, years", [
+    ("Wer hatte am 2. Mai 1916 das Kommando auf der Nevada?", {"1916"}),
+    ("What was Apple's profit in Q1 2008?", {"2008"}),
+    ("Von 2004-05 verkaufte HP iPods.", {"2004"}),
+    ("date 2024-03-05", {"2024"}),
+    ("In 2001, Milwaukee was named the #1 city.", {"2001"}),
+    ("Er starb am 2.5.1916.", {"1916"}),
+    ("Wie viele Sitze gab es 1990 und 2002?", {"1990", "2002"}),
+    ("in den 1990er Jahren", set()),  # a decade, not a year
+    ("the 1950s", set()),
+    ("1.500 Menschen, 2.000,50 Euro und 2000,5 Tonnen", set()),  # figures written with separators
+    ("12000 Menschen, 999 Häuser, 2100 Meter", set()),
+    ("seit fast 30 Jahren", set()),
+])
+def test_years_named_are_four_digit_figures_standing_alone(text, years):
+    assert years_named(text) == years

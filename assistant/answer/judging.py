@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ..index.snapshot import Snapshot
 from ..index.view import IndexView
-from .abstention import abstains, above_threshold, coverage
+from .abstention import abstains, above_threshold, coverage, names_the_years_asked
 from .candidates import Candidate, Retrieved
 from .conflict import answers, conflict_sides, with_sides_first
 from .reading import AnswerModelReading
@@ -59,14 +59,16 @@ class AnswerModelJudge:
     def judge(self, retrieved: Retrieved, candidates: list[Candidate], limit: int) -> Judgement:
         """The answer model's order, refusal and quotes (reading.py, selection.select_read)."""
         reading, view = self.reading, self.reading.view
-        ranked = reading.read_candidates(retrieved, candidates)
-        if not ranked:
+        read = reading.read_candidates(retrieved, candidates)
+        if not read:
             return NOTHING
+        # only sentences whose article names the years the question names can answer it
+        ranked = [c for c in read if names_the_years_asked(view, retrieved.question, c)]
         margin = reading.margin_above_refusal(ranked)
         if margin < 0 or nothing_of_the_kind_asked(retrieved.question, ranked):
             # the closest sentences, most likely first, not an answer: no headline that only
             # repeats its citation's title
-            closest = sorted(ranked, key=lambda c: -c.reader_score)
+            closest = sorted(read, key=lambda c: -c.reader_score)
             picked = [c for c in closest if not is_the_headline(view, c)][:limit] or closest[:1]
             return Judgement(picked, coverage(view, retrieved, picked[0]), True, margin, read=True)
         picked = select_read(reading.policy, view, ranked, limit)
@@ -84,5 +86,6 @@ class AnswerModelJudge:
         policy, view = self.reading.policy, self.reading.view
         answering = sum(answers(policy, view, c, retrieved.question) for c in ranked)
         if answering >= 2:
-            ranked = ranked + self.reading.read_further(retrieved, candidates)
+            further = self.reading.read_further(retrieved, candidates)
+            ranked = ranked + [c for c in further if names_the_years_asked(view, retrieved.question, c)]
         return conflict_sides(policy, view, ranked, retrieved.question) if answering else []

@@ -56,6 +56,16 @@ def word_coverage(question: str, language: str, text: str) -> float:
     return min(process.extractOne(name, words, scorer=fuzz.ratio)[1] / 100.0 for name in names)
 
 
+# A four-digit figure between 1000 and 2099 standing alone ("In 2001,", "am 2.5.1916"; not "1990er",
+# "1950s", "12000" or "2000,5"): a year, mostly.
+_YEAR = re.compile(r"(?<!\w)(?:1\d{3}|20\d{2})(?!\w|[.,]\d)")
+
+
+def years_named(text: str) -> set[str]:
+    """The years (four-digit figures 1000-2099 standing alone) a text names."""
+    return set(_YEAR.findall(text))
+
+
 # A time is asked for by "wann" anywhere (German's "when" of a clause is "wenn" or "als"), by an
 # English "when" that opens the question before its verb ("When did ...", "And since when is
 # ...": not "Who is with Weyland when the team returns?" nor "When the lamas were invited, who
