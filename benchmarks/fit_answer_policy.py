@@ -53,7 +53,7 @@ from _fitting import fit_listwise, recommend, sweep
 from sklearn.linear_model import LogisticRegression
 
 from assistant import Assistant
-from assistant.answer.abstention import names_the_years_asked
+from assistant.answer.abstention import names_what_is_asked
 from assistant.answer.candidates import SimilarityFirstStage
 from assistant.answer.reading import AnswerModelReading, any_in_question_language, reading_order
 from assistant.answer.scoring import fits_the_question
@@ -143,7 +143,8 @@ def second_stage(assistant: Assistant, rows: list[dict]) -> list[dict]:
         items.append({"x": features, "y": labels, "f1": f1, "spans": spans, "row": row,
                       "articles": [c.article_id for c in read],
                       "languages": [view.articles[c.article_id].language for c in read],
-                      "names_years": np.array([names_the_years_asked(view, row["question"], c) for c in read], dtype=bool)})
+                      "names_asked": np.array([names_what_is_asked(reading.abstention, view, row["question"], retrieved.language, c)
+                                               for c in read], dtype=bool)})
     return items
 
 
@@ -189,12 +190,12 @@ def fit_logistic(items: list[dict], k: int) -> LogisticRegression:
 def outcome(item: dict, policy: ReaderPolicy) -> dict:
     """What the product would show for this question under `policy` (its held-out 'p'), through
     the product's own rules (refusal, further quotes, the short-answer gate, another article's
-    different answer, no answer from an article that lacks a year the question names: readings
-    kept before that rule lack "names_years" and count every sentence). Not repeated here: the conflict of sure answers (answer/conflict.py, which
+    different answer, no answer from an article that lacks a year or name the question names:
+    readings kept before that rule lack "names_asked" and count every sentence). Not repeated here: the conflict of sure answers (answer/conflict.py, which
     needs the articles' titles and dates), which never fired on the shipped questions."""
     p = item.get("p", np.zeros(0))
-    if len(p) and "names_years" in item:  # a sentence whose article lacks a year asked for never answers
-        p = np.where(item["names_years"][:len(p)], p, 0.0)
+    if len(p) and "names_asked" in item:  # a sentence whose article lacks a year or name asked for never answers
+        p = np.where(item["names_asked"][:len(p)], p, 0.0)
     if not len(p) or p.max() < policy.refuse_below:
         return {"refused": True, "answerable": bool(item["row"]["answer"])}
     order = reading_order(p, any_in_question_language(item["x"][:len(p)]), policy.cross_language_lead)

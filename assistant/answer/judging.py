@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 from ..index.snapshot import Snapshot
 from ..index.view import IndexView
-from .abstention import abstains, above_threshold, coverage, names_the_years_asked
+from .abstention import abstains, above_threshold, coverage, names_what_is_asked
 from .candidates import Candidate, Retrieved
 from .conflict import answers, conflict_sides, with_sides_first
 from .reading import AnswerModelReading
@@ -62,8 +62,8 @@ class AnswerModelJudge:
         read = reading.read_candidates(retrieved, candidates)
         if not read:
             return NOTHING
-        # only sentences whose article names the years the question names can answer it
-        ranked = [c for c in read if names_the_years_asked(view, retrieved.question, c)]
+        # only sentences whose article names the years and names the question names can answer it
+        ranked = [c for c in read if names_what_is_asked(reading.abstention, view, retrieved.question, retrieved.language, c)]
         margin = reading.margin_above_refusal(ranked)
         if margin < 0 or nothing_of_the_kind_asked(retrieved.question, ranked):
             # the closest sentences, most likely first, not an answer: no headline that only
@@ -87,5 +87,6 @@ class AnswerModelJudge:
         answering = sum(answers(policy, view, c, retrieved.question) for c in ranked)
         if answering >= 2:
             further = self.reading.read_further(retrieved, candidates)
-            ranked = ranked + [c for c in further if names_the_years_asked(view, retrieved.question, c)]
+            ranked = ranked + [c for c in further
+                               if names_what_is_asked(self.reading.abstention, view, retrieved.question, retrieved.language, c)]
         return conflict_sides(policy, view, ranked, retrieved.question) if answering else []

@@ -45,9 +45,14 @@ def word_coverage(question: str, language: str, text: str) -> float:
     "iPhone 15") appears nowhere near it: then the articles do not answer the question.
     1.0 when the question has no name or figure.
     """
+    return names_coverage(question_names(question, language), text)
+
+
+def names_coverage(names: set[str], text: str) -> float:
+    """How well the worst-matched of `names` (lower-cased) is matched by some word of a text
+    (word_coverage's measure); 1.0 for no names."""
     from rapidfuzz import fuzz, process
 
-    names = question_names(question, language)
     if not names:
         return 1.0
     words = list({w.lower() for w in WORD.findall(text)})
