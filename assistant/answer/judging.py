@@ -3,7 +3,9 @@
 `SimilarityJudge` is the mode without the answer model (ASSISTANT_READER=0): the first stage's
 best sentences, refused below thresholds calibrated on the first stage's similarity.
 `AnswerModelJudge` has the answer model read the best sentences (reading.py): its probability
-orders them, refuses, keeps further quotes and shows articles that disagree (conflict.py).
+orders them, refuses, keeps further quotes and shows articles that disagree (conflict.py); a
+sentence whose article never names a year or name the question names does not count
+(abstention.names_what_is_asked).
 """
 
 from __future__ import annotations
@@ -62,8 +64,7 @@ class AnswerModelJudge:
         read = reading.read_candidates(retrieved, candidates)
         if not read:
             return NOTHING
-        # only sentences whose article names the years and names the question names can answer it
-        ranked = [c for c in read if names_what_is_asked(reading.abstention, view, retrieved.question, retrieved.language, c)]
+        ranked = self._from_articles_naming_what_is_asked(retrieved, read)
         margin = reading.margin_above_refusal(ranked)
         if margin < 0 or nothing_of_the_kind_asked(retrieved.question, ranked):
             # the closest sentences, most likely first, not an answer: no headline that only
@@ -78,6 +79,16 @@ class AnswerModelJudge:
         return Judgement(picked, coverage(view, retrieved, picked[0]), False, margin, confirmations(view, picked),
                          read=True, sides=len(sides))
 
+    def _from_articles_naming_what_is_asked(self, retrieved: Retrieved, read: list[Candidate]) -> list[Candidate]:
+        """The read sentences whose article names the years and names the question names (each
+        article looked at once: a long one costs milliseconds)."""
+        named: dict[int, bool] = {}
+        for c in read:
+            if c.article_id not in named:
+                named[c.article_id] = names_what_is_asked(self.reading.abstention, self.reading.view,
+                                                          retrieved.question, retrieved.language, c)
+        return [c for c in read if named[c.article_id]]
+
     def _sides(self, retrieved: Retrieved, candidates: list[Candidate], ranked: list[Candidate]) -> list[Candidate]:
         """One quote per different answer when articles disagree (conflict.py). When two or more
         of the sentences read answer, copies of one claim may fill every place the answer model
@@ -86,7 +97,5 @@ class AnswerModelJudge:
         policy, view = self.reading.policy, self.reading.view
         answering = sum(answers(policy, view, c, retrieved.question) for c in ranked)
         if answering >= 2:
-            further = self.reading.read_further(retrieved, candidates)
-            ranked = ranked + [c for c in further
-                               if names_what_is_asked(self.reading.abstention, view, retrieved.question, retrieved.language, c)]
+            ranked = ranked + self._from_articles_naming_what_is_asked(retrieved, self.reading.read_further(retrieved, candidates))
         return conflict_sides(policy, view, ranked, retrieved.question) if answering else []
