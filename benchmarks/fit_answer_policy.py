@@ -312,7 +312,15 @@ def shipped_policy_and_readings(readings: Path, weights_dir: Path) -> tuple[Read
     return policy, items
 
 
-def refit_gates(readings: Path, weights_dir: Path) -> None:
+def ship(policy: ReaderPolicy, weights_dir: Path, study: bool) -> None:
+    """The policy beside the weights it was fitted to, unless this run is a study."""
+    if study:
+        print(f"a study (--study): {weights_dir / 'policy.json'} left as it was")
+    else:
+        print(f"wrote {write_reader_policy(policy, weights_dir)}")
+
+
+def refit_gates(readings: Path, weights_dir: Path, study: bool = False) -> None:
     """The policy beside `weights_dir` with only its short-answer gates chosen again (held out,
     per text language, by short_answer_gate): the rest of the policy as fitted."""
     policy, items = shipped_policy_and_readings(readings, weights_dir)
@@ -326,10 +334,10 @@ def refit_gates(readings: Path, weights_dir: Path) -> None:
     print(table(rows, ["policy", "pair", "short_shown_n", "short_right_n", "short_precision", "short_shown"]))
     print(f"gates: {chosen.short_answer}")
     print(f"wrote {write_result('fit_answer_gates', {'readings': str(readings), 'before': dataclasses.asdict(policy), 'after': dataclasses.asdict(chosen), 'rows': rows})}")
-    print(f"wrote {write_reader_policy(chosen, weights_dir)}")
+    ship(chosen, weights_dir, study)
 
 
-def refit_lead(readings: Path, weights_dir: Path) -> None:
+def refit_lead(readings: Path, weights_dir: Path, study: bool = False) -> None:
     """The policy beside `weights_dir` with only its cross_language_lead chosen again (held out,
     the best first quote, every language pair counting the same): the rest as fitted."""
     policy, items = shipped_policy_and_readings(readings, weights_dir)
@@ -344,7 +352,7 @@ def refit_lead(readings: Path, weights_dir: Path) -> None:
     print(table(rows, list(rows[0])))
     print(f"cross_language_lead: {policy.cross_language_lead} -> {chosen.cross_language_lead}")
     print(f"wrote {write_result('fit_cross_language_lead', {'readings': str(readings), 'before': dataclasses.asdict(policy), 'after': dataclasses.asdict(chosen), 'rows': rows})}")
-    print(f"wrote {write_reader_policy(chosen, weights_dir)}")
+    ship(chosen, weights_dir, study)
 
 
 def similarity_figures(items: list[dict], weights: np.ndarray, t_same: float, t_cross: float) -> dict:
@@ -388,11 +396,13 @@ def main() -> None:
                         help="with --from-readings: keep the shipped policy and choose only its short-answer gates")
     parser.add_argument("--lead-only", action="store_true",
                         help="with --from-readings: keep the shipped policy and choose only its cross_language_lead")
+    parser.add_argument("--study", action="store_true",
+                        help="print and record the choices (results/), but leave the policy beside the weights as it is")
     args = parser.parse_args()
     if args.gates_only or args.lead_only:
         if not args.from_readings:
             raise SystemExit("--gates-only and --lead-only choose from kept readings: give --from-readings FILE")
-        (refit_gates if args.gates_only else refit_lead)(args.from_readings, args.weights or READER_WEIGHTS_DIR)
+        (refit_gates if args.gates_only else refit_lead)(args.from_readings, args.weights or READER_WEIGHTS_DIR, args.study)
         return
     settings = settings_from_env(os.environ)
     if args.weights:
@@ -476,7 +486,7 @@ def main() -> None:
     print(f"wrote {path}")
     # the policy goes beside the weights it was fitted to; the first stage's weights and
     # thresholds it assumes go into config.py (Weights, AbstentionPolicy) by hand
-    print(f"wrote {write_reader_policy(policy, weights_dir)}")
+    ship(policy, weights_dir, args.study)
 
 
 if __name__ == "__main__":
