@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from assistant.answer.scoring import answer_type, fits_the_question, has_answer_type, word_coverage, years_named
+from assistant.answer.scoring import (answer_type, fits_the_question, has_answer_type, question_names, word_coverage,
+                                      years_named)
 
 def test_answer_types():
     assert answer_type("Wann wurde M-Pesa gestartet?") == "time"
@@ -85,6 +86,9 @@ def test_word_coverage_looks_at_names_and_figures_only():
     # A German question capitalises every noun: only figures and inner capitals count as names.
     assert word_coverage("Wie viel kostet ein Abo?", "de", "Nichts davon.") == 1.0
     assert word_coverage("Wie viel kostet ein iPhone 15?", "de", "Das iPhone 14 kostet 999 Euro.") == 0.5
+    # A capital slipped into the second letter is a typo, not a name; McDonald, DDoS, PCs are names.
+    assert question_names("Welche FUnktion hat Pepsin im Magen?", "de") == set()
+    assert question_names("Wer leitet McDonald, die DDoS-Angriffe auf PCs meldet?", "de") == {"mcdonald", "ddos", "pcs"}
     assert word_coverage("When did Apple acquire Vodafone?", "en", "") == 0.0
 
 

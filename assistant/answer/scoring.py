@@ -19,11 +19,17 @@ import re
 from ..ingest.language import WORD, stop_words
 
 
+# Two capitals, then lower case only: the shift key held a letter too long ("FUnktion",
+# "WIssen": every such word of the development questions), not a name.
+_CAPS_SLIP = re.compile(r"[A-ZÄÖÜ]{2}[a-zäöüß]{2,}")
+
+
 def _is_name_like(word: re.Match, question: str, language: str) -> bool:
-    """A name or a figure: a digit, a capital inside the word ("iPhone", "T-Systems"), or, in
-    English (where only names are capitalised), a capital not at the start of the question."""
+    """A name or a figure: a digit, a capital inside the word ("iPhone", "T-Systems"; not a slip
+    of the shift key), or, in English (where only names are capitalised), a capital not at the
+    start of the question."""
     text = word.group()
-    if any(ch.isdigit() for ch in text) or any(ch.isupper() for ch in text[1:]):
+    if any(ch.isdigit() for ch in text) or (any(ch.isupper() for ch in text[1:]) and not _CAPS_SLIP.fullmatch(text)):
         return True
     return language == "en" and text[0].isupper() and question[: word.start()].strip() != ""
 
