@@ -48,8 +48,8 @@ def names_what_is_asked(policy: AbstentionPolicy, view: IndexView, question: str
     """Can the candidate's article answer a question that names a year or a name? Its text,
     title or date must name every year the question names ("Wer hatte am 2. Mai 1916 das
     Kommando?" is not answered by an article that never mentions 1916), and, in the question's
-    language, match each of its names at least `min_name_match_in_article` ("How many employees
-    does Vodafone have in India?" by no article that mentions India). The answer model finds
+    language, match each of its names at least `min_name_match_in_article` (a question about
+    "Prince Albert" by no article that mentions Albert). The answer model finds
     topical sentences likely enough to pass its own bar (benchmarks/README.md, "What the question
     names"). Across languages names are spelt differently, so only years count there."""
     years = years_named(question)
