@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from assistant.answer.scoring import (answer_type, fits_the_question, has_answer_type, question_names, word_coverage,
-                                      years_named)
+                                      years_agree, years_named)
 
 def test_answer_types():
     assert answer_type("Wann wurde M-Pesa gestartet?") == "time"
@@ -105,6 +105,16 @@ def test_word_coverage_looks_at_names_and_figures_only():
     ("1.500 Menschen, 2.000,50 Euro und 2000,5 Tonnen", set()),  # figures written with separators
     ("12000 Menschen, 999 Häuser, 2100 Meter", set()),
     ("seit fast 30 Jahren", set()),
+    ("a play from the 1980's", set()),
 ])
 def test_years_named_are_four_digit_figures_standing_alone(text, years):
     assert years_named(text) == years
+
+
+def test_years_agree_within_one_and_a_text_without_years_is_silent():
+    assert years_agree({"2015"}, set())  # names no year: neither says so nor contradicts
+    assert years_agree({"2015"}, {"2016", "1999"})  # a season, a fiscal year
+    assert years_agree({"2015", "1999"}, {"2016", "1999"})
+    assert not years_agree({"1916"}, {"1912", "1914"})
+    assert not years_agree({"2015", "1990"}, {"2015"})  # every year asked
+    assert years_agree(set(), {"2015"})

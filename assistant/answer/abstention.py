@@ -10,7 +10,7 @@ from __future__ import annotations
 from ..config import AbstentionPolicy
 from ..index.view import IndexView
 from .candidates import Candidate, Retrieved
-from .scoring import names_coverage, question_names, word_coverage, years_named
+from .scoring import names_coverage, question_names, word_coverage, years_agree, years_named
 
 
 def same_language(view: IndexView, candidate: Candidate, language: str) -> bool:
@@ -45,19 +45,23 @@ def min_coverage(policy: AbstentionPolicy, view: IndexView, top: Candidate, lang
 
 def names_what_is_asked(policy: AbstentionPolicy, view: IndexView, question: str, language: str,
                         candidate: Candidate) -> bool:
-    """Can the candidate's article answer a question that names a year or a name? Its text,
-    title or date must name every year the question names ("Wer hatte am 2. Mai 1916 das
-    Kommando?" is not answered by an article that never mentions 1916), and, in the question's
-    language, match each of its names at least `min_name_match_in_article` (a question about
-    "Prince Albert" by no article that mentions Albert). The answer model finds
-    topical sentences likely enough to pass its own bar (benchmarks/README.md, "What the question
-    names"). Across languages names are spelt differently, so only years count there."""
+    """Can the candidate's article answer a question that names a year or a name?
+
+    - When its text, title or date name years, each year the question names must be within one
+      of them (scoring.years_agree: "Wer hatte am 2. Mai 1916 das Kommando?" is not answered by
+      an article on 1912-1914).
+    - In the question's language, it must match each of the question's names at least
+      `min_name_match_in_article` (a question about "Prince Albert" by no article that mentions
+      Albert). Across languages names are spelt differently, so only years count there.
+
+    The answer model finds topical sentences likely enough to pass its own bar
+    (benchmarks/README.md, "What the question names")."""
     years = years_named(question)
     names = {n for n in question_names(question, language) if not any(ch.isdigit() for ch in n)}
     article = view.articles[candidate.article_id]
     if not years and not (names and article.language == language):
         return True
     scope = " ".join((article.title or "", article.date or "", article.text))
-    if not years <= years_named(scope):
+    if not years_agree(years, years_named(scope)):
         return False
     return article.language != language or names_coverage(names, scope) >= policy.min_name_match_in_article

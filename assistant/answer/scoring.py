@@ -68,13 +68,21 @@ def names_coverage(names: set[str], text: str) -> float:
 
 
 # A four-digit figure between 1000 and 2099 standing alone ("In 2001,", "am 2.5.1916"; not "1990er",
-# "1950s", "12000" or "2000,5"): a year, mostly.
-_YEAR = re.compile(r"(?<!\w)(?:1\d{3}|20\d{2})(?!\w|[.,]\d)")
+# "1950s", "the 1980's", "12000" or "2000,5"): a year, mostly.
+_YEAR = re.compile(r"(?<!\w)(?:1\d{3}|20\d{2})(?!\w|[.,]\d|['’]s\b)")
 
 
 def years_named(text: str) -> set[str]:
     """The years (four-digit figures 1000-2099 standing alone) a text names."""
     return set(_YEAR.findall(text))
+
+
+def years_agree(asked: set[str], named: set[str]) -> bool:
+    """Could a text that names the years `named` speak of every year `asked`? Yes when it names
+    none (it is silent, not contradicting: a report on "Super Bowl 50" names no season), and when
+    each year asked is within one of a year named (a season, a fiscal year, last December's news
+    in January's article)."""
+    return not named or all(any(abs(int(a) - int(n)) <= 1 for n in named) for a in asked)
 
 
 # A time is asked for by "wann" anywhere (German's "when" of a clause is "wenn" or "als"), by an
