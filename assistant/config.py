@@ -244,9 +244,9 @@ class AbstentionPolicy:
     threshold_cross_language: float = 1.073
     min_word_coverage: float = 0.80
     min_word_coverage_cross_language: float = 0.70
-    # With the answer model on: a sentence answers only if its article names every year the
-    # question names and, in the question's language, matches each of its names at least this
-    # well somewhere (abstention.names_what_is_asked). Chosen on the development split's reports
+    # With the answer model on: a sentence answers only if its article names no year too far
+    # from those the question names and, in the question's language, matches each of its names
+    # at least this well somewhere (abstention.names_what_is_asked). Chosen on the development split's reports
     # among 0.4-0.7 (benchmarks/README.md, "What the question names"); an article is a wider net
     # than a passage, hence a lower bar than min_word_coverage.
     min_name_match_in_article: float = 0.60

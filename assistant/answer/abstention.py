@@ -42,7 +42,6 @@ def min_coverage(policy: AbstentionPolicy, view: IndexView, top: Candidate, lang
     return policy.min_word_coverage if same else policy.min_word_coverage_cross_language
 
 
-
 def names_what_is_asked(policy: AbstentionPolicy, view: IndexView, question: str, language: str,
                         candidate: Candidate) -> bool:
     """Can the candidate's article answer a question that names a year or a name?

@@ -4,8 +4,8 @@
 best sentences, refused below thresholds calibrated on the first stage's similarity.
 `AnswerModelJudge` has the answer model read the best sentences (reading.py): its probability
 orders them, refuses, keeps further quotes and shows articles that disagree (conflict.py); a
-sentence whose article never names a year or name the question names does not count
-(abstention.names_what_is_asked).
+sentence whose article speaks of other years than the question, or never names one of its
+names, does not count (abstention.names_what_is_asked).
 """
 
 from __future__ import annotations
@@ -80,8 +80,9 @@ class AnswerModelJudge:
                          read=True, sides=len(sides))
 
     def _from_articles_naming_what_is_asked(self, retrieved: Retrieved, read: list[Candidate]) -> list[Candidate]:
-        """The read sentences whose article names the years and names the question names (each
-        article looked at once: a long one costs milliseconds)."""
+        """The read sentences whose article may answer what the question names (its years and
+        names: abstention.names_what_is_asked), each article looked at once: a long one costs
+        milliseconds."""
         named: dict[int, bool] = {}
         for c in read:
             if c.article_id not in named:
