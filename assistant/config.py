@@ -327,15 +327,18 @@ class Settings:
     max_quotes_limit: int = 10  # the most quotes any caller (chat slider, API) may ask for
     weights: Weights = Weights()
     abstention: AbstentionPolicy = AbstentionPolicy()
+    # Both margins apply with the answer model off (ASSISTANT_READER=0). Chosen on the development
+    # split by benchmarks/similarity_margins.py (benchmarks/README.md, "The similarity mode's
+    # margins"); first set by hand at 0.05 and 0.01 while looking at XQuAD.
     # A sentence from another article this close to the best quote (in score above each one's
-    # abstention threshold) also supports the answer and is quoted too.
-    support_margin: float = 0.05
+    # abstention threshold) also supports the answer and is quoted second: the best "any quote".
+    support_margin: float = 0.025
     # The two best sentences, neighbours in one passage and this close in score, are quoted as
     # one span: the ranking cannot tell them apart, and the evidence is often split across them
     # (a sentence names the thing, the next gives the fact: "... verbreiteten Theorie. Heute ist
-    # dies bekannt als die Miasma-Theorie."). On XQuAD this joins 4% (German) / 8% (English) of
-    # first quotes.
-    neighbour_tie_margin: float = 0.01
+    # dies bekannt als die Miasma-Theorie."). The smallest margin within a point of the best
+    # first quote: a joined quote is longer.
+    neighbour_tie_margin: float = 0.02
     # The answer model (models/reader, answer/reading.py) reads the question with the first
     # stage's best sentences; `reader_policy` turns its readings into the quotes' order, the
     # refusal and the short answer. ASSISTANT_READER=0: similarity only, no short answers.
