@@ -190,11 +190,12 @@ def fit_logistic(items: list[dict], k: int) -> LogisticRegression:
 def outcome(item: dict, policy: ReaderPolicy) -> dict:
     """What the product would show for this question under `policy` (its held-out 'p'), through
     the product's own rules (refusal, further quotes, the short-answer gate, another article's
-    different answer, no answer from an article that lacks a year or name the question names:
-    readings kept before that rule lack "names_asked" and count every sentence). Not repeated here: the conflict of sure answers (answer/conflict.py, which
-    needs the articles' titles and dates), which never fired on the shipped questions."""
+    different answer, no answer from an article that cannot answer what the question names:
+    readings kept before that rule lack "names_asked" and count every sentence). Not repeated
+    here: the conflict of sure answers (answer/conflict.py, which needs the articles' titles and
+    dates), which never fired on the shipped questions."""
     p = item.get("p", np.zeros(0))
-    if len(p) and "names_asked" in item:  # a sentence whose article lacks a year or name asked for never answers
+    if len(p) and "names_asked" in item:  # abstention.names_what_is_asked: such a sentence never answers
         p = np.where(item["names_asked"][:len(p)], p, 0.0)
     if not len(p) or p.max() < policy.refuse_below:
         return {"refused": True, "answerable": bool(item["row"]["answer"])}

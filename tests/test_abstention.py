@@ -38,12 +38,11 @@ def test_the_threshold_is_that_of_the_quotes_language_pair(shipped_assistant):
     assert abstains(snapshot.settings.abstention, snapshot.view, below_both, "en", 1.0)
 
 
-
 def asked_in_german(snapshot, question: str, top) -> bool:
     return names_what_is_asked(snapshot.settings.abstention, snapshot.view, question, "de", top)
 
 
-def test_a_sentence_answers_a_question_naming_a_year_only_if_its_article_names_it(shipped_assistant):
+def test_a_year_asked_must_be_within_one_of_a_year_the_article_names(shipped_assistant):
     """Text, title or date: the Telekom article names 2018 in its text and 2020 only in its date;
     a year within one of those counts (2019, 2021), one further off does not."""
     snapshot, _, top = best(shipped_assistant, "Wie viele Kunden hat Vodacom?")
