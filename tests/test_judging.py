@@ -65,9 +65,9 @@ def test_a_when_question_without_a_time_in_any_sentence_read_is_not_answered():
     assert not nothing_of_the_kind_asked("Wer leitet die Telekom?", [without])  # asks for no time or figure
 
 
-def test_a_question_naming_a_year_no_article_read_names_is_refused_with_the_closest_sentences(shipped_assistant):
-    """Every sentence read is from an article that never mentions 1995: a refusal, however
-    likely the model finds the Vodacom sentence; the same question without the year is answered."""
+def test_a_question_naming_a_year_far_from_every_article_read_is_refused_with_the_closest_sentences(shipped_assistant):
+    """Every sentence read is from an article whose years (2007 to 2024) are all far from 1995: a
+    refusal, however likely the model finds the Vodacom sentence; asked about 2024 it is answered."""
     snapshot = shipped_assistant.snapshot
     judge = AnswerModelJudge(AnswerModelReading.of(snapshot))
     question = "Wie viele Kunden hatte Vodacom 1995?"
