@@ -34,7 +34,6 @@ from assistant.evaluation.metrics import contains_answer
 
 TIE_MARGINS = (0.0, 0.005, 0.01, 0.02, 0.04)
 SUPPORT_MARGINS = (0.0, 0.025, 0.05, 0.1)
-MAX_QUOTES = 3  # Settings.max_quotes, what the chat and `ask` show
 
 
 def judged(assistant, rows: list[dict]) -> list[tuple[dict, object, list]]:
@@ -47,22 +46,22 @@ def judged(assistant, rows: list[dict]) -> list[tuple[dict, object, list]]:
     return out
 
 
-def figures(view, settings, questions, tie: float, support: float) -> dict[str, dict]:
-    judge = SimilarityJudge(view, SimilaritySelection(settings.abstention, support, tie))
+def figures(per_corpus: list[tuple[object, list]], settings, tie: float, support: float) -> dict[str, dict]:
+    """Per language pair over every corpus: the quotes `settings.max_quotes` shows with these margins."""
     by_pair: dict[str, dict[str, list]] = defaultdict(lambda: defaultdict(list))
-    for row, retrieved, candidates in questions:
-        if not row["answer"]:
-            continue
-        judgement = judge.judge(retrieved, candidates, MAX_QUOTES)
-        texts = [view.text(c.article_id, c.start, c.end) for c in judgement.picked]
-        holds = [contains_answer(t, row["answer"]) for t in texts]
-        refused = judgement.abstained or not texts
-        f = by_pair[row["pair"]]
-        f["first"].append(not refused and holds[0])
-        f["any"].append(not refused and any(holds))
-        f["refused"].append(refused)
-        if texts:
-            f["length"].append(len(texts[0]))
+    for view, questions in per_corpus:
+        judge = SimilarityJudge(view, SimilaritySelection(settings.abstention, support, tie))
+        for row, retrieved, candidates in questions:
+            judgement = judge.judge(retrieved, candidates, settings.max_quotes)
+            texts = [view.text(c.article_id, c.start, c.end) for c in judgement.picked]
+            holds = [contains_answer(t, row["answer"]) for t in texts]
+            refused = judgement.abstained or not texts
+            f = by_pair[row["pair"]]
+            f["first"].append(not refused and holds[0])
+            f["any"].append(not refused and any(holds))
+            f["refused"].append(refused)
+            if texts:
+                f["length"].append(len(texts[0]))
     return {pair: {"answerable": len(f["first"]), "first_quote": round(float(np.mean(f["first"])), 4),
                    "any_quote": round(float(np.mean(f["any"])), 4), "refused_answerable": round(float(np.mean(f["refused"])), 4),
                    "first_quote_chars": round(float(np.mean(f["length"])), 1)} for pair, f in sorted(by_pair.items())}
@@ -83,26 +82,14 @@ def main() -> None:
         if rows:  # the near-miss corpora hold no answerable question
             assistant = open_corpus(corpus, settings)
             per_corpus.append((assistant.snapshot.view, judged(assistant, rows)))
-    rows = []
-    for tie in TIE_MARGINS:
-        for support in SUPPORT_MARGINS:
-            merged: dict[str, dict] = {}
-            for view, questions in per_corpus:
-                for pair, f in figures(view, settings, questions, tie, support).items():
-                    if pair in merged:  # a pair in two corpora: weight by its questions
-                        a, b = merged[pair], f
-                        n = a["answerable"] + b["answerable"]
-                        merged[pair] = {k: round((a[k] * a["answerable"] + b[k] * b["answerable"]) / n, 4)
-                                        for k in a if k != "answerable"} | {"answerable": n}
-                    else:
-                        merged[pair] = f
-            for pair, f in merged.items():
-                rows.append({"neighbour_tie_margin": tie, "support_margin": support, "pair": pair, **f})
+    rows = [{"neighbour_tie_margin": tie, "support_margin": support, "pair": pair, **f}
+            for tie in TIE_MARGINS for support in SUPPORT_MARGINS
+            for pair, f in figures(per_corpus, settings, tie, support).items()]
     print(table(rows, list(rows[0])))
     tie, support = choose(rows)
     print(f"chosen: neighbour_tie_margin={tie} (the smallest within a point of the best first quote, every pair "
           f"counting the same: a joined quote is longer), support_margin={support} (the best any quote at that margin)")
-    print(f"wrote {write_result('similarity_margins', {'dev': str(args.dev), 'max_quotes': MAX_QUOTES, 'rows': rows, 'chosen': {'neighbour_tie_margin': tie, 'support_margin': support}})}")
+    print(f"wrote {write_result('similarity_margins', {'dev': str(args.dev), 'max_quotes': settings.max_quotes, 'rows': rows, 'chosen': {'neighbour_tie_margin': tie, 'support_margin': support}})}")
 
 
 def mean_of_pairs(rows: list[dict], key: str, **where) -> float:
