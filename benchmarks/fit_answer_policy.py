@@ -249,15 +249,17 @@ def figures(items: list[dict], policy: ReaderPolicy) -> dict:
     return out
 
 
-def choose_policy(items: list[dict], base: ReaderPolicy) -> ReaderPolicy:
-    def best_p(item: dict) -> float:
-        return float(item["p"].max()) if len(item.get("p", [])) else 0.0
+def best_probability(item: dict) -> float:
+    """The likeliest read sentence's held-out probability (0 when nothing was read)."""
+    return float(item["p"].max()) if len(item.get("p", [])) else 0.0
 
+
+def choose_policy(items: list[dict], base: ReaderPolicy) -> ReaderPolicy:
     pairs = sorted({i["row"]["pair"] for i in items})
-    answerable = [np.array([best_p(i) for i in items if i["row"]["pair"] == pair and i["row"]["answer"]])
+    answerable = [np.array([best_probability(i) for i in items if i["row"]["pair"] == pair and i["row"]["answer"]])
                   for pair in pairs]
     # near misses and questions about left-out articles count the same, in every pair
-    unanswerable = [np.array([best_p(i) for i in items if i["row"]["pair"] == pair and not i["row"]["answer"]
+    unanswerable = [np.array([best_probability(i) for i in items if i["row"]["pair"] == pair and not i["row"]["answer"]
                               and unanswerable_kind(i["row"]) == kind]) for pair in pairs for kind in ("near miss", "left out")]
     best = None
     for t in np.round(np.arange(0.005, 0.9, 0.0025), 4):

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 from _common import table, write_result
-from fit_answer_policy import held_out_probabilities
+from fit_answer_policy import best_probability, held_out_probabilities
 
 from assistant.answer.reading import reading_order
 from assistant.config import READER_FEATURES
@@ -47,12 +47,8 @@ def combined(first: list[dict], second: list[dict], kind: str) -> list[dict]:
     return items
 
 
-def best(item: dict) -> float:
-    return float(item["p"].max()) if len(item.get("p", ())) else 0.0
-
-
 def first_quote_right(item: dict, bar: float, read: int) -> bool:
-    if best(item) < bar:
+    if best_probability(item) < bar:
         return False
     order = reading_order(item["p"], bool(item["x"][:read, SAME_LANGUAGE].any()), CROSS_LANGUAGE_LEAD)
     return bool(item["y"][order[0]])
@@ -64,10 +60,10 @@ def pair_rows(items: list[dict], kind: str, read: int) -> list[dict]:
         answerable = [i for i in items if i["row"]["pair"] == pair and i["row"]["answer"]]
         unanswerable = [i for i in items if i["row"]["pair"] == pair and not i["row"]["answer"]]
         for share in REFUSED_ANSWERABLE:
-            bar = max(t for t in np.linspace(0, 0.6, 601) if np.mean([best(i) < t for i in answerable]) <= share)
+            bar = max(t for t in np.linspace(0, 0.6, 601) if np.mean([best_probability(i) < t for i in answerable]) <= share)
             rows.append({"pair": pair, "refused_answerable_at_most": share, "readings": kind, "bar": round(float(bar), 3),
                          "first_quote": round(float(np.mean([first_quote_right(i, bar, read) for i in answerable])), 3),
-                         "refused_unanswerable": round(float(np.mean([best(i) < bar for i in unanswerable])), 3),
+                         "refused_unanswerable": round(float(np.mean([best_probability(i) < bar for i in unanswerable])), 3),
                          "answerable": len(answerable), "unanswerable": len(unanswerable)})
     return rows
 
