@@ -61,6 +61,6 @@ def names_what_is_asked(policy: AbstentionPolicy, view: IndexView, question: str
     if not years and not (names and article.language == language):
         return True
     scope = " ".join((article.title or "", article.date or "", article.text))
-    if not years_agree(years, years_named(scope)):
+    if years and not years_agree(years, years_named(scope)):  # no year asked: no need to look for one
         return False
     return article.language != language or names_coverage(names, scope) >= policy.min_name_match_in_article
