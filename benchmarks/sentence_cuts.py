@@ -1,8 +1,9 @@
 """How often the product's sentences (ingest/passages.py) differ from pysbd's own on a folder of
 articles: the cuts pysbd makes inside a sentence that passages.py mends (a closing quote mark left
-alone; an ordinal taken for a list item, "Am" / "24. August ..."; in German, lower case after an
-abbreviation pysbd does not know), and the boundaries left where no sentence mark ends the text
-before (what may still be cut inside a sentence).
+alone; an ordinal taken for a list item, "Am" / "24. August ..."; a comma after a regnal number,
+"Katharina II." / ", die ..."; in German, lower case after an abbreviation pysbd does not know),
+and the boundaries left where no sentence mark ends the text before or where the next sentence
+starts with a comma or closing bracket (what may still be cut inside a sentence).
 
     .venv/bin/python benchmarks/sentence_cuts.py FOLDER [FOLDER ...] [--examples 10]
 
@@ -17,7 +18,7 @@ from pathlib import Path
 
 from _common import table, write_result
 
-from assistant.ingest.passages import SENTENCE_END, segmenter, split_sentences
+from assistant.ingest.passages import MID_SENTENCE, SENTENCE_END, segmenter, split_sentences
 from assistant.ingest.sources import load_articles
 
 
@@ -28,11 +29,12 @@ def pysbd_cuts(text: str, language: str) -> int:
 
 
 def product_cuts(text: str, language: str) -> tuple[int, list[tuple[str, str]]]:
-    """Boundaries inside a line in the product's sentences, and those with no sentence mark before."""
+    """Boundaries inside a line in the product's sentences, and those inside a sentence: no
+    sentence mark before, or a comma (MID_SENTENCE) after."""
     spans = split_sentences(text, language)
     inside = [(a, b) for a, b in zip(spans, spans[1:]) if "\n" not in text[a[0]:b[1]]]
     unended = [(text[a[0]:a[1]][-40:], text[b[0]:b[1]][:40]) for a, b in inside
-               if not SENTENCE_END.search(text[a[0]:a[1]])]
+               if not SENTENCE_END.search(text[a[0]:a[1]]) or MID_SENTENCE.match(text[b[0]:b[1]])]
     return len(inside), unended
 
 

@@ -52,6 +52,9 @@ GERMAN_CASES = [
     # lower case after an abbreviation pysbd does not know: no German sentence starts so
     ("Mit dem 8. Jh. n. Chr. war die Schrift verbreitet. Sie galt (d. i. wahrheitsfähig) als wahr.",
      ["Mit dem 8. Jh. n. Chr. war die Schrift verbreitet.", "Sie galt (d. i. wahrheitsfähig) als wahr."]),
+    # a comma after a regnal number: pysbd took "II." for a sentence's end ("Katharina II." / ", die ...")
+    ("Unter Katharina II., die seit 1762 herrschte, wuchs Russland. Ludwig XIV. war König.",
+     ["Unter Katharina II., die seit 1762 herrschte, wuchs Russland.", "Ludwig XIV. war König."]),
 ]
 ENGLISH_CASES = [
     ("Mr. Jens Meier, the CEO, expects growth of 3.5 percent. Dr. Smith agreed. It cost $1.5 billion (approx. £1.18 billion).",
@@ -62,6 +65,8 @@ ENGLISH_CASES = [
     # an English sentence may start in lower case
     ("Apple sold the iPod in 2001. iPods with colour displays came later.",
      ["Apple sold the iPod in 2001.", "iPods with colour displays came later."]),
+    ("The land passed to King James II., who gave it to his brother. Then came war.",
+     ["The land passed to King James II., who gave it to his brother.", "Then came war."]),
 ]
 
 

@@ -32,7 +32,8 @@ log = logging.getLogger(__name__)
 # 5: a sentence repeating an earlier one word for word is in no passage; "# " no longer starts a .txt title.
 # 6: no token states; sentences in their passage pooled without them leaving the model pass.
 # 7: sentences no longer cut before an ordinal ("Am" / "24. August") or, in German, before lower case.
-PIPELINE_VERSION = 7
+# 8: nor before a comma after a regnal number ("Katharina II." / ", die seit 1762 herrschte").
+PIPELINE_VERSION = 8
 # The reason given for a file skipped at an earlier update and not changed since.
 SKIPPED_BEFORE = "skipped before (unchanged)"
 # What the manifest lists per article (articles.sqlite has all of it and the text).
