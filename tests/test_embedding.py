@@ -127,6 +127,30 @@ def test_engines_agree_and_the_fastest_is_measured_once_per_machine(tmp_path, re
     assert cached_choice(tmp_path, "model-a", probe) == figures["choice"] and len(calls) == 3
 
 
+def test_a_question_first_is_measured_on_the_embedding_threads(tmp_path):
+    """`ask --cold` embeds a question first, on one thread; the warm server indexes first. Both
+    must find one engine measurement, made on the embedding threads: when the probe ran inside
+    the question's one thread, each kept its own and could choose another engine (the warm and
+    the cold answer then differed in a score's last digit)."""
+    import json
+
+    import torch
+
+    from assistant.models.engines import PROBE_FILE, machine_key
+
+    before = torch.get_num_threads()
+    try:
+        embedder = Embedder(Settings(cache_dir=tmp_path, embed_engine="auto", embed_threads=2, query_threads=1))
+        embedder.encode_question("Wie warm wird es in Potsdam?")
+        assert torch.get_num_threads() == 2
+        key = machine_key()
+    finally:
+        torch.set_num_threads(before)
+    measured = json.loads((tmp_path / PROBE_FILE).read_text(encoding="utf-8"))
+    assert list(measured) == [f"{key}|{embedder.identity}"]  # the key ends "threads 2"
+    assert embedder.precision == measured[next(iter(measured))]["choice"]
+
+
 def test_the_session_model_runs_on_a_measured_engine(embedder):
     embedder.encode_queries(["Wie warm wird es?"])
     assert embedder.precision in ENGINES  # "auto" was resolved by the probe (or its cached result)

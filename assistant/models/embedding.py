@@ -355,7 +355,13 @@ class Embedder:
             return self._encode(texts, self._prompt("query"), progress=False, query=True)
 
     def _query_threads(self):
-        """Run a small encode on `query_threads` torch threads (fewer threads: steadier latency)."""
+        """Run a small encode on `query_threads` torch threads (fewer threads: steadier latency).
+        The engines are made first, outside that block: the engine probe times batches shaped
+        like indexing's on the embedding threads, and its cached choice is keyed by them
+        (engines.machine_key), so a process whose first text is a question (`ask --cold`)
+        chooses from the same measurement as one that indexed first (the warm server)."""
+        if self._direct is not None:
+            self._once("_query_engine", self._make_query_engine)  # makes the passage engine too
         return torch_threads(self.settings.query_threads)
 
     def encode_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
