@@ -4,6 +4,7 @@ choice, duplicate texts, and the thread settings it restores."""
 from __future__ import annotations
 
 import copy
+import json
 import threading
 
 import numpy as np
@@ -11,7 +12,8 @@ import pytest
 
 from assistant.config import Settings
 from assistant.models.embedding import Embedder, ModelError, default_model_folder
-from assistant.models.engines import ENGINES, OpenVinoEngine, TorchEngine, cached_choice, measure, resolve_engine
+from assistant.models.engines import (ENGINES, PROBE_FILE, OpenVinoEngine, TorchEngine, cached_choice, machine_key,
+                                      measure, resolve_engine)
 
 TEXTS = ["Der Deutsche Wetterdienst meldet für Berlin am Freitag 28 Grad.",
          "The Port of Hamburg handled 8.7 million containers in 2022, its operator said on Monday. " * 3,
@@ -132,11 +134,7 @@ def test_a_question_first_is_measured_on_the_embedding_threads(tmp_path):
     must find one engine measurement, made on the embedding threads: when the probe ran inside
     the question's one thread, each kept its own and could choose another engine (the warm and
     the cold answer then differed in a score's last digit)."""
-    import json
-
     import torch
-
-    from assistant.models.engines import PROBE_FILE, machine_key
 
     before = torch.get_num_threads()
     try:
