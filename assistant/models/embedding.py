@@ -361,7 +361,7 @@ class Embedder:
         (engines.machine_key), so a process whose first text is a question (`ask --cold`)
         chooses from the same measurement as one that indexed first (the warm server)."""
         if self._direct is not None:
-            self._once("_query_engine", self._make_query_engine)  # makes the passage engine too
+            self.query_engine  # noqa: B018 - made here, outside the block; it makes the passage engine too
         return torch_threads(self.settings.query_threads)
 
     def encode_passages(self, texts: list[str], progress: bool = False) -> np.ndarray:
