@@ -158,10 +158,15 @@ def unanswerable_kind(row: dict) -> str:
     return "near miss" if row.get("near_miss") else "left out"
 
 
+def folds_by_article(items: list[dict]) -> dict[str, int]:
+    """Each item's group (group_of: its article) to one of FOLDS folds, the same every run."""
+    groups = sorted({group_of(i["row"]) for i in items})
+    return {g: n % FOLDS for n, g in enumerate(np.random.default_rng(13).permutation(groups))}
+
+
 def held_out_probabilities(items: list[dict], k: int) -> None:
     """Each item's 'p' from a logistic model fitted on the other folds (grouped by article)."""
-    groups = sorted({group_of(i["row"]) for i in items})
-    fold_of = {g: n % FOLDS for n, g in enumerate(np.random.default_rng(13).permutation(groups))}
+    fold_of = folds_by_article(items)
     for fold in range(FOLDS):
         model = fit_logistic([i for i in items if fold_of[group_of(i["row"])] != fold], k)
         for item in items:

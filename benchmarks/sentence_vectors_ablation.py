@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 from _common import REPO, table, write_result
 from _fitting import fit_listwise
-from fit_answer_policy import FOLDS, first_stage, group_of, load_questions, open_corpus
+from fit_answer_policy import FOLDS, first_stage, folds_by_article, group_of, load_questions, open_corpus
 
 from assistant.config import FEATURES
 from assistant.environment import settings_from_env
@@ -40,8 +40,7 @@ def hits(x: np.ndarray, y: np.ndarray, weights: np.ndarray) -> tuple[bool, ...]:
 
 def held_out(items: list[dict], columns: list[int]) -> list[tuple[dict, tuple[bool, ...]]]:
     """Each item scored by weights fitted listwise on the other folds (grouped by article)."""
-    groups = sorted({group_of(i["row"]) for i in items})
-    fold_of = {g: n % FOLDS for n, g in enumerate(np.random.default_rng(13).permutation(groups))}
+    fold_of = folds_by_article(items)
     out = []
     for fold in range(FOLDS):
         train = [dict(i, x=i["x"][:, columns]) for i in items if fold_of[group_of(i["row"])] != fold]
